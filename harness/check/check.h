@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check.h - the invariant checker shared by the sim and the posix environments.
+ *
+ * It keeps a shadow state of every object handed to kvfree_rcu() (when and where
+ * it was queued, which grace periods have elapsed since, whether a reader can
+ * still reach it, how often it was freed) and a lock checker (the raw locks each
+ * execution context holds, irq state when they were taken, re-entry from an
+ * interrupt or NMI).  The environments call the check_* hooks from their kenv
+ * functions; drivers (the op executor, the flooders) call the object hooks.
+ * A failed check calls check_fail(), which prints a report naming the
+ * invariant ID (DESIGN.md section 4), the object, CPU and context, the last
+ * trace events, and the command that reproduces the run.
+ *
+ * Reporting never allocates and takes no lock under test.  The checker's own
+ * state is protected by its own spinlock (posix) or by the simulation being
+ * single-threaded.
+ */
+#ifndef KVTORTURE_CHECK_H
+#define KVTORTURE_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kenv.h"
+
+enum check_inv {
+	INV_GP_SAFETY,
+	INV_EXACTLY_ONCE,
+	INV_BARRIER,
+	INV_NO_ALLOC_ATOMIC,
+	INV_LOCKING,
+	INV_PROGRESS,
+	INV_BOUNDED,
+	INV_ACCOUNTING,
+	INV_PER_CPU,
+	INV_HOTPLUG,
+	INV_MISUSE,
+	INV_NR
+};
+
+/* "GP-SAFETY", ...; NULL out of range. */
+const char *check_inv_name(enum check_inv inv);
+/* Parse an ID as printed; false if unknown. */
+bool check_inv_parse(const char *name, enum check_inv *inv);
+
+/*
+ * Per execution context (a thread in posix, a coroutine or nested handler in
+ * the sim) lock checker state.  The environment owns one per context and
+ * returns it from check_current().
+ */
+#define CHECK_MAX_HELD 8
+struct check_task {
+	const struct kenv_lock *held[CHECK_MAX_HELD];
+	bool held_irqs_off[CHECK_MAX_HELD];	/* irqs were off when taken */
+	unsigned int nr_held;
+	const char *last_site;			/* last kenv_sched_point() */
+	const char *name;			/* "cpu1/task", "cpu0/kworker", ... */
+};
+
+/* Provided by the environment: the caller's context record.  Context: any. */
+struct check_task *check_current(void);
+
+/* ---- run lifecycle ------------------------------------------------------- */
+
+/* Forget all shadow state and counts; start a new run.  Context: sleep. */
+void check_reset(void);
+/*
+ * The command that reproduces this run, printed in every report (for example
+ * "kvtorture replay crash.kvt" or "kvtorture stress --seed 7 ...").  Copied.
+ */
+void check_set_repro(const char *cmd);
+/*
+ * When a check fails: CHECK_ABORT (default) prints the report and exits 1 after
+ * running the abort hook (which writes the reproducer); CHECK_RECORD records the
+ * first violation and goes on, for callers that finish the run then ask
+ * check_violated() (the fuzz targets abort; the unit tests record).
+ */
+enum check_mode { CHECK_ABORT, CHECK_RECORD };
+void check_set_mode(enum check_mode mode);
+/* Called once, before exit, on the first violation in CHECK_ABORT mode. */
+void check_set_abort_hook(void (*hook)(enum check_inv inv, const char *report));
+/* The first violation of the run, or INV_NR for none; @report gets its text. */
+enum check_inv check_violated(const char **report);
+/* How many violations of @inv were seen in this run. */
+unsigned long check_count(enum check_inv inv);
+
+/* ---- trace ---------------------------------------------------------------- */
+
+/* Append an event to the trace ring (kept for reports and the trace hash). */
+void check_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* FNV-1a over every traced event of the run: same input, same hash. */
+uint64_t check_trace_hash(void);
+/* Print the whole retained trace (replay -v). */
+void check_trace_dump(int fd);
+
+/* ---- violations ----------------------------------------------------------- */
+
+/*
+ * Report a violation of @inv about @obj (or NULL) on @cpu (or -1).  Context:
+ * any; does not allocate.  The format should print both sides of a failed
+ * comparison.
+ */
+void check_fail(enum check_inv inv, const void *obj, int cpu, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---- objects -------------------------------------------------------------- */
+
+/* A driver allocated @obj (for the object pool the harness owns). */
+void check_obj_new(const void *obj, size_t size, bool vmalloc);
+/* Readers may now reach @obj / no new reader can reach @obj. */
+void check_obj_publish(const void *obj);
+void check_obj_unpublish(const void *obj);
+/*
+ * A driver is about to hand @obj to kvfree_call_rcu() on @cpu in @ctx.
+ * @expect: what must become of it.
+ */
+enum check_expect {
+	CHECK_EXPECT_FREE,	/* freed exactly once, after a GP */
+	CHECK_EXPECT_REFUSED,	/* an NMI call: refused, never freed */
+	CHECK_EXPECT_DOUBLE,	/* a second queue of a queued object: leaked */
+};
+void check_obj_queued(const void *obj, int cpu, enum kenv_ctx ctx, bool headless,
+		      enum check_expect expect);
+/*
+ * The environment freed @obj (from kenv_kfree, kenv_kfree_bulk, kenv_vfree).
+ * Checks GP-SAFETY (a GP that began after the queue has ended; no reader that
+ * could reach it is still inside) and EXACTLY-ONCE.
+ */
+void check_obj_freed(const void *obj, const char *how);
+
+/* ---- RCU ------------------------------------------------------------------ */
+
+/* The environment started / ended a grace period (in order, never nested). */
+void check_gp_started(void);
+void check_gp_ended(void);
+/* Reader @id entered / reached @obj / left its read-side critical section. */
+void check_reader_begin(int id);
+void check_reader_deref(int id, const void *obj);
+void check_reader_end(int id);
+
+/* ---- barrier, hotplug ----------------------------------------------------- */
+
+void check_barrier_begin(void);
+/* BARRIER: everything queued before the matching begin has been freed. */
+void check_barrier_end(void);
+void check_cpu_offline(int cpu);
+void check_cpu_online(int cpu);
+
+/* ---- allocations, locks, sleeping (called by the environment) ------------- */
+
+/*
+ * A page or memory allocation with @gfp was attempted at @site.  Checks
+ * NO-ALLOC-ATOMIC against the current context: raw locks held, irqs off,
+ * hardirq/NMI; only KENV_GFP_POOL is allowed under a raw lock.
+ */
+void check_alloc(unsigned int gfp, const char *site);
+/* The caller declared it may sleep (might_sleep, synchronize, flush ...). */
+void check_might_sleep(const char *site);
+/* Lock checker: before acquiring / after releasing @lock.  LOCKING. */
+void check_lock_acquire(const struct kenv_lock *lock);
+void check_lock_release(const struct kenv_lock *lock);
+/* The implementation warned (kenv_warn): BUG kind is a violation of @inv. */
+void check_warned(enum kenv_warn_kind kind, const char *inv, const char *cond,
+		  const void *obj, const char *file, int line, const char *func);
+
+/* ---- end of run ----------------------------------------------------------- */
+
+/*
+ * After the run quiesced (all work done, GPs completed, barrier returned):
+ * EXACTLY-ONCE (nothing lost), ACCOUNTING and BOUNDED against the
+ * implementation's snapshot, PROGRESS (nothing pending without an armed monitor
+ * or queued batch), HOTPLUG, MISUSE counts.  Returns true if all held.
+ */
+bool check_final(void);
+
+#endif /* KVTORTURE_CHECK_H */

@@ -1,0 +1,2 @@
+/* placeholder: the reference implementation is being written */
+#include "kvfree_rcu.h"

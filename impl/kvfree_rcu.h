@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvfree_rcu.h - the public API of the reference kvfree_rcu() implementation.
+ *
+ * kvfree_rcu(ptr, field) frees @ptr after an RCU grace period.  Pointers are
+ * batched per CPU into storage pages ("bulk" channels: slab objects freed with
+ * one kfree_bulk(), large vmalloc-like objects freed one by one) and, when no
+ * page is at hand, onto a list threaded through the objects' rcu_head (the
+ * fallback channel).  A per-CPU monitor hands full or aged batches to one of
+ * two batch slots, which free them after a grace period.  Storage pages come
+ * from a small per-CPU cache that is refilled outside the raw per-CPU lock, by
+ * one of three run-time policies (DESIGN.md section 2).
+ *
+ * Everything here runs against impl/kenv.h; link one environment with it.
+ */
+#ifndef KVTORTURE_KVFREE_RCU_H
+#define KVTORTURE_KVFREE_RCU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kenv.h"
+
+enum kvfree_policy {
+	/* Refill on a miss only, via an hrtimer kick to a worker (the kernel's). */
+	KVFREE_POLICY_KERNEL,
+	/*
+	 * Below a low watermark of free storage, or above a call rate, raise a
+	 * softirq that allocates outside the lock (Thomas Gleixner's proposal).
+	 */
+	KVFREE_POLICY_WATERMARK,
+	/* Allocate under the lock from the lock-free per-CPU pool (__GFP_NO_LOCKS). */
+	KVFREE_POLICY_NOLOCKS,
+	KVFREE_POLICY_NR
+};
+
+/* "kernel", "watermark", "nolocks"; NULL for an out-of-range value. */
+const char *kvfree_policy_name(enum kvfree_policy policy);
+/* Parse a policy name; returns false if @name is none of them. */
+bool kvfree_policy_parse(const char *name, enum kvfree_policy *policy);
+
+/* The most pointers one storage page can hold (what fits after its header). */
+#define KVFREE_PAGE_ENTRIES_MAX ((KENV_PAGE_SIZE - 32) / sizeof(void *))
+#define KVFREE_PAGE_ENTRIES_MIN 2
+#define KVFREE_CACHE_PAGES_MAX 64
+
+struct kvfree_rcu_config {
+	enum kvfree_policy policy;
+	unsigned int nr_cpus;		/* 1 .. KENV_NR_CPUS_MAX, == kenv_nr_cpus() */
+	unsigned int page_entries;	/* pointers per page, MIN .. MAX */
+	unsigned int cache_pages;	/* rcu_min_cached_objs: cache cap, 0 .. CACHE_PAGES_MAX */
+	uint64_t drain_delay_ns;	/* KFREE_DRAIN_JIFFIES: the monitor's batching delay */
+	uint64_t short_delay_ns;	/* monitor delay once a page's worth is pending */
+	uint64_t refill_kick_ns;	/* hrtimer delay before the refill worker runs */
+	uint64_t backoff_ns;		/* refill delay after the shrinker ran */
+	unsigned int watermark;		/* watermark policy: refill below this many free slots */
+	unsigned int rate_calls;	/* watermark policy: refill at this many calls ... */
+	uint64_t rate_window_ns;	/* ... within this window */
+};
+
+/* Fill @cfg with the defaults (kernel policy, 1 CPU, full pages, 5 cached pages). */
+void kvfree_rcu_config_default(struct kvfree_rcu_config *cfg);
+/*
+ * Check @cfg; on error return false and, when @why is not NULL, point it at a
+ * static sentence naming the bad field.
+ */
+bool kvfree_rcu_config_valid(const struct kvfree_rcu_config *cfg, const char **why);
+
+/*
+ * Set up every CPU's state.  Context: sleep, before any other call, once per
+ * environment instance; returns false for an invalid @cfg.  Pairs with
+ * kvfree_rcu_exit().
+ */
+bool kvfree_rcu_init(const struct kvfree_rcu_config *cfg);
+/*
+ * Context: sleep.  Barrier, then give every cached page back; afterwards the
+ * implementation holds no memory and kvfree_rcu_init() may be called again.
+ */
+void kvfree_rcu_exit(void);
+
+/*
+ * Queue @ptr to be freed after a grace period.  @head points inside the object
+ * (two-argument form): context any but NMI, never allocates, never sleeps.
+ * @head NULL (headless form): context sleep; may allocate a page with the lock
+ * dropped, or wait for a GP inline and free.  A call from NMI is refused:
+ * counted, reported as MISUSE, and the object is leaked.
+ */
+void kvfree_call_rcu(struct kenv_rcu_head *head, void *ptr);
+
+#define kvfree_rcu(ptr, field) kvfree_call_rcu(&(ptr)->field, (void *)(ptr))
+#define kvfree_rcu_mightsleep(ptr) kvfree_call_rcu(NULL, (void *)(ptr))
+
+/*
+ * Context: sleep.  Returns once every object queued before the call has been
+ * freed (except headless calls still inside their inline synchronize).
+ */
+void kvfree_rcu_barrier(void);
+
+/* The shrinker's answer when there is nothing to free (not 0: "don't know"). */
+#define KVFREE_SHRINK_EMPTY (~0UL - 1)
+#define KVFREE_SHRINK_STOP (~0UL)
+
+/*
+ * Context: sleep.  Objects pending plus pages cached, summed over CPUs, or
+ * KVFREE_SHRINK_EMPTY when that is 0.  Makes every CPU back off its refill.
+ */
+unsigned long kfree_rcu_shrink_count(void);
+/*
+ * Context: sleep.  Drain every CPU's page cache and start reclaim of pending
+ * objects until @nr_to_scan is covered; returns what was freed or queued, or
+ * KVFREE_SHRINK_STOP when nothing was.
+ */
+unsigned long kfree_rcu_shrink_scan(unsigned long nr_to_scan);
+
+/*
+ * CPU hotplug.  Context: sleep, on a CPU other than @cpu, after the environment
+ * stopped running tasks on @cpu.  Offline hands @cpu's pending objects to
+ * batches (they are freed after a GP) and releases its cache; online lets @cpu
+ * queue again.
+ */
+void kvfree_rcu_cpu_offline(int cpu);
+void kvfree_rcu_cpu_online(int cpu);
+
+/* Channels, as counted in the snapshot. */
+enum kvfree_channel {
+	KVFREE_CH_SLAB,		/* bulk page, freed with kfree_bulk() */
+	KVFREE_CH_VMALLOC,	/* bulk page, freed one by one with vfree() */
+	KVFREE_CH_LIST,		/* rcu_head list, the two-argument fallback */
+	KVFREE_CH_NR
+};
+
+/* A read-only copy of one CPU's state, for checkers and reports. */
+struct kvfree_rcu_cpu_stats {
+	bool online;
+	unsigned long pending[KVFREE_CH_NR];	/* queued on the krc, not detached */
+	unsigned long in_flight;		/* detached to a batch, waiting for GP */
+	unsigned long bulk_pages;		/* storage pages on the krc and in batches */
+	unsigned long cached_pages;		/* pages in the cache */
+	bool monitor_armed;
+	bool batch_busy[2];
+	bool backoff;				/* refill backs off (after the shrinker) */
+	/* Counters since init. */
+	unsigned long calls[KENV_CTX_NR];	/* by caller context */
+	unsigned long calls_headless;
+	unsigned long fallback_list;		/* two-argument calls that took the list */
+	unsigned long fallback_sync;		/* headless calls that synchronized inline */
+	unsigned long direct_allocs;		/* headless page allocations, lock dropped */
+	unsigned long pool_allocs;		/* nolocks pool allocations under the lock */
+	unsigned long refill_runs;		/* refill worker / softirq runs */
+	unsigned long refill_pages;		/* pages the refill added to the cache */
+	unsigned long refill_failures;		/* refill attempts that failed (then stopped) */
+	unsigned long pages_freed;		/* pages given back to the allocator */
+	unsigned long objs_freed;		/* objects freed after a GP */
+	unsigned long objs_freed_early_reclaim;	/* ... of which by the polled early reclaim */
+	unsigned long objs_leaked;		/* cookie not passed: warned and leaked */
+	unsigned long batches_queued;
+	unsigned long monitor_runs;
+	unsigned long watermark_raises;		/* watermark policy softirq raises */
+	unsigned long nmi_refused;
+	unsigned long double_queued;
+	unsigned long headless_atomic;		/* headless calls from atomic context */
+};
+
+/*
+ * Context: any but NMI (takes the CPU's lock briefly).  Copy @cpu's state;
+ * false if @cpu is out of range or init has not run.
+ */
+bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st);
+/*
+ * Context: any, including NMI and a hang report: the same copy taken without
+ * the lock, so counts may be torn on a running system.
+ */
+bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st);
+
+/* The configuration in force (valid between init and exit). */
+const struct kvfree_rcu_config *kvfree_rcu_config(void);
+
+#endif /* KVTORTURE_KVFREE_RCU_H */
