@@ -1,0 +1,37 @@
+# ci/setup.sh - sourced by the ci/ scripts: installs what is missing, builds.
+# Not executable on its own.
+
+KVT_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KVT_PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev lld-14 llvm-14
+	      afl++ liburcu-dev gnuplot-nox python3)
+
+kvt_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+kvt_die() { kvt_log "$*"; exit 99; }
+
+# Install the Debian packages that are missing (needs root and apt-get).
+kvt_install_packages() {
+	local missing=() p
+	for p in "${KVT_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	kvt_log "installing: ${missing[*]}"
+	local sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq || kvt_die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null || kvt_die "apt-get install ${missing[*]} failed"
+}
+
+# kvt_build DIR [meson setup options...]: configure once, then build.
+kvt_build() {
+	local dir=$1
+	shift
+	if [ ! -f "$KVT_TOP/$dir/build.ninja" ]; then
+		meson setup "$KVT_TOP/$dir" "$KVT_TOP" "$@" >"$KVT_TOP/$dir.setup.log" 2>&1 ||
+			{ cat "$KVT_TOP/$dir.setup.log" >&2; kvt_die "meson setup $dir failed"; }
+		rm -f "$KVT_TOP/$dir.setup.log"
+	fi
+	ninja -C "$KVT_TOP/$dir" >/dev/null || { ninja -C "$KVT_TOP/$dir"; kvt_die "build of $dir failed"; }
+}
