@@ -20,6 +20,12 @@
  * the environment's lock-free per-CPU pool only.
  *
  * Everything outside this file is reached through kcompat.h, i.e. kenv.h.
+ *
+ * Historical bugs can be compiled back in, one at a time, for the harness to
+ * prove it catches them: build with -DKVFREE_INJECT=N (meson -Dinject=BN).
+ * Each `#if KVFREE_INJECT == N` block is the bug's mechanism, as close to the
+ * original as this design allows; corpus/bugs/catalogue.tsv describes them.
+ * Without KVFREE_INJECT (the default build) no bug path is compiled.
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -29,6 +35,10 @@
 
 #include "kcompat.h"
 #include "kvfree_rcu.h"
+
+#ifndef KVFREE_INJECT
+#define KVFREE_INJECT 0
+#endif
 
 #define KFREE_N_BATCHES 2
 #define FREE_N_CHANNELS 2
@@ -351,8 +361,13 @@ static void kvfree_rcu_bulk(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_bulk_d
 {
 	unsigned int nr = bnode->nr_records;
 
+#if KVFREE_INJECT == 8
+	/* B8 predates the per-page cookie re-check: free without looking. */
+	if (true) {
+#else
 	if (!KENV_WARN_ON_ONCE(KENV_WARN_BUG, "GP-SAFETY",
 			       !poll_state_synchronize_rcu(bnode->gp_snap), bnode)) {
+#endif
 		for (unsigned int i = 0; i < nr; i++)
 			debug_rcu_head_unqueue(bnode->records[i]);
 		if (idx == 0) {
@@ -419,8 +434,13 @@ static void kfree_rcu_work(struct work_struct *work)
 	if (!head)
 		return;
 	/* The list's own cookie, taken when it was detached: warn and leak if early. */
+#if KVFREE_INJECT == 8
+	(void)head_gp_snap;
+	if (false) {
+#else
 	if (KENV_WARN_ON_ONCE(KENV_WARN_BUG, "GP-SAFETY",
 			      !poll_state_synchronize_rcu(head_gp_snap), head)) {
+#endif
 		for (nr = 0; head; head = head->next)
 			nr++;
 		STAT_ADD(krcp, objs_leaked, nr);
@@ -489,7 +509,12 @@ static void kvfree_rcu_drain_ready(struct kfree_rcu_cpu *krcp)
 						 struct kvfree_rcu_bulk_data, list) {
 			if (!poll_state_synchronize_rcu(bnode->gp_snap))
 				break;
+#if KVFREE_INJECT == 7
+			/* B7: one counter reset although other pages still hold objects. */
+			atomic_long_set(&krcp->bulk_count[i], 0);
+#else
 			atomic_long_sub(bnode->nr_records, &krcp->bulk_count[i]);
+#endif
 			atomic_long_add(bnode->nr_records, &krcp->in_flight);
 			list_move(&bnode->list, &bulk_ready[i]);
 		}
@@ -532,6 +557,37 @@ static bool kvfree_rcu_queue_batch(struct kfree_rcu_cpu *krcp)
 		struct kfree_rcu_cpu_work *krwp = &krcp->krw_arr[i];
 		long moved = 0;
 
+#if KVFREE_INJECT == 8
+		/*
+		 * B8: each channel goes to any slot whose same channel is free, even
+		 * if the slot's rcu_work is already waiting for an older GP.
+		 */
+		bool attached = false;
+
+		(void)need_wait_for_krwp_work;
+		for (int j = 0; j < FREE_N_CHANNELS; j++) {
+			if (list_empty(&krwp->bulk_head_free[j]) && !list_empty(&krcp->bulk_head[j])) {
+				moved += atomic_long_read(&krcp->bulk_count[j]);
+				atomic_long_set(&krcp->bulk_count[j], 0);
+				list_replace_init(&krcp->bulk_head[j], &krwp->bulk_head_free[j]);
+				attached = true;
+			}
+		}
+		if (!krwp->head_free && krcp->head) {
+			krwp->head_free = krcp->head;
+			krwp->head_free_gp_snap = get_state_synchronize_rcu();
+			moved += atomic_long_read(&krcp->head_count);
+			atomic_long_set(&krcp->head_count, 0);
+			WRITE_ONCE(krcp->head, NULL);
+			attached = true;
+		}
+		if (!attached)
+			continue;
+		atomic_long_add(moved, &krcp->in_flight);
+		queued = queue_rcu_work(rcu_reclaim_wq, &krwp->rcu_work);
+		STAT_INC_LOCKED(krcp, batches_queued);
+		break;
+#else
 		if (need_wait_for_krwp_work(krwp))
 			continue;
 
@@ -556,9 +612,16 @@ static bool kvfree_rcu_queue_batch(struct kfree_rcu_cpu *krcp)
 		KENV_WARN_ON_ONCE(KENV_WARN_BUG, "GP-SAFETY", !queued, krwp);
 		STAT_INC_LOCKED(krcp, batches_queued);
 		break;
+#endif
 	}
+#if KVFREE_INJECT == 1
+	/* B1: only the bulk channels make the monitor repeat; the list is stranded. */
+	if (!list_empty(&krcp->bulk_head[0]) || !list_empty(&krcp->bulk_head[1]))
+		schedule_delayed_monitor_work_locked(krcp);
+#else
 	if (need_offload_krc(krcp))
 		schedule_delayed_monitor_work_locked(krcp);
+#endif
 	raw_spin_unlock_irqrestore(&krcp->lock, flags);
 	return queued;
 }
@@ -578,6 +641,12 @@ static void kfree_rcu_monitor(struct work_struct *work)
  */
 
 static const gfp_t refill_gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOMEMALLOC | __GFP_NOWARN;
+#if KVFREE_INJECT == 3
+/* B3: the refill worker asks hard: under pressure that is an OOM. */
+static const gfp_t worker_gfp = GFP_KERNEL | __GFP_NOWARN;
+#else
+static const gfp_t worker_gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOMEMALLOC | __GFP_NOWARN;
+#endif
 
 /*
  * Fill the cache up to its cap (or one page while backing off after the
@@ -596,7 +665,13 @@ static void fill_page_cache(struct kfree_rcu_cpu *krcp, gfp_t gfp)
 		bnode = (struct kvfree_rcu_bulk_data *)__get_free_page(gfp);
 		if (!bnode) {
 			STAT_ADD(krcp, refill_failures, 1);
+#if KVFREE_INJECT == 5
+			/* B5: retry the same slot; a NORETRY failure never sleeps. */
+			i--;
+			continue;
+#else
 			break;
+#endif
 		}
 		raw_spin_lock_irqsave(&krcp->lock, flags);
 		pushed = put_cached_bnode_locked(krcp, bnode);
@@ -615,7 +690,7 @@ static void fill_page_cache_func(struct work_struct *work)
 		container_of(to_delayed_work(work), struct kfree_rcu_cpu, page_cache_work);
 
 	might_sleep();
-	fill_page_cache(krcp, refill_gfp);
+	fill_page_cache(krcp, worker_gfp);
 	atomic_set(&krcp->backoff_page_cache_fill, 0);
 	atomic_set(&krcp->work_in_progress, 0);
 }
@@ -732,10 +807,21 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 			if (bnode)
 				STAT_INC_LOCKED(*krcp, pool_allocs);
 		}
+#if KVFREE_INJECT == 2
+		/* B2: a NOWAIT page straight from the allocator, under the raw lock. */
+		if (!bnode && !can_alloc)
+			bnode = (struct kvfree_rcu_bulk_data *)__get_free_page(GFP_NOWAIT |
+									__GFP_NOWARN);
+#endif
 		if (!bnode && can_alloc) {
 			krc_this_cpu_unlock(*krcp, *flags);
 			bnode = (struct kvfree_rcu_bulk_data *)__get_free_page(refill_gfp);
+#if KVFREE_INJECT == 9
+			/* B9: re-lock whatever CPU the task runs on now. */
+			*krcp = krc_this_cpu_lock(flags);
+#else
 			raw_spin_lock_irqsave(&(*krcp)->lock, *flags);
+#endif
 			if (bnode)
 				STAT_INC_LOCKED(*krcp, direct_allocs);
 		}
@@ -754,6 +840,38 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 	atomic_long_inc(&(*krcp)->bulk_count[idx]);
 	return true;
 }
+
+#if KVFREE_INJECT == 4
+/*
+ * B4: a call-stack recorder (KASAN's aux stack) whose depot grows by a page
+ * with NOWAIT every so many records: called under the krc lock, irqs off.
+ */
+static struct llist_head stack_depot;
+static unsigned int stack_depot_records;
+
+static void record_call_stack_locked(struct kfree_rcu_cpu *krcp)
+{
+	struct llist_node *page;
+
+	lockdep_assert_held(&krcp->lock);
+	if (stack_depot_records++ % 16)
+		return;
+	page = (struct llist_node *)__get_free_page(GFP_NOWAIT | __GFP_NOWARN);
+	if (page)
+		llist_add(page, &stack_depot);
+}
+
+static void stack_depot_release(void)
+{
+	struct llist_node *pos = llist_del_all(&stack_depot), *n;
+
+	for (; pos; pos = n) {
+		n = pos->next;
+		free_page(pos);
+	}
+	stack_depot_records = 0;
+}
+#endif
 
 void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 {
@@ -791,6 +909,9 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 	}
 
 	success = add_ptr_to_bulk_krc_lock(&krcp, &flags, ptr, !head);
+#if KVFREE_INJECT == 4
+	record_call_stack_locked(krcp);
+#endif
 	STAT_INC_LOCKED(krcp, calls[kenv_context()]);
 	if (!head)
 		STAT_INC_LOCKED(krcp, calls_headless);
@@ -856,6 +977,13 @@ void kvfree_rcu_barrier(void)
 	int cpu;
 
 	might_sleep();
+#if KVFREE_INJECT == 12
+	/* B12: what callers relied on before the barrier existed: call_rcu's. */
+	(void)krcp;
+	(void)cpu;
+	rcu_barrier();
+	return;
+#endif
 
 	for_each_possible_cpu(cpu)
 		kvfree_rcu_offload_all(per_cpu_ptr(&krc, cpu));
@@ -887,7 +1015,12 @@ unsigned long kfree_rcu_shrink_count(void)
 		count += (unsigned long)READ_ONCE(krcp->nr_bkv_objs);
 		atomic_set(&krcp->backoff_page_cache_fill, 1);
 	}
+#if KVFREE_INJECT == 6
+	/* B6: 0 means "cannot tell" to the shrinker core, not "empty". */
+	return count;
+#else
 	return count == 0 ? KVFREE_SHRINK_EMPTY : count;
+#endif
 }
 
 unsigned long kfree_rcu_shrink_scan(unsigned long nr_to_scan)
@@ -1005,6 +1138,9 @@ void kvfree_rcu_exit(void)
 		drain_page_cache(krcp);
 		krcp->initialized = false;
 	}
+#if KVFREE_INJECT == 4
+	stack_depot_release();
+#endif
 }
 
 static unsigned long stat_read(const kstat_t *s)
