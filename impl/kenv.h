@@ -175,6 +175,14 @@ enum kenv_gfp {
 void *kenv_page_alloc(unsigned int gfp);
 /* Context: atomic, not under a raw lock (returns the page to its allocator). */
 void kenv_page_free(void *page);
+/*
+ * Context: atomic.  Ownership of storage pages, for the PER-CPU invariant:
+ * @page becomes a bulk page of @cpu's krc (@cpu >= 0, the caller holds
+ * @krc_lock), or stops being one (@cpu == -1: back to the cache or the
+ * allocator; @krc_lock is the lock held then, or NULL).  Environments forward
+ * it to the checker.
+ */
+void kenv_page_owner(const void *page, int cpu, const struct kenv_lock *krc_lock);
 
 /* ---------------------------------------------------------------------------
  * Freeing objects: the slab channel (bulk) and the vmalloc channel (one by one)

@@ -339,6 +339,7 @@ static void recycle_bnode(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_bulk_dat
 
 	atomic_long_sub(1, &krcp->bulk_pages);
 	raw_spin_lock_irqsave(&krcp->lock, flags);
+	kenv_page_owner(bnode, -1, &krcp->lock);
 	cached = put_cached_bnode_locked(krcp, bnode);
 	raw_spin_unlock_irqrestore(&krcp->lock, flags);
 	if (!cached) {
@@ -830,6 +831,7 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 
 		bnode->nr_records = 0;
 		bnode->cpu = (*krcp)->cpu;
+		kenv_page_owner(bnode, bnode->cpu, &(*krcp)->lock);
 		list_add(&bnode->list, &(*krcp)->bulk_head[idx]);
 		atomic_long_inc(&(*krcp)->bulk_pages);
 	}

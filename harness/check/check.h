@@ -85,6 +85,19 @@ void check_set_abort_hook(void (*hook)(enum check_inv inv, const char *report));
 enum check_inv check_violated(const char **report);
 /* How many violations of @inv were seen in this run. */
 unsigned long check_count(enum check_inv inv);
+/*
+ * Size of the shadow heap: how many distinct objects (queued or announced and
+ * not yet freed) it can track at once; takes effect at the next check_reset()
+ * (default 65536).  Freed objects are forgotten when room is needed, so the
+ * limit is on live objects; exceeding it is a set-up error (exit 99).
+ * Context: sleep, before check_reset().
+ */
+void check_set_capacity(size_t objs);
+/*
+ * CHECK_RECORD prints the first report of each invariant ID; quiet prints
+ * none (unit tests that provoke violations on purpose).  Context: sleep.
+ */
+void check_set_quiet(bool quiet);
 
 /* ---- trace ---------------------------------------------------------------- */
 
@@ -124,11 +137,44 @@ enum check_expect {
 void check_obj_queued(const void *obj, int cpu, enum kenv_ctx ctx, bool headless,
 		      enum check_expect expect);
 /*
+ * How check_obj_queued() reads @expect.  A call from NMI is taken as
+ * CHECK_EXPECT_REFUSED whatever was declared (refusal is its only correct
+ * outcome).  Each refused call, each CHECK_EXPECT_DOUBLE call, and each
+ * headless CHECK_EXPECT_FREE call made while !kenv_preemptible() expects
+ * exactly one KENV_WARN_MISUSE from the implementation: a warning naming the
+ * object must match one of that object's, and at check_final() the run's
+ * warnings must equal the run's expectations (MISUSE).  Memory reused for a
+ * new object needs check_obj_new() first; the environment calls
+ * check_obj_freed() before the memory goes back to its allocator.
+ */
+
+/*
+ * The driver's kvfree_call_rcu() for @obj has returned.  BARRIER covers only
+ * objects whose call returned before kvfree_rcu_barrier() was entered: a call
+ * still in progress (another thread, a preempted coroutine, a headless call
+ * inside its inline synchronize) may legitimately complete after the barrier.
+ * Context: any.  Pairs with check_obj_queued().
+ */
+void check_obj_queue_returned(const void *obj);
+/*
  * The environment freed @obj (from kenv_kfree, kenv_kfree_bulk, kenv_vfree).
  * Checks GP-SAFETY (a GP that began after the queue has ended; no reader that
  * could reach it is still inside) and EXACTLY-ONCE.
  */
 void check_obj_freed(const void *obj, const char *how);
+
+/*
+ * PER-CPU: bulk storage page @page becomes a bulk page of @cpu's krc (@cpu >=
+ * 0; the caller holds @krc_lock, that CPU's krc lock), or stops belonging to
+ * any krc (@cpu == -1: recycled into a page cache or given back; @krc_lock is
+ * the lock held then, or NULL).  A page moves from one krc to another (CPU
+ * offline adoption) by a release then an attach.  Fails PER-CPU when a page is
+ * attached while another CPU's krc still owns it, attached without holding
+ * @krc_lock, attached under a different lock than earlier pages of that CPU,
+ * or released while no krc owns it.  The implementation reports through the
+ * environment (kenv), which forwards here.  Context: atomic.
+ */
+void check_page_owner(const void *page, int cpu, const struct kenv_lock *krc_lock);
 
 /* ---- RCU ------------------------------------------------------------------ */
 
@@ -161,6 +207,14 @@ void check_might_sleep(const char *site);
 /* Lock checker: before acquiring / after releasing @lock.  LOCKING. */
 void check_lock_acquire(const struct kenv_lock *lock);
 void check_lock_release(const struct kenv_lock *lock);
+/*
+ * Whether acquiring @lock now would deadlock: it is held (or being acquired)
+ * on the caller's CPU by the caller or by a context the caller interrupted on
+ * the same OS thread.  check_lock_acquire() reports that as LOCKING; an
+ * environment calls this first to fail the acquisition instead of spinning
+ * forever in CHECK_RECORD mode.  Context: any.
+ */
+bool check_lock_would_deadlock(const struct kenv_lock *lock);
 /* The implementation warned (kenv_warn): BUG kind is a violation of @inv. */
 void check_warned(enum kenv_warn_kind kind, const char *inv, const char *cond,
 		  const void *obj, const char *file, int line, const char *func);
@@ -174,5 +228,35 @@ void check_warned(enum kenv_warn_kind kind, const char *inv, const char *cond,
  * or queued batch), HOTPLUG, MISUSE counts.  Returns true if all held.
  */
 bool check_final(void);
+
+/*
+ * Mid-run checks against the implementation's snapshot, for a system with no
+ * kvfree_rcu() call, batch or monitor running (the sim between ops, the posix
+ * runner with its flooders paused).  ACCOUNTING: the objects pending plus in
+ * flight over all CPUs equal the shadow's queued-and-not-freed objects, and
+ * each CPU's bulk pages equal the pages it owns per check_page_owner() (when
+ * the implementation reports pages); BOUNDED: each CPU's cache holds at most
+ * cache_pages pages and its bulk pages at most what its objects need; HOTPLUG:
+ * a CPU taken offline holds no pending object.  Returns true if all held.
+ * Context: sleep (takes each CPU's krc lock through kvfree_rcu_snapshot()).
+ */
+bool check_accounting(void);
+/*
+ * PROGRESS: each CPU with pending objects has its monitor armed or a batch
+ * busy, and no object queued more than @bound_ns before @now_ns (the
+ * environment's clock) is still unfreed although two grace periods that began
+ * after its queue have ended (gp_ended >= gp_started at queue + 2): with GPs
+ * stalled, lateness is not blamed on the implementation.  @bound_ns should
+ * cover the drain delay plus a few grace periods.  Returns true if all held.
+ * Context: sleep.
+ */
+bool check_progress(uint64_t now_ns, uint64_t bound_ns);
+/*
+ * BOUNDED after memory pressure: right after kfree_rcu_shrink_count() and
+ * kfree_rcu_shrink_scan() returned, with nothing else running, every CPU's
+ * cache is empty and its refill backs off.  Returns true if both held.
+ * Context: sleep.
+ */
+bool check_after_shrinker(void);
 
 #endif /* KVTORTURE_CHECK_H */

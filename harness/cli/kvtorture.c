@@ -71,7 +71,7 @@ static double now_s(void)
 static struct {
 	const struct kvt_prog *prog;
 	char path[4096];
-	char tmp[4096];
+	char tmp[4096 + 8];
 } pending_repro;
 
 static void write_repro_now(enum check_inv inv, const char *report)
@@ -245,8 +245,12 @@ static int cmd_sim(int argc, char **argv)
 		prog.cfg.migrate_permille = (unsigned int)((run_seed >> 24) % 500);
 		prog.cfg.alloc_fail_permille = (unsigned int)((run_seed >> 32) % 200);
 
-		snprintf(pending_repro.path, sizeof(pending_repro.path),
-			 "%s/sim-seed%" PRIu64 "-run%" PRIu64 ".kvt", out, seed, run);
+		if (snprintf(pending_repro.path, sizeof(pending_repro.path),
+			     "%s/sim-seed%" PRIu64 "-run%" PRIu64 ".kvt", out, seed, run) >=
+		    (int)sizeof(pending_repro.path)) {
+			fprintf(stderr, "kvtorture sim: --out path too long\n");
+			return EXIT_USAGE;
+		}
 		snprintf(pending_repro.tmp, sizeof(pending_repro.tmp), "%s.tmp", pending_repro.path);
 		snprintf(repro_cmd, sizeof(repro_cmd),
 			 "kvtorture replay %s   (or: kvtorture sim --seed %" PRIu64 " --runs %" PRIu64

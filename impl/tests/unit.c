@@ -137,6 +137,7 @@ static void do_queue(void *p)
 		kvfree_rcu_mightsleep(q->obj);
 	else
 		kvfree_rcu(q->obj, rh);
+	check_obj_queue_returned(q->obj);
 	switch (q->mask) {
 	case UNIT_MASK_IRQS:
 		kenv_local_irq_restore(flags);

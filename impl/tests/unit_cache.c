@@ -102,12 +102,16 @@ UNIT_TEST(shrinker_drains_cache_and_refill_backs_off)
 	EXPECT_EQ(unit_snap(0).cached_pages, 0);
 	EXPECT_EQ(unit_snap(0).batches_queued, 1);
 	unit_gp();
-
+	/* The batch's page came back to the cache; fill it, then miss. */
+	EXPECT_EQ(unit_snap(0).cached_pages, 1);
+	unit_queue_n(0, 4);
+	EXPECT_EQ(unit_snap(0).cached_pages, 0);
 	unit_queue_n(0, 1);		/* miss: refill is deferred by the backoff */
 	sim_run_pending();
 	EXPECT_EQ(unit_snap(0).cached_pages, 0);
+	EXPECT_EQ(unit_snap(0).fallback_list, 2);
 	sim_advance(ucfg.backoff_ns + MS);
-	EXPECT_EQ(unit_snap(0).cached_pages, 1);
+	EXPECT_EQ(unit_snap(0).cached_pages, 1);	/* one page while backing off */
 	EXPECT(!unit_snap(0).backoff);
 	unit_finish_clean();
 }

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_final.c - the checks that compare the shadow state with the
+ * implementation's own view (kvfree_rcu_snapshot()): end of run, mid-run
+ * accounting, reclaim progress, and the state after the shrinker.
+ *
+ * This is the only file of the checker that calls the implementation, so a
+ * program that never calls these functions links without it.  Snapshots are
+ * taken before the shadow lock: kvfree_rcu_snapshot() takes each CPU's krc
+ * lock, and a context holding a krc lock may report a violation, so the shadow
+ * lock is never held while waiting for a krc lock.  The callers run these on a
+ * quiescent system, so nothing changes between the two.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "check.h"
+#include "check_fmt.h"
+#include "check_internal.h"
+#include "kvfree_rcu.h"
+
+/* The snapshot buffers; one end-of-run check at a time (sleep context). */
+static struct kvfree_rcu_cpu_stats snaps[KENV_NR_CPUS_MAX];
+static _Atomic(bool) snaps_busy;
+
+static unsigned long total_violations(void)
+{
+	unsigned long n = 0;
+
+	for (unsigned int i = 0; i < INV_NR; i++)
+		n += check_count((enum check_inv)i);
+	return n;
+}
+
+/* Snapshot every CPU; returns the number of CPUs, 0 if the implementation is not up. */
+static unsigned int take_snapshots(const struct kvfree_rcu_config **cfgp)
+{
+	const struct kvfree_rcu_config *cfg = kvfree_rcu_config();
+	unsigned int n;
+
+	if (atomic_exchange(&snaps_busy, true))
+		KENV_DIE("checker: two end-of-run checks ran at once");
+	*cfgp = cfg;
+	if (!cfg)
+		return 0;
+	n = cfg->nr_cpus < KENV_NR_CPUS_MAX ? cfg->nr_cpus : KENV_NR_CPUS_MAX;
+	for (unsigned int c = 0; c < n; c++) {
+		if (!kvfree_rcu_snapshot((int)c, &snaps[c]))
+			memset(&snaps[c], 0, sizeof(snaps[c]));
+	}
+	return n;
+}
+
+static void put_snapshots(void)
+{
+	atomic_store(&snaps_busy, false);
+}
+
+static unsigned long pending_of(const struct kvfree_rcu_cpu_stats *st)
+{
+	unsigned long n = 0;
+
+	for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++)
+		n += st->pending[ch];
+	return n;
+}
+
+/*
+ * PROGRESS, first half: pending objects always have an armed monitor or a
+ * batch in flight (else nothing will ever detach them).
+ */
+static void check_monitors(unsigned int n, const struct check_ctx *cs)
+{
+	for (unsigned int c = 0; c < n; c++) {
+		const struct kvfree_rcu_cpu_stats *st = &snaps[c];
+		unsigned long pending = pending_of(st);
+
+		if (pending && !st->monitor_armed && !st->batch_busy[0] && !st->batch_busy[1])
+			check_report(INV_PROGRESS, NULL, (int)c, cs,
+				     "cpu%u has %lu object(s) pending (slab %lu, vmalloc %lu, list "
+				     "%lu) but its monitor is not armed and no batch is busy",
+				     c, pending, st->pending[KVFREE_CH_SLAB],
+				     st->pending[KVFREE_CH_VMALLOC], st->pending[KVFREE_CH_LIST]);
+	}
+}
+
+/* ACCOUNTING, BOUNDED, HOTPLUG and PROGRESS against the snapshots; shadow lock held. */
+static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
+			   const struct check_shadow_sums *sums, const struct check_ctx *cs)
+{
+	unsigned long impl_pending = 0, impl_in_flight = 0;
+
+	for (unsigned int c = 0; c < n; c++) {
+		const struct kvfree_rcu_cpu_stats *st = &snaps[c];
+		unsigned long pending = pending_of(st);
+		unsigned long bulk_objs = st->pending[KVFREE_CH_SLAB] +
+					  st->pending[KVFREE_CH_VMALLOC] + st->in_flight;
+		/*
+		 * Six page lists per CPU (two bulk channels on the krc and in each of
+		 * two batches) each hold at most one partly filled page, plus what
+		 * adoption from offline CPUs may splice in.
+		 */
+		unsigned long slack = 6 + 6UL * sums->went_offline;
+		unsigned long bound = cfg->page_entries ? bulk_objs / cfg->page_entries + slack : 0;
+
+		impl_pending += pending;
+		impl_in_flight += st->in_flight;
+		if (st->cached_pages > cfg->cache_pages)
+			check_report(INV_BOUNDED, NULL, (int)c, cs,
+				     "cpu%u caches %lu pages, more than cache_pages=%u",
+				     c, st->cached_pages, cfg->cache_pages);
+		if (cfg->page_entries && st->bulk_pages > bound)
+			check_report(INV_BOUNDED, NULL, (int)c, cs,
+				     "cpu%u holds %lu bulk pages for %lu bulk objects (pending and "
+				     "in flight) at %u per page: more than %lu",
+				     c, st->bulk_pages, bulk_objs, cfg->page_entries, bound);
+		if (sums->pages_reported && st->bulk_pages != sums->pages_owned[c])
+			check_report(INV_ACCOUNTING, NULL, (int)c, cs,
+				     "cpu%u reports bulk_pages=%lu but %lu pages are attached "
+				     "to its krc (check_page_owner)",
+				     c, st->bulk_pages, sums->pages_owned[c]);
+		if (sums->offline[c] && pending)
+			check_report(INV_HOTPLUG, NULL, (int)c, cs,
+				     "cpu%u is offline but still holds %lu pending object(s)",
+				     c, pending);
+	}
+	if (impl_pending + impl_in_flight != sums->outstanding)
+		check_report(INV_ACCOUNTING, NULL, -1, cs,
+			     "the implementation holds %lu object(s) (pending %lu + in flight %lu "
+			     "over %u CPUs) but %lu are queued and not freed",
+			     impl_pending + impl_in_flight, impl_pending, impl_in_flight, n,
+			     sums->outstanding);
+	check_monitors(n, cs);
+}
+
+bool check_accounting(void)
+{
+	const struct kvfree_rcu_config *cfg;
+	struct check_shadow_sums sums;
+	unsigned long before = total_violations();
+	struct check_ctx cs;
+	unsigned int n;
+
+	check_ctx_take(&cs);
+	n = take_snapshots(&cfg);
+	check_shadow_lock();
+	check_shadow_sums_locked(&sums);
+	if (cfg)
+		compare_locked(cfg, n, &sums, &cs);
+	check_shadow_unlock();
+	put_snapshots();
+	return total_violations() == before;
+}
+
+/* ---- lost objects and reclaim latency ------------------------------------ */
+
+struct lost_scan {
+	unsigned long lost, hotplug;
+	const void *first_lost, *first_hotplug;
+	int first_lost_cpu, first_hotplug_cpu;
+	char lost_list[768], hotplug_list[768];
+	size_t lost_len, hotplug_len;
+};
+
+static bool scan_lost(const struct check_obj_view *v, void *arg)
+{
+	struct lost_scan *s = arg;
+	unsigned long *count = v->cpu_went_offline ? &s->hotplug : &s->lost;
+	char *list = v->cpu_went_offline ? s->hotplug_list : s->lost_list;
+	size_t *len = v->cpu_went_offline ? &s->hotplug_len : &s->lost_len;
+
+	if (v->expect != CHECK_EXPECT_FREE)
+		return true;
+	if (!(*count)++) {
+		if (v->cpu_went_offline) {
+			s->first_hotplug = v->obj;
+			s->first_hotplug_cpu = v->cpu;
+		} else {
+			s->first_lost = v->obj;
+			s->first_lost_cpu = v->cpu;
+		}
+	}
+	if (*count <= 4)
+		*len += check_fmt(list + *len, 768 - *len,
+				  "\n%p queued on cpu%d in %s context at #%llu%s", v->obj, v->cpu,
+				  kenv_ctx_name(v->ctx), (unsigned long long)v->queue_seq,
+				  v->headless ? " (headless)" : "");
+	return true;
+}
+
+bool check_final(void)
+{
+	const struct kvfree_rcu_config *cfg;
+	struct check_shadow_sums sums;
+	struct lost_scan *s;
+	static struct lost_scan scan;	/* large; one end-of-run check at a time */
+	struct check_ctx cs;
+	unsigned int n;
+
+	check_ctx_take(&cs);
+	n = take_snapshots(&cfg);
+	check_shadow_lock();
+	s = &scan;
+	memset(s, 0, sizeof(*s));
+	check_shadow_each_outstanding_locked(scan_lost, s);
+	if (s->lost)
+		check_report(INV_EXACTLY_ONCE, s->first_lost, s->first_lost_cpu, &cs,
+			     "%lu queued object(s) never freed after the run quiesced (lost):%s%s",
+			     s->lost, s->lost_list, s->lost > 4 ? "\n..." : "");
+	if (s->hotplug)
+		check_report(INV_HOTPLUG, s->first_hotplug, s->first_hotplug_cpu, &cs,
+			     "%lu object(s) queued on a CPU that later went offline were never "
+			     "freed:%s%s",
+			     s->hotplug, s->hotplug_list, s->hotplug > 4 ? "\n..." : "");
+	check_shadow_sums_locked(&sums);
+	if (sums.misuse_warned != sums.misuse_expected)
+		check_report(INV_MISUSE, NULL, -1, &cs,
+			     "expected %lu misuse warning(s) (refused NMI calls %lu, double queues "
+			     "%lu, headless calls from atomic context %lu) but the implementation "
+			     "warned %lu time(s)",
+			     sums.misuse_expected, sums.expected_refused, sums.expected_double,
+			     sums.expected_headless_atomic, sums.misuse_warned);
+	if (cfg)
+		compare_locked(cfg, n, &sums, &cs);
+	check_shadow_unlock();
+	put_snapshots();
+	return check_violated(NULL) == INV_NR;
+}
+
+struct late_scan {
+	uint64_t now, bound, gp_ended;
+	unsigned long late;
+	const struct check_obj_view *first;
+	struct check_obj_view first_copy;
+};
+
+static bool scan_late(const struct check_obj_view *v, void *arg)
+{
+	struct late_scan *s = arg;
+
+	if (v->expect != CHECK_EXPECT_FREE || s->now < v->queue_ns ||
+	    s->now - v->queue_ns <= s->bound || s->gp_ended < v->gp_started_at_queue + 2)
+		return true;
+	if (!s->late++) {
+		s->first_copy = *v;
+		s->first = &s->first_copy;
+	}
+	return true;
+}
+
+bool check_progress(uint64_t now_ns, uint64_t bound_ns)
+{
+	const struct kvfree_rcu_config *cfg;
+	struct check_shadow_sums sums;
+	unsigned long before = total_violations();
+	struct late_scan s = { .now = now_ns, .bound = bound_ns };
+	struct check_ctx cs;
+	unsigned int n;
+
+	check_ctx_take(&cs);
+	n = take_snapshots(&cfg);
+	check_shadow_lock();
+	check_shadow_sums_locked(&sums);
+	s.gp_ended = sums.gp_ended;
+	check_shadow_each_outstanding_locked(scan_late, &s);
+	if (s.late) {
+		const struct check_obj_view *v = s.first;
+
+		check_report(INV_PROGRESS, v->obj, v->cpu, &cs,
+			     "%lu object(s) not freed within %llu ns; the oldest was queued at "
+			     "%llu ns (#%llu), %llu ns ago, and gp_ended=%llu >= gp_started at "
+			     "queue %llu + 2: grace periods progressed but reclaim did not",
+			     s.late, (unsigned long long)bound_ns, (unsigned long long)v->queue_ns,
+			     (unsigned long long)v->queue_seq,
+			     (unsigned long long)(now_ns - v->queue_ns),
+			     (unsigned long long)sums.gp_ended,
+			     (unsigned long long)v->gp_started_at_queue);
+	}
+	if (cfg)
+		check_monitors(n, &cs);
+	check_shadow_unlock();
+	put_snapshots();
+	return total_violations() == before;
+}
+
+bool check_after_shrinker(void)
+{
+	const struct kvfree_rcu_config *cfg;
+	unsigned long before = total_violations();
+	struct check_ctx cs;
+	unsigned int n;
+
+	check_ctx_take(&cs);
+	n = take_snapshots(&cfg);
+	for (unsigned int c = 0; c < n; c++) {
+		const struct kvfree_rcu_cpu_stats *st = &snaps[c];
+
+		if (!st->online)
+			continue;
+		if (st->cached_pages)
+			check_report(INV_BOUNDED, NULL, (int)c, &cs,
+				     "cpu%u still caches %lu page(s) after the shrinker ran",
+				     c, st->cached_pages);
+		if (!st->backoff)
+			check_report(INV_BOUNDED, NULL, (int)c, &cs,
+				     "cpu%u's page-cache refill does not back off after the "
+				     "shrinker",
+				     c);
+	}
+	put_snapshots();
+	return total_violations() == before;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_internal.h - what the checker's files share (not for other modules).
+ *
+ * Synchronization of the checker's own state:
+ *
+ *   state                            protected by
+ *   -------------------------------  ----------------------------------------
+ *   shadow heap, readers, barriers,  the shadow lock (check_shadow.c), a C11
+ *   GP counters, hotplug, misuse,    spinlock owned by an OS thread; a call
+ *   page owners                      that finds its own thread holding it (a
+ *                                    signal handler) defers its operation to
+ *                                    a per-thread queue drained before the
+ *                                    lock is released
+ *   trace ring and hash              lock-free (seqlock slots claimed by CAS,
+ *                                    CAS on the hash)
+ *   violation counts, first report   atomics; the first report's text is
+ *                                    written once by the CAS winner
+ *   lock classes, order matrix       atomics (CAS insert, fetch_or bits)
+ *   the OS thread's lock stack       thread-local, claim-then-fill slots
+ *
+ * So no checker path waits for a lock that a signal handler of the same
+ * thread might hold, and the report path takes no lock at all.
+ */
+#ifndef KVTORTURE_CHECK_INTERNAL_H
+#define KVTORTURE_CHECK_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "check.h"
+
+/* Everything the checker needs to know about the calling context, taken once. */
+struct check_ctx {
+	struct check_task *task;	/* never NULL: a placeholder for unknown threads */
+	int cpu;
+	enum kenv_ctx ctx;
+	bool irqs_off, hardirq, softirq, nmi, preemptible;
+};
+
+/* Context: any.  Snapshot the caller's context from the environment. */
+void check_ctx_take(struct check_ctx *cs);
+
+/*
+ * Report a violation seen in context @cs (the context of the call that found
+ * it, which for a deferred operation is the handler that made the call).
+ * Lock-free; in CHECK_ABORT mode does not return.  Context: any.
+ */
+void check_report(enum check_inv inv, const void *obj, int cpu, const struct check_ctx *cs,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void check_vreport(enum check_inv inv, const void *obj, int cpu, const struct check_ctx *cs,
+		   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+/*
+ * The run's event sequence: every trace event and every shadow event takes
+ * the next number, so "#N" in a report and in the trace are on one scale.
+ */
+extern _Atomic(uint64_t) check_seq;
+static inline uint64_t check_next_seq(void)
+{
+	return atomic_fetch_add_explicit(&check_seq, 1, memory_order_relaxed) + 1;
+}
+
+/* Append the last @n trace events to @buf (report path).  Context: any. */
+size_t check_trace_tail(char *buf, size_t size, unsigned int n);
+
+/* Per-file reset hooks, called by check_reset() with nothing else running. */
+void check_trace_reset(void);
+void check_shadow_reset(size_t capacity);
+void check_locks_reset(void);
+void check_report_reset(void);
+
+/* ---- shadow state queries for the end-of-run and mid-run checks ---------- */
+
+/*
+ * Run the shadow lock's critical section for a sleep-context caller (never a
+ * handler): check_shadow_lock() dies if the calling thread is already inside.
+ */
+void check_shadow_lock(void);
+void check_shadow_unlock(void);
+
+struct check_shadow_sums {
+	unsigned long outstanding;		/* queued EXPECT_FREE, not freed */
+	unsigned long pages_owned[KENV_NR_CPUS_MAX];	/* per check_page_owner() */
+	bool pages_reported;			/* check_page_owner() was called */
+	bool offline[KENV_NR_CPUS_MAX];		/* per check_cpu_offline/online */
+	unsigned long misuse_expected, misuse_warned;
+	unsigned long expected_refused, expected_double, expected_headless_atomic;
+	uint64_t gp_ended;
+	unsigned int went_offline;		/* CPUs that went offline at least once */
+};
+/* Caller holds the shadow lock. */
+void check_shadow_sums_locked(struct check_shadow_sums *sums);
+
+/*
+ * Visit outstanding objects (queued, not freed) in queue order; @fn returns
+ * false to stop.  Caller holds the shadow lock.
+ */
+struct check_obj_view {
+	const void *obj;
+	int cpu;
+	enum kenv_ctx ctx;
+	bool headless;
+	enum check_expect expect;
+	uint64_t queue_seq, returned_seq, queue_ns, gp_started_at_queue;
+	bool cpu_went_offline;		/* its CPU went offline after the queue */
+};
+void check_shadow_each_outstanding_locked(bool (*fn)(const struct check_obj_view *v, void *arg),
+					  void *arg);
+
+/* How many operations were deferred from signal handlers since the reset (tests). */
+unsigned long check_shadow_deferred_total(void);
+
+/* KENV_WARN_MISUSE from check_warned(): counted and matched to an object. */
+void check_shadow_misuse_warned(const void *obj, const char *cond);
+
+#endif /* KVTORTURE_CHECK_INTERNAL_H */

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fake_env.c - the fake environment and implementation snapshot (fake_env.h).
+ */
+#include "fake_env.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local struct check_task fake_default_task = { .name = "fake/task" };
+static _Thread_local struct fake_ctx fake_state = {
+	.ctx = KENV_CTX_TASK,
+	.task = NULL,
+};
+
+struct kvfree_rcu_cpu_stats fake_stats[KENV_NR_CPUS_MAX];
+struct kvfree_rcu_config fake_config;
+bool fake_impl_up;
+uint64_t fake_now_ns;
+
+struct fake_ctx *fake_ctx(void)
+{
+	if (!fake_state.task)
+		fake_state.task = &fake_default_task;
+	return &fake_state;
+}
+
+void fake_ctx_default(void)
+{
+	memset(&fake_default_task, 0, sizeof(fake_default_task));
+	fake_default_task.name = "fake/task";
+	fake_state = (struct fake_ctx){ .ctx = KENV_CTX_TASK, .task = &fake_default_task };
+}
+
+void fake_impl_reset(void)
+{
+	memset(fake_stats, 0, sizeof(fake_stats));
+	memset(&fake_config, 0, sizeof(fake_config));
+	fake_config.nr_cpus = 4;
+	fake_config.page_entries = 4;
+	fake_config.cache_pages = 5;
+	for (int c = 0; c < 4; c++)
+		fake_stats[c].online = true;
+	fake_impl_up = true;
+	fake_now_ns = 0;
+}
+
+/* ---- the environment: only what the checker calls ------------------------ */
+
+struct check_task *check_current(void)
+{
+	return fake_ctx()->task;
+}
+
+const char *kenv_ctx_name(enum kenv_ctx ctx)
+{
+	static const char *const names[KENV_CTX_NR] = { "task", "kthread", "softirq",
+							"hardirq", "nmi" };
+
+	return (unsigned int)ctx < KENV_CTX_NR ? names[ctx] : "?";
+}
+
+enum kenv_ctx kenv_context(void)
+{
+	return fake_ctx()->ctx;
+}
+
+bool kenv_in_hardirq(void)
+{
+	return fake_ctx()->ctx == KENV_CTX_HARDIRQ;
+}
+
+bool kenv_in_softirq(void)
+{
+	return fake_ctx()->ctx == KENV_CTX_SOFTIRQ;
+}
+
+bool kenv_in_nmi(void)
+{
+	return fake_ctx()->ctx == KENV_CTX_NMI;
+}
+
+bool kenv_irqs_disabled(void)
+{
+	return fake_ctx()->irqs_off;
+}
+
+bool kenv_preemptible(void)
+{
+	const struct fake_ctx *f = fake_ctx();
+
+	return (f->ctx == KENV_CTX_TASK || f->ctx == KENV_CTX_KTHREAD) && !f->irqs_off &&
+	       !f->preempt_off && f->task->nr_held == 0;
+}
+
+int kenv_cpu(void)
+{
+	return fake_ctx()->cpu;
+}
+
+uint64_t kenv_clock_ns(void)
+{
+	return fake_now_ns;
+}
+
+_Noreturn void kenv_die(const char *file, int line, const char *func, const char *msg)
+{
+	fprintf(stderr, "%s:%d: %s: %s\n", file, line, func, msg);
+	exit(99);
+}
+
+/* ---- the implementation's snapshot --------------------------------------- */
+
+const struct kvfree_rcu_config *kvfree_rcu_config(void)
+{
+	return fake_impl_up ? &fake_config : NULL;
+}
+
+bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
+{
+	if (!fake_impl_up || cpu < 0 || (unsigned int)cpu >= fake_config.nr_cpus)
+		return false;
+	*st = fake_stats[cpu];
+	return true;
+}
+
+/* ---- TAP ----------------------------------------------------------------- */
+
+static int tap_count, tap_failed;
+
+void tap_ok(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %d - ", ok ? "ok" : "not ok", ++tap_count);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		tap_failed++;
+}
+
+void tap_diag(const char *fmt, ...)
+{
+	char buf[8192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* Every line of a diagnostic starts with "# ". */
+	for (char *line = buf, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = 0;
+		printf("# %s\n", line);
+	}
+}
+
+int tap_done(void)
+{
+	printf("1..%d\n", tap_count);
+	return tap_failed ? 1 : 0;
+}

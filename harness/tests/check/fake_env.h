@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fake_env.h - a settable stand-in for the environment and the
+ * implementation, so the checker's tests run without the sim, the posix
+ * environment or kvfree_rcu.c.
+ *
+ * Context state is thread-local (each test thread, and a signal handler that
+ * saves and restores it, sets its own); the implementation's snapshot is a
+ * plain array the test fills.  Also a minimal TAP writer.
+ */
+#ifndef KVTORTURE_FAKE_ENV_H
+#define KVTORTURE_FAKE_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "kvfree_rcu.h"
+
+struct fake_ctx {
+	enum kenv_ctx ctx;
+	int cpu;
+	bool irqs_off;
+	bool preempt_off;		/* preemption, bh or an RCU reader: not preemptible */
+	struct check_task *task;	/* what check_current() returns */
+};
+
+/* The calling thread's context; tests write it directly. */
+struct fake_ctx *fake_ctx(void);
+/* Task context on cpu 0, irqs on, the thread's default task record. */
+void fake_ctx_default(void);
+
+/* The implementation's state as check_final() and friends will see it. */
+extern struct kvfree_rcu_cpu_stats fake_stats[KENV_NR_CPUS_MAX];
+extern struct kvfree_rcu_config fake_config;
+extern bool fake_impl_up;		/* false: kvfree_rcu_config() returns NULL */
+extern uint64_t fake_now_ns;
+
+/* Zero the snapshot, 4 CPUs online, default configuration, clock 0. */
+void fake_impl_reset(void);
+
+/* TAP: one "ok"/"not ok" line per call; tap_done() prints the plan, returns the exit code. */
+void tap_ok(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int tap_done(void);
+
+#endif /* KVTORTURE_FAKE_ENV_H */

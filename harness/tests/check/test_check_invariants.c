@@ -1,0 +1,830 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_check_invariants.c - every checker fires on a broken sequence (one
+ * negative test per invariant ID, and per way it can break) and stays quiet on
+ * the correct sequence next to it.  Runs in CHECK_RECORD mode against the fake
+ * environment; each case starts from check_reset().
+ */
+#include <string.h>
+
+#include "check.h"
+#include "check_internal.h"
+#include "fake_env.h"
+
+static char objs[64][64];
+static struct check_task irq_task, nmi_task, other_task;
+static struct kenv_lock lock_a, lock_b, lock_c, lock_cpu[2];
+static struct kenv_lock many_locks[CHECK_MAX_HELD + 1];
+static char page0[64], page1[64];
+
+static void setup(void)
+{
+	fake_ctx_default();
+	fake_impl_reset();
+	memset(&irq_task, 0, sizeof(irq_task));
+	memset(&nmi_task, 0, sizeof(nmi_task));
+	memset(&other_task, 0, sizeof(other_task));
+	irq_task.name = "cpu0/hardirq";
+	nmi_task.name = "cpu0/nmi";
+	other_task.name = "cpu1/task";
+	lock_a = (struct kenv_lock){ .name = "test.a" };
+	lock_b = (struct kenv_lock){ .name = "test.b" };
+	lock_c = (struct kenv_lock){ .name = "test.c" };
+	lock_cpu[0] = (struct kenv_lock){ .name = "krc.lock" };
+	lock_cpu[1] = (struct kenv_lock){ .name = "krc.lock" };
+	for (unsigned int i = 0; i <= CHECK_MAX_HELD; i++)
+		many_locks[i] = (struct kenv_lock){ .name = "test.many" };
+	check_set_mode(CHECK_RECORD);
+	check_set_quiet(true);
+	check_set_capacity(256);
+	check_set_repro("kvtorture replay corpus/test.kvt");
+	check_reset();
+}
+
+static const char *inv_or_none(enum check_inv inv)
+{
+	return inv == INV_NR ? "no violation" : check_inv_name(inv);
+}
+
+/*
+ * The run's first violation is @inv, its report contains @needle (if given),
+ * and no other invariant fired: each checker is precise as well as sensitive.
+ */
+static void expect_only(const char *name, enum check_inv inv, const char *needle)
+{
+	const char *report;
+	enum check_inv got = check_violated(&report);
+	bool ok = got == inv && (!needle || strstr(report, needle));
+
+	for (unsigned int i = 0; i < INV_NR; i++) {
+		if (i != (unsigned int)inv && check_count((enum check_inv)i))
+			ok = false;
+	}
+	tap_ok(ok, "%s: %s", name, inv_or_none(inv));
+	if (!ok) {
+		tap_diag("expected %s%s%s, got %s", inv_or_none(inv), needle ? " with " : "",
+			 needle ? needle : "", inv_or_none(got));
+		for (unsigned int i = 0; i < INV_NR; i++) {
+			if (check_count((enum check_inv)i))
+				tap_diag("  %s fired %lu time(s)",
+					 check_inv_name((enum check_inv)i),
+					 check_count((enum check_inv)i));
+		}
+		tap_diag("%s", report);
+	}
+}
+
+static void expect_clean(const char *name)
+{
+	expect_only(name, INV_NR, NULL);
+}
+
+static void gp(void)
+{
+	check_gp_started();
+	check_gp_ended();
+}
+
+/* new, queued (two-argument, task context on cpu 0), call returned */
+static void queue(const void *o, int cpu)
+{
+	check_obj_new(o, 32, false);
+	check_obj_queued(o, cpu, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	check_obj_queue_returned(o);
+}
+
+static void enter(enum kenv_ctx ctx, struct check_task *t, int cpu, bool irqs_off)
+{
+	struct fake_ctx *f = fake_ctx();
+
+	f->ctx = ctx;
+	f->task = t;
+	f->cpu = cpu;
+	f->irqs_off = irqs_off;
+}
+
+/* ---- GP-SAFETY ----------------------------------------------------------- */
+
+static void test_gp_safety(void)
+{
+	setup();
+	queue(objs[0], 0);
+	check_obj_freed(objs[0], "kfree_bulk");
+	expect_only("GP-SAFETY: freed with no grace period", INV_GP_SAFETY,
+		    "needs gp_ended >= 1");
+
+	setup();
+	queue(objs[0], 0);
+	check_gp_started();
+	check_obj_freed(objs[0], "kfree_bulk");
+	expect_only("GP-SAFETY: freed while the first grace period is in progress",
+		    INV_GP_SAFETY, "freed by kfree_bulk after gp_ended=0");
+
+	setup();
+	check_gp_started();
+	queue(objs[0], 0);
+	check_gp_ended();
+	check_obj_freed(objs[0], "kfree");
+	expect_only("GP-SAFETY: a grace period in progress at queue time does not count",
+		    INV_GP_SAFETY, "already in progress");
+
+	setup();
+	check_gp_started();
+	queue(objs[0], 0);
+	check_gp_ended();
+	gp();
+	check_obj_freed(objs[0], "kfree");
+	expect_clean("GP-SAFETY: freed after a full grace period that began after the queue");
+
+	setup();
+	check_obj_new(objs[0], 32, false);
+	check_obj_publish(objs[0]);
+	check_reader_begin(7);
+	check_reader_deref(7, objs[0]);
+	check_obj_unpublish(objs[0]);
+	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	gp();	/* a lying RCU: the reader is still inside */
+	check_obj_freed(objs[0], "kfree_bulk");
+	expect_only("GP-SAFETY: freed while a reader that reached it is inside",
+		    INV_GP_SAFETY, "reader 7 dereferenced it");
+
+	setup();
+	check_obj_new(objs[0], 32, false);
+	check_obj_publish(objs[0]);
+	check_reader_begin(3);
+	check_obj_unpublish(objs[0]);
+	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	expect_only("GP-SAFETY: freed while an older reader is inside", INV_GP_SAFETY,
+		    "reader 3");
+
+	setup();
+	check_obj_new(objs[0], 32, false);
+	check_obj_publish(objs[0]);
+	check_obj_unpublish(objs[0]);
+	check_reader_begin(3);	/* began after the unpublish: cannot reach it */
+	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	check_reader_end(3);
+	expect_clean("GP-SAFETY: a reader that began after the unpublish does not matter");
+
+	setup();
+	queue(objs[0], 0);
+	gp();
+	check_obj_freed(objs[0], "kfree");
+	check_reader_begin(4);
+	check_reader_deref(4, objs[0]);
+	expect_only("GP-SAFETY: a reader reached a freed object", INV_GP_SAFETY,
+		    "reached the object");
+}
+
+/* ---- EXACTLY-ONCE -------------------------------------------------------- */
+
+static void test_exactly_once(void)
+{
+	setup();
+	queue(objs[0], 0);
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	check_obj_freed(objs[0], "kfree_bulk");
+	expect_only("EXACTLY-ONCE: double free", INV_EXACTLY_ONCE, "freed 2 times");
+
+	setup();
+	queue(objs[0], 0);
+	queue(objs[1], 1);
+	gp();
+	check_obj_freed(objs[0], "kfree");
+	fake_stats[1].pending[KVFREE_CH_SLAB] = 1;	/* the implementation agrees it holds it */
+	fake_stats[1].monitor_armed = true;
+	tap_ok(!check_final(), "EXACTLY-ONCE: check_final() returns false on a lost object");
+	expect_only("EXACTLY-ONCE: lost object", INV_EXACTLY_ONCE, "never freed");
+
+	setup();
+	check_obj_new(objs[0], 32, false);
+	check_obj_freed(objs[0], "kfree");
+	expect_only("EXACTLY-ONCE: freed without being queued", INV_EXACTLY_ONCE,
+		    "never queued");
+
+	setup();
+	check_obj_new(objs[0], 32, true);
+	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	expect_only("EXACTLY-ONCE: a vmalloc object freed by the slab channel",
+		    INV_EXACTLY_ONCE, "wrong channel");
+
+	setup();
+	queue(objs[0], 0);
+	check_obj_new(objs[0], 32, false);
+	expect_only("EXACTLY-ONCE: memory reused while still queued", INV_EXACTLY_ONCE,
+		    "still queued");
+
+	setup();
+	queue(objs[0], 0);
+	queue(objs[1], 2);
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	check_obj_freed(objs[1], "kfree_bulk");
+	check_obj_new(objs[0], 32, false);	/* reuse after free */
+	queue(objs[0], 1);
+	gp();
+	check_obj_freed(objs[0], "kfree");
+	tap_ok(check_final(), "EXACTLY-ONCE: check_final() passes when everything was freed once");
+	expect_clean("EXACTLY-ONCE: free, reuse, free again");
+}
+
+/* ---- BARRIER ------------------------------------------------------------- */
+
+static void test_barrier(void)
+{
+	setup();
+	queue(objs[0], 0);
+	check_barrier_begin();
+	gp();
+	check_barrier_end();
+	expect_only("BARRIER: returned with an older object unfreed", INV_BARRIER,
+		    "are not freed");
+
+	setup();
+	queue(objs[0], 0);
+	check_barrier_begin();
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	check_barrier_end();
+	expect_clean("BARRIER: everything older freed before it returned");
+
+	setup();
+	check_obj_new(objs[0], 32, false);
+	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	check_barrier_begin();	/* the call has not returned: not covered */
+	check_obj_queue_returned(objs[0]);
+	check_barrier_end();
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	expect_clean("BARRIER: a call still in progress at barrier entry is not covered");
+
+	setup();
+	check_obj_new(objs[0], 32, false);
+	check_obj_queued(objs[0], 0, KENV_CTX_NMI, false, CHECK_EXPECT_REFUSED);
+	check_obj_queue_returned(objs[0]);
+	check_warned(KENV_WARN_MISUSE, "MISUSE", "in_nmi()", objs[0], "x.c", 1, "f");
+	check_barrier_begin();
+	check_barrier_end();
+	expect_clean("BARRIER: a refused object is not waited for");
+}
+
+/* ---- NO-ALLOC-ATOMIC ----------------------------------------------------- */
+
+static void test_no_alloc_atomic(void)
+{
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&lock_cpu[0]);
+	check_alloc(KENV_GFP_NOWAIT, "add_ptr_to_bulk_krc_lock");
+	check_lock_release(&lock_cpu[0]);
+	expect_only("NO-ALLOC-ATOMIC: NOWAIT allocation under the raw krc lock",
+		    INV_NO_ALLOC_ATOMIC, "under raw lock krc.lock");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&lock_cpu[0]);
+	check_alloc(KENV_GFP_POOL, "add_ptr_to_bulk_krc_lock");
+	check_lock_release(&lock_cpu[0]);
+	expect_clean("NO-ALLOC-ATOMIC: POOL allocation under the raw lock is accepted");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_alloc(KENV_GFP_NOWAIT, "site");
+	expect_only("NO-ALLOC-ATOMIC: allocation with irqs disabled", INV_NO_ALLOC_ATOMIC,
+		    "with irqs disabled");
+
+	setup();
+	enter(KENV_CTX_HARDIRQ, &irq_task, 0, true);
+	check_alloc(KENV_GFP_NOWAIT, "site");
+	expect_only("NO-ALLOC-ATOMIC: allocation in hardirq", INV_NO_ALLOC_ATOMIC,
+		    "in hardirq context");
+
+	setup();
+	enter(KENV_CTX_NMI, &nmi_task, 0, false);
+	check_alloc(KENV_GFP_NOWAIT, "site");
+	expect_only("NO-ALLOC-ATOMIC: allocation in NMI", INV_NO_ALLOC_ATOMIC,
+		    "in NMI context");
+
+	setup();
+	enter(KENV_CTX_NMI, &nmi_task, 0, false);
+	check_alloc(KENV_GFP_POOL, "site");
+	expect_only("NO-ALLOC-ATOMIC: even the pool is not NMI-safe", INV_NO_ALLOC_ATOMIC,
+		    "in NMI context");
+
+	setup();
+	enter(KENV_CTX_SOFTIRQ, &irq_task, 0, false);
+	check_alloc(KENV_GFP_KERNEL | KENV_GFP_NORETRY, "refill");
+	expect_only("NO-ALLOC-ATOMIC: GFP_KERNEL in softirq", INV_NO_ALLOC_ATOMIC,
+		    "in softirq context");
+
+	setup();
+	enter(KENV_CTX_SOFTIRQ, &irq_task, 0, false);
+	check_alloc(KENV_GFP_NOWAIT, "watermark refill");
+	expect_clean("NO-ALLOC-ATOMIC: NOWAIT in softirq with irqs on is accepted");
+
+	setup();
+	fake_ctx()->preempt_off = true;
+	check_alloc(KENV_GFP_KERNEL, "refill");
+	expect_only("NO-ALLOC-ATOMIC: GFP_KERNEL with preemption disabled",
+		    INV_NO_ALLOC_ATOMIC, "non-preemptible");
+
+	setup();
+	check_alloc(KENV_GFP_KERNEL | KENV_GFP_NORETRY | KENV_GFP_NOMEMALLOC, "refill worker");
+	check_might_sleep("kvfree_rcu_barrier");
+	expect_clean("NO-ALLOC-ATOMIC: GFP_KERNEL and might_sleep in a preemptible task");
+
+	setup();
+	fake_ctx()->preempt_off = true;
+	check_might_sleep("synchronize_rcu");
+	expect_only("NO-ALLOC-ATOMIC: might_sleep while not preemptible",
+		    INV_NO_ALLOC_ATOMIC, "synchronize_rcu may sleep");
+}
+
+/* ---- LOCKING ------------------------------------------------------------- */
+
+static void test_locking(void)
+{
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&lock_a);
+	check_lock_acquire(&lock_a);
+	expect_only("LOCKING: the same context takes a lock twice", INV_LOCKING,
+		    "this very context");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&lock_cpu[0]);
+	enter(KENV_CTX_NMI, &nmi_task, 0, true);
+	tap_ok(check_lock_would_deadlock(&lock_cpu[0]),
+	       "LOCKING: check_lock_would_deadlock() sees the interrupted holder");
+	check_lock_acquire(&lock_cpu[0]);
+	expect_only("LOCKING: an NMI re-enters a held lock", INV_LOCKING,
+		    "which this context interrupted");
+
+	setup();
+	check_lock_acquire(&lock_cpu[0]);	/* cpu0's task, irqs on */
+	enter(KENV_CTX_TASK, &other_task, 1, true);	/* another CPU's coroutine, same thread */
+	tap_ok(!check_lock_would_deadlock(&lock_cpu[0]),
+	       "LOCKING: a holder on another CPU is contention, not deadlock");
+	check_lock_acquire(&lock_cpu[0]);
+	check_lock_release(&lock_cpu[0]);
+	expect_clean("LOCKING: the same lock wanted from another CPU");
+
+	setup();
+	check_lock_release(&lock_a);
+	expect_only("LOCKING: release of a lock not held", INV_LOCKING, "does not hold it");
+
+	setup();
+	enter(KENV_CTX_HARDIRQ, &irq_task, 0, false);
+	check_lock_acquire(&lock_a);
+	check_lock_release(&lock_a);
+	expect_only("LOCKING: taken in hardirq with irqs enabled", INV_LOCKING,
+		    "hardirq context with irqs enabled");
+
+	setup();
+	check_lock_acquire(&lock_cpu[0]);	/* task, irqs on */
+	check_lock_release(&lock_cpu[0]);
+	enter(KENV_CTX_HARDIRQ, &irq_task, 1, true);
+	check_lock_acquire(&lock_cpu[1]);	/* same class, another instance */
+	check_lock_release(&lock_cpu[1]);
+	expect_only("LOCKING: irq-unsafe lock (hardirq and irqs-on users)", INV_LOCKING,
+		    "irq-unsafe lock krc.lock");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&lock_cpu[0]);
+	check_lock_release(&lock_cpu[0]);
+	enter(KENV_CTX_HARDIRQ, &irq_task, 0, true);
+	check_lock_acquire(&lock_cpu[0]);
+	check_lock_release(&lock_cpu[0]);
+	expect_clean("LOCKING: irq-safe use (irqs off everywhere)");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&lock_a);
+	check_lock_acquire(&lock_b);
+	check_lock_release(&lock_b);
+	check_lock_release(&lock_a);
+	check_lock_acquire(&lock_b);
+	check_lock_acquire(&lock_c);
+	check_lock_release(&lock_c);
+	check_lock_release(&lock_b);
+	expect_clean("LOCKING: a consistent order a -> b -> c");
+	check_lock_acquire(&lock_b);
+	check_lock_acquire(&lock_a);
+	expect_only("LOCKING: order inversion", INV_LOCKING, "lock order inversion");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	for (unsigned int i = 0; i <= CHECK_MAX_HELD; i++)
+		check_lock_acquire(&many_locks[i]);
+	expect_only("LOCKING: more than CHECK_MAX_HELD held", INV_LOCKING, "at most 8");
+
+	setup();
+	enter(KENV_CTX_NMI, &nmi_task, 0, true);
+	check_lock_acquire(&lock_a);
+	check_lock_release(&lock_a);
+	expect_only("LOCKING: a raw lock in NMI context", INV_LOCKING, "NMI context");
+}
+
+/* ---- PROGRESS, BOUNDED, ACCOUNTING --------------------------------------- */
+
+static void test_progress(void)
+{
+	setup();
+	queue(objs[0], 1);
+	fake_stats[1].pending[KVFREE_CH_LIST] = 1;
+	tap_ok(!check_progress(0, 1000), "PROGRESS: check_progress() returns false");
+	expect_only("PROGRESS: pending objects, no monitor armed, no batch busy", INV_PROGRESS,
+		    "monitor is not armed");
+
+	setup();
+	queue(objs[0], 1);
+	fake_stats[1].pending[KVFREE_CH_LIST] = 1;
+	fake_stats[1].monitor_armed = true;
+	tap_ok(check_progress(0, 1000), "PROGRESS: check_progress() returns true");
+	expect_clean("PROGRESS: pending objects with the monitor armed");
+
+	setup();
+	queue(objs[0], 0);
+	fake_stats[0].in_flight = 1;
+	fake_stats[0].batch_busy[1] = true;
+	gp();
+	gp();
+	check_progress(10000, 1000);
+	expect_only("PROGRESS: reclaim latency beyond the bound while GPs progressed",
+		    INV_PROGRESS, "grace periods progressed but reclaim did not");
+
+	setup();
+	queue(objs[0], 0);
+	fake_stats[0].in_flight = 1;
+	fake_stats[0].batch_busy[1] = true;
+	gp();
+	check_progress(10000, 1000);
+	expect_clean("PROGRESS: a late object is not blamed while grace periods stall");
+}
+
+static void test_bounded(void)
+{
+	setup();
+	fake_stats[2].cached_pages = 6;
+	tap_ok(!check_accounting(), "BOUNDED: check_accounting() returns false");
+	expect_only("BOUNDED: page cache above its cap", INV_BOUNDED,
+		    "caches 6 pages, more than cache_pages=5");
+
+	setup();
+	fake_stats[2].cached_pages = 5;
+	fake_stats[2].bulk_pages = 6;
+	tap_ok(check_accounting(), "BOUNDED: check_accounting() returns true");
+	expect_clean("BOUNDED: cache at its cap, 6 partly used pages");
+
+	setup();
+	fake_stats[3].bulk_pages = 7;
+	check_accounting();
+	expect_only("BOUNDED: more bulk pages than the pending objects need", INV_BOUNDED,
+		    "7 bulk pages for 0 bulk objects");
+
+	setup();
+	fake_stats[1].cached_pages = 1;
+	fake_stats[1].backoff = true;
+	fake_stats[0].backoff = true;
+	fake_stats[2].backoff = true;
+	fake_stats[3].backoff = true;
+	tap_ok(!check_after_shrinker(), "BOUNDED: check_after_shrinker() returns false");
+	expect_only("BOUNDED: a page cached after the shrinker", INV_BOUNDED,
+		    "still caches 1 page");
+
+	setup();
+	tap_ok(!check_after_shrinker(), "BOUNDED: refill without backoff after the shrinker");
+	expect_only("BOUNDED: no refill backoff after the shrinker", INV_BOUNDED,
+		    "does not back off");
+}
+
+static void test_accounting(void)
+{
+	setup();
+	queue(objs[0], 0);
+	queue(objs[1], 0);
+	fake_stats[0].pending[KVFREE_CH_SLAB] = 1;
+	fake_stats[0].monitor_armed = true;
+	check_accounting();
+	expect_only("ACCOUNTING: the implementation counts fewer objects than were queued",
+		    INV_ACCOUNTING, "holds 1 object(s)");
+
+	setup();
+	queue(objs[0], 0);
+	queue(objs[1], 1);
+	queue(objs[2], 1);
+	fake_stats[0].pending[KVFREE_CH_SLAB] = 1;
+	fake_stats[0].monitor_armed = true;
+	fake_stats[3].in_flight = 2;	/* migrated and detached: only the total counts */
+	fake_stats[3].batch_busy[0] = true;
+	tap_ok(check_accounting(), "ACCOUNTING: check_accounting() returns true");
+	expect_clean("ACCOUNTING: totals match");
+}
+
+/* ---- PER-CPU ------------------------------------------------------------- */
+
+static void attach(const void *page, int cpu, struct kenv_lock *lock, bool hold)
+{
+	if (hold)
+		check_lock_acquire(lock);
+	check_page_owner(page, cpu, lock);
+	if (hold)
+		check_lock_release(lock);
+}
+
+static void test_per_cpu(void)
+{
+	setup();
+	fake_ctx()->irqs_off = true;
+	attach(page0, 0, &lock_cpu[0], true);
+	attach(page0, 1, &lock_cpu[1], true);
+	expect_only("PER-CPU: a page attached to two CPUs' krcs", INV_PER_CPU,
+		    "while cpu0's krc still owns it");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&lock_cpu[1]);	/* B9: re-locked this CPU's krc after migrating */
+	check_page_owner(page0, 0, &lock_cpu[0]);
+	check_lock_release(&lock_cpu[1]);
+	expect_only("PER-CPU: a page attached without holding that CPU's krc lock",
+		    INV_PER_CPU, "without holding its lock krc.lock");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	attach(page0, 0, &lock_cpu[0], true);
+	attach(page1, 0, &lock_cpu[1], true);
+	expect_only("PER-CPU: a CPU's pages attached under two different locks", INV_PER_CPU,
+		    "earlier pages of cpu0");
+
+	setup();
+	check_page_owner(page0, -1, NULL);
+	expect_only("PER-CPU: releasing a page no krc owns", INV_PER_CPU, "no krc owned it");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	attach(page0, 0, &lock_cpu[0], true);
+	check_accounting();
+	expect_only("PER-CPU: bulk_pages disagrees with the pages attached", INV_ACCOUNTING,
+		    "bulk_pages=0 but 1 pages are attached");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	attach(page0, 0, &lock_cpu[0], true);
+	attach(page1, 1, &lock_cpu[1], true);
+	attach(page0, -1, &lock_cpu[0], true);	/* offline adoption: release, then attach */
+	attach(page0, 1, &lock_cpu[1], true);
+	fake_stats[1].bulk_pages = 2;
+	check_accounting();
+	attach(page0, -1, NULL, false);
+	attach(page1, -1, &lock_cpu[1], true);
+	expect_clean("PER-CPU: attach, move between CPUs, release");
+}
+
+/* ---- HOTPLUG ------------------------------------------------------------- */
+
+static void test_hotplug(void)
+{
+	setup();
+	queue(objs[0], 2);
+	check_cpu_offline(2);
+	fake_stats[3].pending[KVFREE_CH_SLAB] = 1;	/* adopted by cpu3, then lost */
+	fake_stats[3].monitor_armed = true;
+	check_final();
+	expect_only("HOTPLUG: an object of an offlined CPU never freed", INV_HOTPLUG,
+		    "later went offline");
+
+	setup();
+	queue(objs[0], 2);
+	check_cpu_offline(2);
+	fake_stats[2].pending[KVFREE_CH_SLAB] = 1;
+	fake_stats[2].monitor_armed = true;
+	check_accounting();
+	expect_only("HOTPLUG: an offline CPU still holds pending objects", INV_HOTPLUG,
+		    "cpu2 is offline");
+
+	setup();
+	queue(objs[0], 2);
+	check_cpu_offline(2);
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	check_cpu_online(2);
+	tap_ok(check_final(), "HOTPLUG: check_final() passes");
+	expect_clean("HOTPLUG: objects of an offlined CPU freed after a GP");
+}
+
+/* ---- MISUSE -------------------------------------------------------------- */
+
+static void test_misuse(void)
+{
+	setup();
+	enter(KENV_CTX_NMI, &nmi_task, 0, false);
+	check_obj_new(objs[0], 32, false);
+	check_obj_queued(objs[0], 0, KENV_CTX_NMI, false, CHECK_EXPECT_REFUSED);
+	fake_ctx_default();
+	check_final();
+	expect_only("MISUSE: an NMI call refused without a warning", INV_MISUSE,
+		    "refused NMI calls 1");
+
+	setup();
+	check_obj_new(objs[0], 32, false);
+	enter(KENV_CTX_NMI, &nmi_task, 0, false);
+	check_obj_queued(objs[0], 0, KENV_CTX_NMI, false, CHECK_EXPECT_REFUSED);
+	check_warned(KENV_WARN_MISUSE, "MISUSE", "kenv_in_nmi()", objs[0], "kvfree_rcu.c", 10,
+		     "kvfree_call_rcu");
+	fake_ctx_default();
+	tap_ok(check_final(), "MISUSE: check_final() passes");
+	expect_clean("MISUSE: an NMI call refused with one warning");
+
+	setup();
+	enter(KENV_CTX_NMI, &nmi_task, 0, false);
+	check_obj_new(objs[0], 32, false);
+	check_obj_queued(objs[0], 0, KENV_CTX_NMI, false, CHECK_EXPECT_REFUSED);
+	check_warned(KENV_WARN_MISUSE, "MISUSE", "kenv_in_nmi()", objs[0], "x.c", 1, "f");
+	fake_ctx_default();
+	check_obj_freed(objs[0], "kfree");
+	expect_only("MISUSE: a refused object must not be freed", INV_EXACTLY_ONCE,
+		    "was refused");
+
+	setup();
+	queue(objs[0], 0);
+	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_DOUBLE);
+	check_warned(KENV_WARN_MISUSE, "MISUSE", "!kenv_debug_obj_queue(ptr)", objs[0], "x.c",
+		     2, "f");
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	tap_ok(check_final(), "MISUSE: check_final() passes for a detected double queue");
+	expect_clean("MISUSE: a double queue detected, warned and leaked");
+
+	setup();
+	queue(objs[0], 0);
+	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_DOUBLE);
+	check_warned(KENV_WARN_MISUSE, "MISUSE", "!kenv_debug_obj_queue(ptr)", objs[0], "x.c",
+		     2, "f");
+	gp();
+	check_obj_freed(objs[0], "kfree_bulk");
+	check_obj_freed(objs[0], "kfree_bulk");
+	expect_only("MISUSE: a double queue freed twice", INV_EXACTLY_ONCE, "queued twice");
+
+	setup();
+	queue(objs[0], 0);
+	check_warned(KENV_WARN_MISUSE, "MISUSE", "!kenv_debug_obj_queue(ptr)", objs[0], "x.c",
+		     2, "f");
+	expect_only("MISUSE: a warning about an object nobody misused", INV_MISUSE,
+		    "no call was expected to misuse");
+
+	setup();
+	fake_ctx()->preempt_off = true;
+	check_obj_new(objs[0], 32, false);
+	check_obj_queued(objs[0], 0, KENV_CTX_TASK, true, CHECK_EXPECT_FREE);
+	check_obj_queue_returned(objs[0]);
+	fake_ctx_default();
+	gp();
+	check_obj_freed(objs[0], "kfree");
+	check_final();
+	expect_only("MISUSE: a headless call from atomic context not reported", INV_MISUSE,
+		    "headless calls from atomic context 1");
+}
+
+/* ---- the implementation's warnings, reports, trace, deferral ------------- */
+
+static void test_warned_bug(void)
+{
+	setup();
+	check_warned(KENV_WARN_BUG, "GP-SAFETY", "!kenv_poll_state_synchronize_rcu(snap)",
+		     objs[0], "kvfree_rcu.c", 42, "kfree_rcu_work");
+	expect_only("check_warned: a BUG warning is a violation of its invariant",
+		    INV_GP_SAFETY, "kvfree_rcu.c:42");
+}
+
+static void test_report_format(void)
+{
+	const char *report;
+
+	setup();
+	fake_ctx()->cpu = 1;
+	fake_ctx()->task->name = "cpu1/task";
+	fake_ctx()->task->last_site = "kfree_rcu_work";
+	for (int i = 0; i < 40; i++)
+		check_trace("event %d", i);
+	queue(objs[0], 1);
+	check_gp_started();
+	check_obj_freed(objs[0], "kfree_bulk");
+	check_violated(&report);
+	tap_ok(strstr(report, "kvtorture: VIOLATION GP-SAFETY obj=0x") == report &&
+	       strstr(report, " cpu=1 ctx=task task=cpu1/task\n") &&
+	       strstr(report, "  last sched point: kfree_rcu_work\n") &&
+	       strstr(report, "  last events:\n") && strstr(report, " event 39\n") &&
+	       strstr(report, " event 8\n") && !strstr(report, " event 7\n") &&
+	       strstr(report, "  reproduce: kvtorture replay corpus/test.kvt\n"),
+	       "report: header, both sides, last 32 events and the reproducer");
+	tap_diag("%s", report);
+	check_fail(INV_BOUNDED, NULL, -1, "second %d", 2);
+	tap_ok(check_violated(NULL) == INV_GP_SAFETY && check_count(INV_BOUNDED) == 1,
+	       "report: check_violated() keeps the first; check_count() counts each");
+}
+
+static void test_trace_hash(void)
+{
+	uint64_t h1, h2, h3, h4;
+
+	setup();
+	check_trace("op %d on cpu%u: %s", 1, 2u, "queue");
+	check_trace("op %d", 2);
+	h1 = check_trace_hash();
+	setup();
+	check_trace("op %d on cpu%u: %s", 1, 2u, "queue");
+	check_trace("op %d", 2);
+	h2 = check_trace_hash();
+	setup();
+	check_trace("op %d on cpu%u: %s", 1, 2u, "queue");
+	check_trace("op %d", 3);
+	h3 = check_trace_hash();
+	setup();
+	check_trace("op %d on cpu%u: %s", 1, 2u, "queu");
+	check_trace("eop %d", 2);
+	h4 = check_trace_hash();
+	tap_ok(h1 == h2, "trace: same events, same hash");
+	tap_ok(h1 != h3 && h1 != h4, "trace: different events or boundaries, different hash");
+}
+
+static void test_deferred(void)
+{
+	/*
+	 * A handler that interrupts the checker while its thread is inside must
+	 * not spin on the shadow lock: its operation is deferred and applied
+	 * when the interrupted section ends.  Simulated by calling a hook while
+	 * this thread holds the shadow lock.
+	 */
+	setup();
+	check_obj_new(objs[0], 32, false);
+	check_shadow_lock();
+	enter(KENV_CTX_HARDIRQ, &irq_task, 0, true);
+	check_obj_queued(objs[0], 0, KENV_CTX_HARDIRQ, false, CHECK_EXPECT_FREE);
+	check_obj_freed(objs[0], "kfree");	/* before any GP: must be caught when applied */
+	fake_ctx_default();
+	tap_ok(check_violated(NULL) == INV_NR, "deferral: nothing applied while inside");
+	check_shadow_unlock();
+	expect_only("deferral: operations applied in order when the section ends",
+		    INV_GP_SAFETY, "ctx=hardirq task=cpu0/hardirq");
+}
+
+static void test_capacity(void)
+{
+	/*
+	 * 256 records, 2000 objects through them: freed records are forgotten
+	 * when room is needed, and a run after reset starts empty (the index is
+	 * emptied by generation, not by clearing it).
+	 */
+	static char many[2000][16];
+
+	setup();
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 2000; i++) {
+			queue(many[i], i % 4);
+			if (i % 100 == 99) {
+				gp();
+				for (int j = i - 99; j <= i; j++)
+					check_obj_freed(many[j], "kfree_bulk");
+			}
+		}
+		tap_ok(check_final(), "capacity: 2000 objects through 256 records, round %d",
+		       round);
+		check_reset();
+	}
+	queue(many[0], 0);
+	check_obj_freed(NULL, "kfree");
+	tap_ok(check_violated(NULL) == INV_NR, "capacity: a reset forgets the last run");
+	check_obj_freed(many[0], "kfree");
+	expect_only("capacity: checks still work after resets and compactions", INV_GP_SAFETY,
+		    NULL);
+}
+
+int main(void)
+{
+	test_gp_safety();
+	test_exactly_once();
+	test_barrier();
+	test_no_alloc_atomic();
+	test_locking();
+	test_progress();
+	test_bounded();
+	test_accounting();
+	test_per_cpu();
+	test_hotplug();
+	test_misuse();
+	test_warned_bug();
+	test_report_format();
+	test_trace_hash();
+	test_deferred();
+	test_capacity();
+	return tap_done();
+}
