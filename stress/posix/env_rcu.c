@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * env_rcu.c - grace periods, polled cookies, call_rcu and rcu_barrier of the
+ * posix environment, on liburcu (memb flavor).
+ *
+ * liburcu 0.13 has no polled API, so the GP thread keeps a kernel-style
+ * sequence counter: it makes the counter odd (a GP started), runs one
+ * urcu_memb_synchronize_rcu() (every reader that began before has left), and
+ * makes it even again (ended).  A cookie is the counter value at which a full
+ * GP that began after the cookie was taken has ended:
+ *   idle (even s): the next GP, which ends at s + 2;
+ *   in progress (odd s): that GP may have begun before us, so the one after,
+ *   ending at s + 3.
+ * The checker hears of each GP with the counter already odd (started) and
+ * still odd (ended), so its model is never more lenient than the cookies.
+ *
+ * call_rcu callbacks are pushed on a lock-free list (async-signal-safe); just
+ * before each GP starts the GP thread takes the whole list, and invokes it
+ * after that GP ended, in softirq context.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "env_internal.h"
+
+/*
+ * liburcu 0.13 is not built for ThreadSanitizer: it cannot see that a reader's
+ * unlock happens before the end of the grace period that waited for it.  Say
+ * so explicitly (liburcu 0.15 does the same internally).
+ */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KVT_TSAN 1
+#endif
+#endif
+#if !defined(KVT_TSAN) && defined(__SANITIZE_THREAD__)
+#define KVT_TSAN 1
+#endif
+#ifdef KVT_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+static char rcu_hb;
+#define RCU_HB_RELEASE() __tsan_release(&rcu_hb)
+#define RCU_HB_ACQUIRE() __tsan_acquire(&rcu_hb)
+#else
+#define RCU_HB_RELEASE() do { } while (0)
+#define RCU_HB_ACQUIRE() do { } while (0)
+#endif
+
+/* Written by the GP thread only; read anywhere. */
+static _Atomic(unsigned long) gp_seq;
+static _Atomic(uint64_t) gp_count;
+/* The highest cookie anyone waits for: the GP thread runs GPs until it passed. */
+static _Atomic(unsigned long) gp_wanted;
+static _Atomic(bool) gp_idle;
+static sem_t gp_wake;
+static pthread_t gp_thr;
+
+/* call_rcu: pushed by anyone, taken by the GP thread at a GP start. */
+static struct kenv_rcu_head *_Atomic cb_inbox;
+static _Atomic(uint64_t) cb_queued;
+static _Atomic(uint64_t) cb_done;	/* advanced after a whole batch ran */
+
+/* Sleepers in synchronize_rcu and rcu_barrier. */
+static pthread_mutex_t gp_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gp_cond = PTHREAD_COND_INITIALIZER;
+static _Atomic(int) gp_sleepers;
+
+static bool seq_passed(unsigned long seq, unsigned long cookie)
+{
+	/* Wrap-safe: the counter only moves forward. */
+	return (long)(seq - cookie) >= 0;
+}
+
+static void gp_request(unsigned long cookie)
+{
+	unsigned long w = atomic_load(&gp_wanted);
+
+	while (!seq_passed(w, cookie) &&
+	       !atomic_compare_exchange_weak(&gp_wanted, &w, cookie))
+		;
+	/* Wake the GP thread only if it sleeps: sem_post is async-signal-safe. */
+	if (atomic_load(&gp_idle))
+		sem_post(&gp_wake);
+}
+
+unsigned long kenv_get_state_synchronize_rcu(void)
+{
+	unsigned long s = atomic_load(&gp_seq);
+	unsigned long cookie = (s + 3) & ~1UL;
+
+	gp_request(cookie);
+	return cookie;
+}
+
+bool kenv_poll_state_synchronize_rcu(unsigned long cookie)
+{
+	return seq_passed(atomic_load(&gp_seq), cookie);
+}
+
+void kenv_rcu_read_lock(void)
+{
+	urcu_memb_read_lock();
+	posix_cur()->rcu_nest++;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+void kenv_rcu_read_unlock(void)
+{
+	struct posix_thread *t = posix_cur();
+
+	atomic_signal_fence(memory_order_seq_cst);
+	if (KENV_WARN_ON_ONCE(KENV_WARN_BUG, "LOCKING", t->rcu_nest == 0, NULL))
+		return;
+	t->rcu_nest--;
+	RCU_HB_RELEASE();
+	urcu_memb_read_unlock();
+}
+
+void kenv_call_rcu(struct kenv_rcu_head *head, void (*func)(struct kenv_rcu_head *))
+{
+	struct kenv_rcu_head *old = atomic_load(&cb_inbox);
+
+	head->func = func;
+	atomic_fetch_add(&cb_queued, 1);
+	/* Release: the callback's state is visible to the GP thread that takes it. */
+	do {
+		head->next = old;
+	} while (!atomic_compare_exchange_weak_explicit(&cb_inbox, &old, head,
+							 memory_order_release,
+							 memory_order_relaxed));
+	kenv_get_state_synchronize_rcu();
+}
+
+static void wait_for(bool (*done)(uint64_t), uint64_t arg)
+{
+	pthread_mutex_lock(&gp_mutex);
+	atomic_fetch_add(&gp_sleepers, 1);
+	while (!done(arg) && !atomic_load(&posix_stopping)) {
+		struct timespec ts;
+
+		/* A bounded wait also covers a broadcast that raced with our check. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 5 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&gp_cond, &gp_mutex, &ts);
+	}
+	atomic_fetch_sub(&gp_sleepers, 1);
+	pthread_mutex_unlock(&gp_mutex);
+}
+
+static bool cookie_done(uint64_t cookie)
+{
+	return kenv_poll_state_synchronize_rcu((unsigned long)cookie);
+}
+
+static bool callbacks_done(uint64_t target)
+{
+	return atomic_load(&cb_done) >= target;
+}
+
+void kenv_synchronize_rcu(void)
+{
+	check_might_sleep("synchronize_rcu");
+	kenv_sched_point("synchronize_rcu");
+	wait_for(cookie_done, kenv_get_state_synchronize_rcu());
+}
+
+void kenv_rcu_barrier(void)
+{
+	uint64_t target = atomic_load(&cb_queued);
+
+	check_might_sleep("rcu_barrier");
+	kenv_get_state_synchronize_rcu();
+	wait_for(callbacks_done, target);
+}
+
+static void run_callbacks(struct kenv_rcu_head *list)
+{
+	struct kenv_rcu_head *rev = NULL;
+	uint64_t n = 0;
+
+	/* The inbox is LIFO: reverse it to run callbacks in queue order. */
+	while (list) {
+		struct kenv_rcu_head *next = list->next;
+
+		list->next = rev;
+		rev = list;
+		list = next;
+	}
+	posix_frame_push(KENV_CTX_SOFTIRQ);
+	posix_cur()->bh++;
+	while (rev) {
+		struct kenv_rcu_head *next = rev->next;
+
+		rev->func(rev);
+		rev = next;
+		n++;
+	}
+	posix_cur()->bh--;
+	posix_frame_pop();
+	atomic_fetch_add(&posix_stat_rcu_cbs, n);
+	atomic_fetch_add(&cb_done, n);
+}
+
+static void *gp_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct kenv_rcu_head *batch;
+
+		while (seq_passed(atomic_load(&gp_seq), atomic_load(&gp_wanted))) {
+			if (atomic_load(&posix_stopping))
+				return NULL;
+			atomic_store(&gp_idle, true);
+			/* Re-check after announcing the sleep: a request may have raced. */
+			if (seq_passed(atomic_load(&gp_seq), atomic_load(&gp_wanted))) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += 10 * 1000 * 1000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
+				sem_timedwait(&gp_wake, &ts);
+			}
+			atomic_store(&gp_idle, false);
+		}
+		/*
+		 * Take the callbacks before the counter goes odd: each of them was
+		 * queued before this GP started, so every cookie its queuer took
+		 * before call_rcu() has passed when this GP ends.
+		 */
+		batch = atomic_exchange_explicit(&cb_inbox, NULL, memory_order_acquire);
+		/* GP start: odd counter first, then the checker (see the top comment). */
+		atomic_fetch_add(&gp_seq, 1);
+		check_gp_started();
+		kenv_sched_point("gp_start");
+		if (!posix_cfg.gp_early) {
+			urcu_memb_synchronize_rcu();
+			RCU_HB_ACQUIRE();
+		}
+		check_gp_ended();
+		atomic_fetch_add(&gp_seq, 1);
+		atomic_fetch_add(&gp_count, 1);
+		if (batch)
+			run_callbacks(batch);
+		if (atomic_load(&gp_sleepers)) {
+			pthread_mutex_lock(&gp_mutex);
+			pthread_cond_broadcast(&gp_cond);
+			pthread_mutex_unlock(&gp_mutex);
+		}
+	}
+}
+
+void posix_rcu_start(void)
+{
+	if (sem_init(&gp_wake, 0, 0))
+		KENV_DIE("sem_init");
+	posix_thread_create(&gp_thr, "rcu_gp", POSIX_ROLE_ENV, 0, gp_main, NULL);
+}
+
+void posix_rcu_stop(void)
+{
+	/* Callbacks still queued now are dropped: the implementation has exited. */
+	atomic_store(&posix_stopping, true);
+	sem_post(&gp_wake);
+	pthread_join(gp_thr, NULL);
+}
+
+uint64_t posix_rcu_gps(void)
+{
+	return atomic_load(&gp_count);
+}
+
+uint64_t posix_rcu_seq(void)
+{
+	return atomic_load(&gp_seq);
+}

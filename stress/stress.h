@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stress.h - the stress runner: `kvtorture stress ...`.
+ *
+ *   stress --scenario NAME[,NAME] --cpus N --duration S --seed X
+ *          --policy kernel|watermark|nolocks --report DIR [more options]
+ *
+ * Runs the named flooders (flood.h) against the reference implementation on
+ * the posix environment for S seconds, printing the seed first and a
+ * progress line each second, then quiesces (stop, drain, kvfree_rcu_barrier),
+ * runs the checker's end-of-run checks, prints a summary table and writes
+ * DIR/report.json, DIR/timeseries.csv and gnuplot plots.  A violation is
+ * reported with the command line that re-runs it, written to DIR atomically.
+ *
+ * Exit codes: 0 pass; 1 an invariant was violated; 2 bad options; 3 the
+ * watchdog found no progress (a hang: every thread's state and the per-CPU
+ * krc state were dumped, to stderr and DIR/hang.txt); 99 set-up error.
+ */
+#ifndef KVTORTURE_STRESS_H
+#define KVTORTURE_STRESS_H
+
+/* The watchdog's exit code (a hang). */
+#define KVT_EXIT_HANG 3
+
+/*
+ * Parse @argv (argv[0] names the command, e.g. "stress" or "kvstress") and run.
+ * Returns the exit code (or exits with it from a violation or a hang).
+ * Context: the main thread of a process, once.
+ */
+int kvt_stress_main(int argc, char **argv);
+
+#endif /* KVTORTURE_STRESS_H */
