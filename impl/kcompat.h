@@ -25,8 +25,13 @@
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-#define READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+/*
+ * Single-copy-atomic accesses of a plain variable that is also read (or
+ * written) without the lock that protects it.  Relaxed atomics compile to the
+ * same plain moves as volatile accesses, and TSan sees them as intended races.
+ */
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define ULONG_CMP_GE(a, b) (ULONG_MAX / 2 >= (a) - (b))
 
 typedef struct { _Atomic(int) counter; } atomic_t;

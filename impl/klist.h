@@ -21,26 +21,33 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
+/*
+ * ->next is stored and read with relaxed atomics: list_empty() may be asked
+ * without the lock (a racy "anything there?" that the caller re-checks under
+ * the lock), and that read must not tear nor be a data race.
+ */
+#define KLIST_SET_NEXT_(entry, v) __atomic_store_n(&(entry)->next, (v), __ATOMIC_RELAXED)
+
 #define LIST_HEAD_INIT(name) { &(name), &(name) }
 
 static inline void INIT_LIST_HEAD(struct list_head *list)
 {
-	list->next = list;
+	KLIST_SET_NEXT_(list, list);
 	list->prev = list;
 }
 
 static inline bool list_empty(const struct list_head *head)
 {
-	return head->next == head;
+	return __atomic_load_n(&head->next, __ATOMIC_RELAXED) == head;
 }
 
 static inline void list_link_between_(struct list_head *entry, struct list_head *prev,
 				      struct list_head *next)
 {
 	next->prev = entry;
-	entry->next = next;
+	KLIST_SET_NEXT_(entry, next);
 	entry->prev = prev;
-	prev->next = entry;
+	KLIST_SET_NEXT_(prev, entry);
 }
 
 /* Insert @entry right after @head (a stack push: the newest is first). */
@@ -58,7 +65,7 @@ static inline void list_add_tail(struct list_head *entry, struct list_head *head
 static inline void list_del_init(struct list_head *entry)
 {
 	entry->next->prev = entry->prev;
-	entry->prev->next = entry->next;
+	KLIST_SET_NEXT_(entry->prev, entry->next);
 	INIT_LIST_HEAD(entry);
 }
 
@@ -75,10 +82,10 @@ static inline void list_replace_init(struct list_head *old, struct list_head *ne
 		INIT_LIST_HEAD(new_head);
 		return;
 	}
-	new_head->next = old->next;
+	KLIST_SET_NEXT_(new_head, old->next);
 	new_head->next->prev = new_head;
 	new_head->prev = old->prev;
-	new_head->prev->next = new_head;
+	KLIST_SET_NEXT_(new_head->prev, new_head);
 	INIT_LIST_HEAD(old);
 }
 

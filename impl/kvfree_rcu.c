@@ -121,7 +121,7 @@ struct kfree_rcu_cpu {
 	raw_spinlock_t lock;
 	struct delayed_work monitor_work;
 	bool initialized;		/* written at init/exit only */
-	bool online;			/* protected by lock */
+	bool online;			/* written under lock; read racily by snapshots */
 	int cpu;
 
 	/* Page-cache refill: see run_page_cache_worker(). */
@@ -1058,7 +1058,7 @@ void kvfree_rcu_cpu_offline(int cpu)
 	krcp = per_cpu_ptr(&krc, cpu);
 
 	raw_spin_lock_irqsave(&krcp->lock, flags);
-	krcp->online = false;
+	WRITE_ONCE(krcp->online, false);
 	raw_spin_unlock_irqrestore(&krcp->lock, flags);
 
 	/* Hand every pending object to a batch; the batches complete anywhere. */
@@ -1075,7 +1075,7 @@ void kvfree_rcu_cpu_online(int cpu)
 		return;
 	krcp = per_cpu_ptr(&krc, cpu);
 	raw_spin_lock_irqsave(&krcp->lock, flags);
-	krcp->online = true;
+	WRITE_ONCE(krcp->online, true);
 	raw_spin_unlock_irqrestore(&krcp->lock, flags);
 }
 
