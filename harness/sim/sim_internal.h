@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_internal.h - state and helpers shared by the files of the simulation
+ * (sim_core.c: CPUs, frames, coroutines, scheduler; sim_rcu.c: grace periods,
+ * readers, callbacks; sim_work.c: timers, work, softirqs; sim_mem.c: pages,
+ * objects, debug objects).  Not for drivers: they use sim.h.
+ *
+ * Everything runs on one OS thread, so nothing here is locked; "context" below
+ * means the simulated one.
+ */
+#ifndef KVTORTURE_SIM_INTERNAL_H
+#define KVTORTURE_SIM_INTERNAL_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+#include "check.h"
+#include "kenv.h"
+#include "sim.h"
+
+/*
+ * Sanitizers.  Coroutine stacks are switched by hand, so ASan and TSan must
+ * be told about every switch; freed pages and objects are poisoned so that a
+ * use after free by the implementation is caught where it happens.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SIM_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(SIM_ASAN)
+#define SIM_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer) && !defined(SIM_TSAN)
+#define SIM_TSAN 1
+#endif
+#endif
+
+#ifdef SIM_ASAN
+#include <sanitizer/asan_interface.h>
+#define SIM_POISON(p, n)	ASAN_POISON_MEMORY_REGION((p), (n))
+#define SIM_UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define SIM_POISON(p, n)	((void)(p), (void)(n))
+#define SIM_UNPOISON(p, n)	((void)(p), (void)(n))
+#endif
+
+/* Softirq bits: the contract's, plus the sim's own RCU callback softirq. */
+#define SIM_SOFTIRQ_RCU		KENV_SOFTIRQ_NR
+#define SIM_NR_SOFTIRQS		(KENV_SOFTIRQ_NR + 1)
+_Static_assert(SIM_NR_SOFTIRQS <= 32, "softirq bits fit an unsigned int");
+
+#define SIM_INJECT_MAX		16	/* injected interrupts waiting per CPU and kind */
+#define SIM_FRAMES_MAX		16	/* nested contexts on one stack */
+#define SIM_CB_SEGS		16	/* distinct GP cookies among one CPU's callbacks */
+#define SIM_POOL_MAX		64	/* KENV_GFP_POOL pages per CPU */
+#define SIM_READERS_MAX		64
+#define SIM_CO_MAX		512	/* coroutines alive at once */
+
+/* Bounds after which a loop that should end is called a livelock (PROGRESS). */
+#define SIM_RUN_STEPS_MAX	200000u
+#define SIM_DRIVE_STEPS_MAX	200000u
+
+/* kenv_work.state bits (the upper half holds the work's ordinal for traces). */
+#define SIM_W_PENDING		0x01u	/* queued, waiting for its timer or GP, not yet run */
+#define SIM_W_QUEUED		0x02u	/* on a CPU's worklist */
+#define SIM_W_TIMER		0x04u	/* waiting for its delayed-work timer */
+#define SIM_W_RCU		0x08u	/* waiting for its grace period (rcu_work) */
+#define SIM_W_RUNNING		0x10u	/* its func executes on a worker */
+#define SIM_W_ORD_SHIFT		16
+
+struct sim_injectq {
+	struct {
+		void (*fn)(void *arg);
+		void *arg;
+	} slot[SIM_INJECT_MAX];
+	unsigned int head, count;
+};
+
+/* One segment of a CPU's callback list: @count callbacks waiting for @cookie. */
+struct sim_cbseg {
+	unsigned long cookie;
+	unsigned long count;
+};
+
+struct sim_cpu {
+	bool online;
+	bool irqs_off;
+	unsigned int preempt;		/* preempt_disable depth, raw locks included */
+	unsigned int bh;		/* bh_disable depth, serving softirqs included */
+	unsigned int rcu_nest;		/* kenv_rcu_read_lock depth */
+	uint64_t rcu_nest_gp;		/* GP starts when the outermost one was taken */
+	unsigned int softirq_pending;	/* bit per SIM softirq */
+	struct sim_injectq irqs, nmis;
+	int next_preempt;		/* SIM_NO_PREEMPT, -1: preempt, >= 0: migrate there */
+
+	/* Work queued to this CPU's workers, FIFO through kenv_work.next. */
+	struct kenv_work *work_head, *work_tail;
+	unsigned int workers_active;	/* worker coroutines runnable or running */
+
+	/* RCU callbacks, FIFO through kenv_rcu_head.next, split by cookie. */
+	struct kenv_rcu_head *cb_head, **cb_tail;
+	struct sim_cbseg seg[SIM_CB_SEGS];
+	unsigned int seg_first, seg_nr;
+	unsigned long cb_queued, cb_invoked;
+
+	/* The lock-free page pool (KENV_GFP_POOL). */
+	void *pool[SIM_POOL_MAX];
+	unsigned int pool_nr;
+
+	struct check_task idle_ct;
+};
+#define SIM_NO_PREEMPT (-2)
+
+/* A nested execution context on the current stack. */
+struct sim_frame {
+	enum kenv_ctx ctx;
+	unsigned int cpu;
+	struct check_task *ct;
+	struct sim_co *co;		/* base frame of a coroutine, else NULL */
+	bool idle;			/* base frame of an idle CPU */
+	unsigned int locks;		/* raw locks this frame took and holds */
+	/* The interrupted CPU state, restored (and compared) on exit. */
+	bool saved_irqs_off;
+	unsigned int saved_preempt, saved_bh, saved_rcu;
+};
+
+enum sim_wait_kind {
+	SIM_WAIT_GP,		/* gp_seq reached @cookie */
+	SIM_WAIT_BARRIER,	/* every CPU invoked up to @marks[cpu] callbacks */
+	SIM_WAIT_WORK,		/* @work's done generation reached @target */
+	SIM_WAIT_TASK,		/* coroutine @task finished */
+};
+
+/* What a blocked context waits for; lives on the waiter's stack. */
+struct sim_wait {
+	enum sim_wait_kind kind;
+	const char *what;
+	unsigned long cookie;
+	struct kenv_work *work;
+	uint64_t target;
+	int task;
+	unsigned long marks[KENV_NR_CPUS_MAX];
+};
+
+enum sim_co_state { SIM_CO_FREE, SIM_CO_RUNNABLE, SIM_CO_RUNNING, SIM_CO_BLOCKED };
+
+struct sim_co {
+	int id;				/* per run; -1 when free */
+	unsigned int slot;
+	enum sim_co_state state;
+	enum kenv_ctx ctx;
+	bool worker;			/* a kworker draining its CPU's worklist */
+	unsigned int cpu;
+	void (*fn)(void *arg);
+	void *arg;
+	const char *name;
+	struct check_task ct;
+	struct sim_frame frame;		/* its base frame while switched out */
+	struct sim_wait *wait;		/* while blocked */
+
+	/* Switching. */
+	bool fresh;			/* to be (re)started in co_trampoline */
+	void *sp;			/* saved stack pointer (x86-64 switch) */
+	ucontext_t uc;			/* elsewhere: the start context ... */
+	jmp_buf jb;			/* ... and the switch buffer */
+	void *stack_map;		/* mmap base, guard page first */
+	size_t map_size;
+	void *stack;			/* usable stack bottom */
+	size_t stack_size;
+	void *asan_fake;
+	void *tsan_fiber;
+};
+
+struct sim_state {
+	struct sim_config cfg;
+	bool ready;
+	uint64_t now;
+	uint64_t rng[4];
+	struct sim_stats st;
+
+	struct sim_cpu cpu[KENV_NR_CPUS_MAX];
+
+	/* Frames of the running stack; queries look at [base, depth]. */
+	struct sim_frame frames[SIM_FRAMES_MAX];
+	int depth, base;
+	struct check_task frame_ct[SIM_FRAMES_MAX];
+	struct check_task driver_ct;
+
+	/* Coroutines. */
+	struct sim_co *co[SIM_CO_MAX];
+	unsigned int nr_co;		/* allocated slots */
+	struct sim_co *cur;		/* running coroutine, NULL on main */
+	struct sim_co *runq[SIM_CO_MAX];
+	unsigned int runq_nr;
+	int next_id;
+	struct sim_wait *driver_wait;	/* the driver context's, while it waits */
+
+	/* Timers, sorted by expiry then arming order, through kenv_timer.next. */
+	struct kenv_timer *timers;
+	unsigned int nr_timers;
+	uintptr_t timer_ord, work_ord;
+
+	void (*softirq_fn[KENV_SOFTIRQ_NR])(void);
+
+	/* RCU. */
+	unsigned long gp_seq, gp_needed;
+	uint64_t gp_starts;		/* GPs started so far */
+	uint64_t gp_start_time;
+	struct {
+		bool inside;
+		unsigned int cpu;
+		uint64_t gp;		/* gp_starts when it began */
+	} reader[SIM_READERS_MAX];
+	unsigned int readers_inside;
+
+	/* Memory. */
+	unsigned int fail_next;
+	unsigned long page_limit;
+
+	/* Hotplug hooks. */
+	void (*hook_offline)(int cpu);
+	void (*hook_online)(int cpu);
+};
+
+extern struct sim_state sim;
+
+/* ---- sim_core.c ---------------------------------------------------------- */
+
+/* The innermost frame; the CPU it runs on. */
+static inline struct sim_frame *sim_top(void)
+{
+	return &sim.frames[sim.depth];
+}
+static inline unsigned int sim_cur_cpu(void)
+{
+	return sim.frames[sim.depth].cpu;
+}
+static inline struct sim_cpu *sim_this_cpu(void)
+{
+	return &sim.cpu[sim.frames[sim.depth].cpu];
+}
+/* Driver-only entry points die unless called from main outside any handler. */
+void sim_assert_driver(const char *fn);
+/* Whether the caller may block right now (task/kthread, nothing disabled). */
+bool sim_sleepable(void);
+/*
+ * A "sleep" kenv function was called: tell the checker, and return whether
+ * the caller may really block (else the function must not wait).
+ */
+bool sim_might_block(const char *site);
+/* A kenv function that forbids NMI context was called from one: LOCKING. */
+bool sim_nmi_forbidden(const char *fn);
+/* A function that must not run under a raw lock ran under one. */
+void sim_no_raw_lock(const char *fn);
+/* An instrumentation point (interrupts, NMIs, preemption, pool refill). */
+void sim_point(const char *site);
+/* Block the caller until @w holds (coroutine: switch away; driver: drive). */
+void sim_block(struct sim_wait *w);
+/* Run fn(arg) in @ctx on @cpu nested on the current stack (on the idle CPU
+ * or the driver when called from main); handles irq_exit for hardirqs. */
+void sim_run_on(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), void *arg);
+/* A PRNG draw: true with probability @permille / 1000. */
+bool sim_chance(unsigned int permille);
+/* A random online CPU other than @avoid (-1: none avoided); a PRNG draw. */
+unsigned int sim_random_online_cpu(int avoid);
+/* The lowest online CPU other than @avoid (-1: none avoided). */
+unsigned int sim_first_online_cpu(int avoid);
+/* A context ended (coroutine, work item): report and repair what it left
+ * disabled or held (LOCKING). */
+void sim_check_balanced(const char *who);
+/* Start a kworker coroutine for @cpu's worklist. */
+bool sim_start_worker(unsigned int cpu);
+
+/* ---- sim_rcu.c ------------------------------------------------------------ */
+
+void sim_rcu_reset(void);
+/* The cookie that a GP starting after now will reach; records the need. */
+unsigned long sim_rcu_snap_and_request(void);
+bool sim_rcu_cookie_done(unsigned long cookie);
+/* Whether the GP in progress may end now as far as readers go. */
+bool sim_rcu_readers_allow(void);
+void sim_rcu_start_gp(void);
+void sim_rcu_end_gp(void);
+/* Automatic mode: start or end a GP if due; true if something changed. */
+bool sim_rcu_auto_step(void);
+/* Automatic mode: when the GP in progress may end (readers aside). */
+bool sim_rcu_auto_end_time(uint64_t *when);
+/* Invoke @cpu's ready callbacks; the caller is its RCU softirq. */
+void sim_rcu_invoke_ready(unsigned int cpu);
+bool sim_rcu_barrier_done(const struct sim_wait *w);
+/* Hotplug: move @from's callbacks to @to (waiting barriers follow). */
+void sim_rcu_migrate_callbacks(unsigned int from, unsigned int to);
+/* Queue a callback without the context checks (rcu_work uses it). */
+void sim_rcu_queue(struct kenv_rcu_head *head, void (*func)(struct kenv_rcu_head *));
+
+/* ---- sim_work.c ------------------------------------------------------------ */
+
+void sim_work_reset(void);
+/* Fire the earliest due timer of any CPU from main; true if one fired. */
+bool sim_timer_fire_due(void);
+/* Fire at most one due timer of @cpu at an instrumentation point. */
+bool sim_timer_fire_due_on(unsigned int cpu);
+bool sim_timer_next(uint64_t *when);
+/* Run @cpu's pending softirqs in softirq context (the caller is on @cpu). */
+void sim_do_softirq(unsigned int cpu);
+/* irq_exit: pending softirqs run unless in interrupt or bh disabled. */
+void sim_irq_exit(unsigned int cpu);
+/* ksoftirqd from main: run one CPU's pending softirqs; true if any. */
+bool sim_ksoftirqd(void);
+/* Whether @cpu has work its workers may start now. */
+bool sim_work_eligible(unsigned int cpu);
+/* The kworker coroutine body. */
+void sim_worker_main(void *arg);
+bool sim_work_done(const struct sim_wait *w);
+void sim_work_migrate(unsigned int from, unsigned int to);
+void sim_timer_migrate(unsigned int from, unsigned int to);
+/* Enqueue @work (pending already set) on @wq, from a CPU-local @cpu. */
+void sim_work_enqueue(enum kenv_wq wq, struct kenv_work *work, unsigned int cpu);
+
+/* ---- sim_mem.c ------------------------------------------------------------- */
+
+void sim_mem_init(void);
+void sim_mem_fini(void);
+/* Refill @cpu's lock-free pool up to the configured size. */
+void sim_pool_refill(unsigned int cpu);
+
+#endif /* KVTORTURE_SIM_INTERNAL_H */

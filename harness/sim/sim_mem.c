@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_mem.c - the simulated page allocator (real 4096-byte pages recycled
+ * through a free stack, fault injection, a page limit, per-CPU lock-free
+ * pools), driver objects (slab-like from malloc, vmalloc-like from one mmap'd
+ * region so that kenv_is_vmalloc_addr() is a range check), object freeing and
+ * the debug-object set.
+ *
+ * Live pages, live objects and queued debug objects are kept in open-
+ * addressing pointer maps sized at the first init and only grown, never
+ * shrunk, so a run allocates nothing for them once warm.  Free pages and
+ * freed objects are poisoned under ASan; pages handed out are filled with a
+ * fixed junk pattern, so an uninitialised read behaves the same in every run.
+ * Map iteration order depends on addresses: it is only used to free memory at
+ * the end of a run, never for anything traced.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "sim_internal.h"
+
+#define PAGE_JUNK		0x6b
+#define VM_REGION_SIZE		(512ul << 20)
+#define VM_CLASSES		64	/* freed vmalloc objects of 1..64 pages are reused */
+#define MAP_INIT_CAP		4096u
+
+struct ptr_map {
+	uintptr_t *keys;		/* 0: empty slot */
+	uintptr_t *vals;
+	size_t cap, count;		/* cap: a power of two */
+};
+
+struct ptr_stack {
+	void **v;
+	size_t nr, cap;
+};
+
+static struct ptr_map live_pages, live_objs, debug_objs;
+static struct ptr_stack free_pages;
+static struct ptr_stack vm_free[VM_CLASSES];
+static size_t pages_created;
+static char *vm_base;
+static size_t vm_used;
+static unsigned long pooled;
+static unsigned long obj_ord;
+
+/* ---- pointer map ------------------------------------------------------------ */
+
+static size_t map_home(const struct ptr_map *m, uintptr_t k)
+{
+	uint64_t h = k;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (size_t)h & (m->cap - 1);
+}
+
+static void map_alloc(struct ptr_map *m, size_t cap)
+{
+	m->keys = calloc(cap, sizeof(*m->keys));
+	m->vals = calloc(cap, sizeof(*m->vals));
+	if (!m->keys || !m->vals)
+		KENV_DIE("out of memory for a pointer map");
+	m->cap = cap;
+	m->count = 0;
+}
+
+static bool map_put(struct ptr_map *m, uintptr_t k, uintptr_t val);
+
+static void map_grow(struct ptr_map *m)
+{
+	struct ptr_map old = *m;
+	size_t i;
+
+	map_alloc(m, old.cap * 2);
+	for (i = 0; i < old.cap; i++)
+		if (old.keys[i])
+			map_put(m, old.keys[i], old.vals[i]);
+	free(old.keys);
+	free(old.vals);
+}
+
+static size_t map_find(const struct ptr_map *m, uintptr_t k)
+{
+	size_t i = map_home(m, k);
+
+	while (m->keys[i] && m->keys[i] != k)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/*
+ * Keys are addresses as integers: the maps never look at the memory, and
+ * they see it before it is initialised.
+ */
+
+/* Insert; false (nothing changed) if @k is already there. */
+static bool map_put(struct ptr_map *m, uintptr_t k, uintptr_t val)
+{
+	size_t i;
+
+	if ((m->count + 1) * 2 > m->cap)
+		map_grow(m);
+	i = map_find(m, k);
+	if (m->keys[i])
+		return false;
+	m->keys[i] = k;
+	m->vals[i] = val;
+	m->count++;
+	return true;
+}
+
+static bool map_get(const struct ptr_map *m, uintptr_t k, uintptr_t *val)
+{
+	size_t i;
+
+	if (!m->cap)
+		return false;
+	i = map_find(m, k);
+	if (!m->keys[i])
+		return false;
+	if (val)
+		*val = m->vals[i];
+	return true;
+}
+
+/* Remove with backward shifting, so probes never need tombstones. */
+static bool map_del(struct ptr_map *m, uintptr_t k, uintptr_t *val)
+{
+	size_t mask = m->cap - 1, i, j;
+
+	if (!m->cap)
+		return false;
+	i = map_find(m, k);
+	if (!m->keys[i])
+		return false;
+	if (val)
+		*val = m->vals[i];
+	m->keys[i] = 0;
+	m->count--;
+	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+		size_t h = map_home(m, m->keys[j]);
+
+		/* Entry j stays if its home lies cyclically in (i, j]. */
+		if (i <= j ? (h > i && h <= j) : (h > i || h <= j))
+			continue;
+		m->keys[i] = m->keys[j];
+		m->vals[i] = m->vals[j];
+		m->keys[j] = 0;
+		i = j;
+	}
+	return true;
+}
+
+static void map_clear(struct ptr_map *m)
+{
+	if (!m->count)
+		return;
+	memset(m->keys, 0, m->cap * sizeof(*m->keys));
+	m->count = 0;
+}
+
+static void stack_reserve(struct ptr_stack *s, size_t n)
+{
+	size_t cap = s->cap ? s->cap : 64;
+	void **v;
+
+	if (n <= s->cap)
+		return;
+	while (cap < n)
+		cap *= 2;
+	v = realloc(s->v, cap * sizeof(*v));
+	if (!v)
+		KENV_DIE("out of memory for a free stack");
+	s->v = v;
+	s->cap = cap;
+}
+
+static void stack_push(struct ptr_stack *s, void *p)
+{
+	stack_reserve(s, s->nr + 1);
+	s->v[s->nr++] = p;
+}
+
+/* ---- pages ------------------------------------------------------------------- */
+
+static const char *const gfp_class_names[SIM_GFP_NR] = {
+	[SIM_GFP_NOWAIT] = "nowait",
+	[SIM_GFP_KERNEL] = "kernel",
+	[SIM_GFP_POOL] = "pool",
+};
+
+static unsigned long pages_out(void)
+{
+	return sim.st.pages_in_use + pooled;
+}
+
+static bool page_limit_reached(void)
+{
+	return sim.page_limit && pages_out() >= sim.page_limit;
+}
+
+/* A page from the free stack or fresh; still poisoned. */
+static void *page_get_raw(void)
+{
+	void *p;
+
+	if (free_pages.nr)
+		return free_pages.v[--free_pages.nr];
+	p = aligned_alloc(KENV_PAGE_SIZE, KENV_PAGE_SIZE);
+	if (!p)
+		KENV_DIE("out of memory for a simulated page");
+	pages_created++;
+	/* Room for every page ever made: giving one back never allocates. */
+	stack_reserve(&free_pages, pages_created);
+	SIM_POISON(p, KENV_PAGE_SIZE);
+	return p;
+}
+
+static void page_put_raw(void *p)
+{
+	SIM_POISON(p, KENV_PAGE_SIZE);
+	stack_push(&free_pages, p);
+}
+
+void sim_pool_refill(unsigned int cpu)
+{
+	struct sim_cpu *c = &sim.cpu[cpu];
+	unsigned int n = 0;
+
+	while (c->pool_nr < sim.cfg.pool_pages && !page_limit_reached()) {
+		c->pool[c->pool_nr++] = page_get_raw();
+		pooled++;
+		n++;
+	}
+	if (n)
+		check_trace("pool cpu%u +%u", cpu, n);
+}
+
+void *kenv_page_alloc(unsigned int gfp)
+{
+	enum sim_gfp_class cls = (gfp & KENV_GFP_POOL) ? SIM_GFP_POOL :
+				 (gfp & KENV_GFP_KERNEL) ? SIM_GFP_KERNEL : SIM_GFP_NOWAIT;
+	/* Failures a real allocator may return; others would OOM-kill first. */
+	bool failable = gfp & (KENV_GFP_NOWAIT | KENV_GFP_NORETRY | KENV_GFP_NOMEMALLOC |
+			       KENV_GFP_POOL);
+	const char *why = "none";
+	struct sim_cpu *c;
+	unsigned int cpu;
+	void *p = NULL;
+
+	check_alloc(gfp, "kenv_page_alloc");
+	/* Reclaim may sleep: a preemption point for a sleepable caller. */
+	if (cls == SIM_GFP_KERNEL && sim_sleepable())
+		sim_point("page_alloc");
+	cpu = sim_cur_cpu();
+	c = &sim.cpu[cpu];
+
+	if (sim.fail_next) {
+		sim.fail_next--;
+		why = "injected";
+	} else if (failable && sim.cfg.alloc_fail_permille &&
+		   sim_chance(sim.cfg.alloc_fail_permille)) {
+		why = "random";
+	} else if (cls == SIM_GFP_POOL) {
+		if (c->pool_nr) {
+			p = c->pool[--c->pool_nr];
+			pooled--;
+		} else {
+			why = "pool empty";
+		}
+	} else if (page_limit_reached()) {
+		why = "page limit";
+	} else {
+		p = page_get_raw();
+	}
+
+	if (!p) {
+		sim.st.page_alloc_failures++;
+		sim.st.failures_by_gfp[cls]++;
+		check_trace("page alloc %s fails (%s) cpu%u", gfp_class_names[cls], why, cpu);
+		if (cls == SIM_GFP_KERNEL && !(gfp & (KENV_GFP_NORETRY | KENV_GFP_NOMEMALLOC)))
+			check_fail(INV_BOUNDED, NULL, (int)cpu,
+				   "OOM: a KENV_GFP_KERNEL page allocation without NORETRY/NOMEMALLOC failed (%s) with %lu pages out, limit %lu",
+				   why, pages_out(), sim.page_limit);
+		return NULL;
+	}
+	SIM_UNPOISON(p, KENV_PAGE_SIZE);
+	memset(p, PAGE_JUNK, KENV_PAGE_SIZE);
+	map_put(&live_pages, (uintptr_t)p, 0);
+	sim.st.pages_in_use++;
+	sim.st.page_allocs++;
+	sim.st.allocs_by_gfp[cls]++;
+	if (cls == SIM_GFP_POOL)
+		sim.st.pool_allocs++;
+	check_trace("page alloc %s cpu%u, %lu in use", gfp_class_names[cls], cpu,
+		    sim.st.pages_in_use);
+	return p;
+}
+
+void kenv_page_free(void *page)
+{
+	if (!page)
+		return;
+	sim_nmi_forbidden("kenv_page_free");
+	sim_no_raw_lock("kenv_page_free");
+	if (!map_del(&live_pages, (uintptr_t)page, NULL)) {
+		check_fail(INV_EXACTLY_ONCE, page, kenv_cpu(),
+			   "kenv_page_free of a page that is not allocated (double free or foreign pointer)");
+		return;
+	}
+	sim.st.pages_in_use--;
+	sim.st.page_frees++;
+	page_put_raw(page);
+	check_trace("page free cpu%u, %lu in use", sim_cur_cpu(), sim.st.pages_in_use);
+}
+
+void sim_fail_next_allocs(unsigned int n)
+{
+	sim.fail_next = n;
+	check_trace("fail next %u allocs", n);
+}
+
+void sim_set_page_limit(unsigned long pages)
+{
+	sim.page_limit = pages;
+	check_trace("page limit %lu", pages);
+}
+
+/* ---- objects ------------------------------------------------------------------ */
+
+/* A live object's map value: ordinal, page count (vmalloc), kind. */
+#define OBJ_VMALLOC		1u
+#define OBJ_PAGES_SHIFT		1
+#define OBJ_PAGES_MASK		0x7fu
+#define OBJ_ORD_SHIFT		8
+
+static size_t vm_pages(size_t size)
+{
+	return (size + KENV_PAGE_SIZE - 1) / KENV_PAGE_SIZE;
+}
+
+void *sim_obj_alloc(size_t size, bool vmalloc)
+{
+	size_t npages = 0;
+	uintptr_t val;
+	void *p = NULL;
+
+	if (!size)
+		size = 1;
+	if (!vmalloc) {
+		p = malloc(size);
+		if (!p)
+			KENV_DIE("out of memory for a slab object");
+	} else {
+		npages = vm_pages(size);
+		if (npages <= VM_CLASSES && vm_free[npages - 1].nr) {
+			p = vm_free[npages - 1].v[--vm_free[npages - 1].nr];
+		} else {
+			if (npages > (VM_REGION_SIZE - vm_used) / KENV_PAGE_SIZE)
+				KENV_DIE("the vmalloc region is exhausted");
+			p = vm_base + vm_used;
+			vm_used += npages * KENV_PAGE_SIZE;
+		}
+		SIM_UNPOISON(p, npages * KENV_PAGE_SIZE);
+	}
+	val = ((uintptr_t)++obj_ord << OBJ_ORD_SHIFT) |
+	      ((npages <= VM_CLASSES ? npages : 0) << OBJ_PAGES_SHIFT) |
+	      (vmalloc ? OBJ_VMALLOC : 0);
+	map_put(&live_objs, (uintptr_t)p, val);
+	sim.st.objs_allocated++;
+	sim.st.objs_live++;
+	check_trace("obj o%lu alloc %s %zu", obj_ord, vmalloc ? "vmalloc" : "slab", size);
+	check_obj_new(p, size, vmalloc);
+	return p;
+}
+
+bool sim_obj_live(const void *obj)
+{
+	return map_get(&live_objs, (uintptr_t)obj, NULL);
+}
+
+bool kenv_is_vmalloc_addr(const void *ptr)
+{
+	const char *p = ptr;
+
+	return vm_base && p >= vm_base && p < vm_base + VM_REGION_SIZE;
+}
+
+static void vm_release(void *p, uintptr_t val)
+{
+	size_t npages = (val >> OBJ_PAGES_SHIFT) & OBJ_PAGES_MASK;
+
+	/* Objects larger than the classes stay unused until the run ends. */
+	if (npages) {
+		SIM_POISON(p, npages * KENV_PAGE_SIZE);
+		stack_push(&vm_free[npages - 1], p);
+	}
+}
+
+static void obj_release(void *p, const char *how, bool vfree)
+{
+	unsigned long before = check_count(INV_EXACTLY_ONCE);
+	int cpu = kenv_cpu();
+	uintptr_t val;
+	bool vm;
+
+	check_obj_freed(p, how);
+	if (!map_del(&live_objs, (uintptr_t)p, &val)) {
+		/* The checker knows every driver object; this catches the rest. */
+		if (check_count(INV_EXACTLY_ONCE) == before)
+			check_fail(INV_EXACTLY_ONCE, p, cpu,
+				   "%s of an object that is not live (double free or foreign pointer)",
+				   how);
+		return;
+	}
+	vm = val & OBJ_VMALLOC;
+	sim.st.objs_live--;
+	check_trace("obj o%lu %s cpu%d", (unsigned long)(val >> OBJ_ORD_SHIFT), how, cpu);
+	if (vm != vfree)
+		check_fail(INV_EXACTLY_ONCE, p, cpu, "%s of a %s object", how,
+			   vm ? "vmalloc" : "slab");
+	if (vm)
+		vm_release(p, val);
+	else
+		free(p);
+}
+
+void kenv_kfree(void *ptr)
+{
+	if (!ptr)
+		return;
+	sim_nmi_forbidden("kenv_kfree");
+	sim_no_raw_lock("kenv_kfree");
+	sim.st.kfree++;
+	obj_release(ptr, "kfree", false);
+}
+
+void kenv_kfree_bulk(size_t nr, void **ptrs)
+{
+	size_t i;
+
+	sim_nmi_forbidden("kenv_kfree_bulk");
+	sim_no_raw_lock("kenv_kfree_bulk");
+	sim.st.kfree_bulk_calls++;
+	sim.st.kfree_bulk_objs += nr;
+	check_trace("kfree_bulk %zu", nr);
+	for (i = 0; i < nr; i++)
+		if (ptrs[i])
+			obj_release(ptrs[i], "kfree_bulk", false);
+}
+
+void kenv_vfree(void *ptr)
+{
+	if (!ptr)
+		return;
+	sim_nmi_forbidden("kenv_vfree");
+	sim_no_raw_lock("kenv_vfree");
+	sim.st.vfree++;
+	obj_release(ptr, "vfree", true);
+}
+
+/* ---- debug objects ------------------------------------------------------------ */
+
+bool kenv_debug_obj_queue(void *ptr)
+{
+	return map_put(&debug_objs, (uintptr_t)ptr, 0);
+}
+
+void kenv_debug_obj_unqueue(void *ptr)
+{
+	if (!map_del(&debug_objs, (uintptr_t)ptr, NULL))
+		check_fail(INV_EXACTLY_ONCE, ptr, kenv_cpu(),
+			   "debug object unqueued but not queued (unqueued twice, or never queued)");
+}
+
+/* ---- lifecycle ---------------------------------------------------------------- */
+
+void sim_mem_init(void)
+{
+	unsigned int cpu;
+
+	if (!live_pages.cap) {
+		map_alloc(&live_pages, MAP_INIT_CAP);
+		map_alloc(&live_objs, MAP_INIT_CAP);
+		map_alloc(&debug_objs, MAP_INIT_CAP);
+		vm_base = mmap(NULL, VM_REGION_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (vm_base == MAP_FAILED)
+			KENV_DIE("mmap of the vmalloc region failed");
+	}
+	pooled = 0;
+	obj_ord = 0;
+	for (cpu = 0; cpu < sim.cfg.nr_cpus; cpu++)
+		sim_pool_refill(cpu);
+}
+
+void sim_mem_fini(void)
+{
+	unsigned int cpu;
+	size_t i;
+
+	for (i = 0; live_pages.count && i < live_pages.cap; i++)
+		if (live_pages.keys[i])
+			page_put_raw((void *)live_pages.keys[i]);
+	map_clear(&live_pages);
+	for (cpu = 0; cpu < sim.cfg.nr_cpus; cpu++) {
+		struct sim_cpu *c = &sim.cpu[cpu];
+
+		while (c->pool_nr)
+			page_put_raw(c->pool[--c->pool_nr]);
+	}
+	pooled = 0;
+	sim.st.pages_in_use = 0;
+
+	for (i = 0; live_objs.count && i < live_objs.cap; i++)
+		if (live_objs.keys[i] && !(live_objs.vals[i] & OBJ_VMALLOC))
+			free((void *)live_objs.keys[i]);
+	map_clear(&live_objs);
+	SIM_POISON(vm_base, vm_used);
+	vm_used = 0;
+	for (i = 0; i < VM_CLASSES; i++)
+		vm_free[i].nr = 0;
+	map_clear(&debug_objs);
+}
