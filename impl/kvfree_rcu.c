@@ -783,7 +783,9 @@ static bool watermark_low_locked(struct kfree_rcu_cpu *krcp, int idx)
  * callers, who may sleep), a page may come from the allocator: the lock is
  * dropped around the allocation and the SAME krc is re-locked afterwards, even
  * if the task migrated meanwhile, so the page and the pointer stay with the
- * krc the caller will unlock (PER-CPU).  Returns false when no slot was found.
+ * krc the caller will unlock (PER-CPU) - unless that krc's CPU went offline
+ * meanwhile, when the current CPU's krc takes them.  Returns false when no
+ * slot was found.
  */
 static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long *flags,
 				     void *ptr, bool can_alloc)
@@ -822,6 +824,16 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 			*krcp = krc_this_cpu_lock(flags);
 #else
 			raw_spin_lock_irqsave(&(*krcp)->lock, *flags);
+			if (unlikely(!(*krcp)->online)) {
+				/*
+				 * That CPU went offline while we slept and its krc
+				 * was handed to batches: nothing may be added there
+				 * any more, so the krc of the CPU we run on now
+				 * takes the call (and the page) instead.
+				 */
+				raw_spin_unlock_irqrestore(&(*krcp)->lock, *flags);
+				*krcp = krc_this_cpu_lock(flags);
+			}
 #endif
 			if (bnode)
 				STAT_INC_LOCKED(*krcp, direct_allocs);

@@ -264,7 +264,7 @@ static unsigned long objs_freed(void)
 }
 
 /*
- * The shrinker core's order: count, then scan.  BOUNDED after it (cache empty,
+ * The shrinker core's order: count, then scan.  BOUNDED after it (caches empty,
  * refill backing off) holds only if nothing else ran in between, which the
  * sim's counters tell, and if the scan freed nothing itself: the monitor it
  * runs frees ready pages and, like the kernel's, recycles them into the cache.
@@ -278,7 +278,13 @@ static void body_shrink_scan(void *arg)
 	count = kfree_rcu_shrink_count();
 	freed = kfree_rcu_shrink_scan(c->n);
 	check_trace("kvt shrink-scan count %lu scan %lu -> %lu", count, c->n, freed);
-	if (sim_activity() == before && objs_freed() == freed_before)
+	/*
+	 * The scan stops once nr_to_scan is covered, leaving later CPUs' caches
+	 * alone (as the kernel's does): only a scan asked to cover everything
+	 * visited every CPU.
+	 */
+	if (sim_activity() == before && objs_freed() == freed_before &&
+	    count != KVFREE_SHRINK_EMPTY && c->n >= count)
 		check_after_shrinker();
 }
 

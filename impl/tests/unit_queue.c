@@ -109,6 +109,27 @@ UNIT_TEST(headless_relocks_same_krc_after_migration)
 	unit_finish_clean();
 }
 
+/*
+ * The first CPU goes offline while the headless caller sleeps in its page
+ * allocation: that krc was handed to batches, so the current CPU's krc takes
+ * the call; nothing is leaked (HOTPLUG).
+ */
+UNIT_TEST(headless_relock_finds_cpu_offline_uses_current_krc)
+{
+	unit_setup(2, KVFREE_POLICY_KERNEL, 4, 0, NULL);
+	sim_set_next_preempt(0, 1);
+	unit_queue(0, KENV_CTX_TASK, false, true);
+	EXPECT_EQ(sim_tasks_alive(), 1);	/* preempted with the lock dropped */
+	EXPECT(sim_cpu_offline(0));
+	sim_run_pending();
+	EXPECT_EQ(sim_tasks_alive(), 0);
+	EXPECT_EQ(unit_snap(1).pending[KVFREE_CH_SLAB], 1);
+	EXPECT_EQ(unit_snap(1).bulk_pages, 1);
+	EXPECT_EQ(unit_snap(0).bulk_pages, 0);
+	EXPECT_EQ(check_count(INV_HOTPLUG), 0);
+	unit_finish_clean();
+}
+
 /* No page and no allocation: the headless caller waits for a GP and frees inline. */
 UNIT_TEST(headless_falls_back_to_inline_synchronize)
 {
@@ -139,6 +160,7 @@ const struct unit_test *const unit_tests_queue[] = {
 	&unit_page_fills_then_takes_cached_page,
 	&unit_headless_allocates_page_with_lock_dropped,
 	&unit_headless_relocks_same_krc_after_migration,
+	&unit_headless_relock_finds_cpu_offline_uses_current_krc,
 	&unit_headless_falls_back_to_inline_synchronize,
 	NULL,
 };
