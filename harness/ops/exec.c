@@ -60,6 +60,8 @@ static struct {
 	bool ready;
 	struct kvt_obj *nmi_stash[NMI_STASH];
 	unsigned int nr_nmi_stash;
+	/* Barrier coroutines between begin and end (the checker tracks a few). */
+	unsigned int barriers_running;
 	struct kvt_run_result last;
 } ex;
 
@@ -227,12 +229,17 @@ static void body_misuse_headless_atomic(void *arg)
 	}
 }
 
+/* More barriers at once add nothing; the checker follows up to 16. */
+#define EXEC_BARRIERS_MAX 8
+
 static void body_barrier(void *arg)
 {
 	(void)arg;
+	ex.barriers_running++;
 	check_barrier_begin();
 	kvfree_rcu_barrier();
 	check_barrier_end();
+	ex.barriers_running--;
 }
 
 static void body_shrink_count(void *arg)
@@ -538,6 +545,8 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
 		c->ctx = KENV_CTX_KTHREAD;
 		return start_in_ctx(c, body_shrink_scan, "kvt-shrink-scan");
 	case KVT_OP_BARRIER:
+		if (ex.barriers_running >= EXEC_BARRIERS_MAX)
+			return false;
 		return start_in_ctx(c, body_barrier, "kvt-barrier");
 	case KVT_OP_CPU_OFFLINE:
 		/*
@@ -675,6 +684,7 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 	ex.next_serial = 0;
 	ex.ready = false;
 	ex.nr_nmi_stash = 0;
+	ex.barriers_running = 0;
 
 	kvfree_config_from(&prog->cfg, &fc);
 	if (!kvfree_rcu_config_valid(&fc, &why)) {
