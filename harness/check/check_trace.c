@@ -52,11 +52,15 @@ static _Atomic(uint64_t) trace_hash = FNV_OFFSET;
 
 void check_trace_reset(void)
 {
-	atomic_store(&check_seq, 0);
-	atomic_store(&trace_pos, 0);
-	atomic_store(&trace_hash, FNV_OFFSET);
+	/*
+	 * Relaxed: a reset runs on a quiescent system, before any other thread
+	 * or handler uses the checker again (thread creation orders it).
+	 */
+	atomic_store_explicit(&check_seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&trace_pos, 0, memory_order_relaxed);
+	atomic_store_explicit(&trace_hash, FNV_OFFSET, memory_order_relaxed);
 	for (unsigned int i = 0; i < TRACE_SLOTS; i++) {
-		atomic_store(&trace_ring[i].ver, 0);
+		atomic_store_explicit(&trace_ring[i].ver, 0, memory_order_relaxed);
 	}
 }
 
