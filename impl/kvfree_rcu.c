@@ -1039,7 +1039,7 @@ unsigned long kfree_rcu_shrink_count(void)
 
 unsigned long kfree_rcu_shrink_scan(unsigned long nr_to_scan)
 {
-	unsigned long freed = 0;
+	unsigned long freed = 0, flags;
 	long left = nr_to_scan > LONG_MAX ? LONG_MAX : (long)nr_to_scan;
 	int cpu;
 
@@ -1049,8 +1049,17 @@ unsigned long kfree_rcu_shrink_scan(unsigned long nr_to_scan)
 		long count = krc_count(krcp);
 
 		count += drain_page_cache(krcp);
-		/* Run the monitor now: drain what is ready, queue a batch. */
-		kfree_rcu_monitor((struct work_struct *)&krcp->monitor_work);
+		/*
+		 * Run the monitor now - as its work, not by calling it here: the
+		 * monitor frees ready objects itself, and kvfree_rcu_barrier()
+		 * waits for a running monitor work but could not see a direct
+		 * call, so it might return while we were still freeing objects
+		 * queued before it (BARRIER).
+		 */
+		raw_spin_lock_irqsave(&krcp->lock, flags);
+		if (need_offload_krc(krcp))
+			mod_delayed_work(rcu_reclaim_wq, &krcp->monitor_work, 0);
+		raw_spin_unlock_irqrestore(&krcp->lock, flags);
 		left -= count;
 		freed += (unsigned long)count;
 		if (left <= 0)

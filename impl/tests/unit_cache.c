@@ -100,6 +100,9 @@ UNIT_TEST(shrinker_drains_cache_and_refill_backs_off)
 	EXPECT(unit_snap(0).backoff);
 	EXPECT_GE(kfree_rcu_shrink_scan(100), 3);
 	EXPECT_EQ(unit_snap(0).cached_pages, 0);
+	/* The scan runs the monitor at once, as work (which a barrier can wait for). */
+	EXPECT(unit_snap(0).monitor_armed);
+	sim_run_pending();
 	EXPECT_EQ(unit_snap(0).batches_queued, 1);
 	unit_gp();
 	/* The batch's page came back to the cache; fill it, then miss. */
