@@ -97,6 +97,47 @@ UNIT_TEST(two_batches_in_flight_and_monitor_rearms_while_busy)
 }
 
 /*
+ * The same with only the rcu_head list pending: both slots busy, the monitor
+ * must still re-arm for the list channel alone.
+ */
+UNIT_TEST(monitor_rearms_for_list_channel_while_batches_busy)
+{
+	unit_setup(1, KVFREE_POLICY_KERNEL, 4, 0, NULL);
+	for (int i = 0; i < 2; i++) {
+		unit_queue(0, KENV_CTX_HARDIRQ, false, false);
+		unit_run_monitor();
+	}
+	EXPECT(unit_snap(0).batch_busy[0] && unit_snap(0).batch_busy[1]);
+	unit_queue(0, KENV_CTX_HARDIRQ, false, false);
+	unit_run_monitor();
+	EXPECT_EQ(unit_snap(0).pending[KVFREE_CH_LIST], 1);
+	EXPECT(unit_snap(0).monitor_armed);
+	unit_finish_clean();
+}
+
+/*
+ * Polled reclaim takes the ready (older) page only; the channel's count keeps
+ * the objects of the page that stays, and a batch takes them with their count.
+ */
+UNIT_TEST(early_reclaim_of_one_page_keeps_the_others_counted)
+{
+	unit_setup(1, KVFREE_POLICY_KERNEL, 4, 2, NULL);
+	unit_prime_cache(0);
+	unit_queue_n(0, 4);		/* page 1, full */
+	unit_gp();			/* page 1 and the list are ready */
+	unit_queue_n(0, 2);		/* page 2 */
+	EXPECT_EQ(unit_snap(0).pending[KVFREE_CH_SLAB], 6);
+	unit_run_monitor();
+	EXPECT_EQ(unit_snap(0).objs_freed_early_reclaim, 5);
+	EXPECT_EQ(unit_snap(0).pending[KVFREE_CH_SLAB], 0);
+	EXPECT_EQ(unit_snap(0).in_flight, 2);
+	unit_gp();
+	EXPECT_EQ(unit_snap(0).in_flight, 0);
+	EXPECT_EQ(unit_snap(0).objs_freed, 7);
+	unit_finish_clean();
+}
+
+/*
  * Pages and the list whose cookies passed already are freed by the monitor
  * directly, without queueing a batch or waiting for another GP.
  */
@@ -184,6 +225,8 @@ const struct unit_test *const unit_tests_reclaim[] = {
 	&unit_monitor_waits_drain_delay_then_batch_waits_gp,
 	&unit_monitor_short_delay_when_page_worth_pending,
 	&unit_two_batches_in_flight_and_monitor_rearms_while_busy,
+	&unit_monitor_rearms_for_list_channel_while_batches_busy,
+	&unit_early_reclaim_of_one_page_keeps_the_others_counted,
 	&unit_polled_early_reclaim_frees_without_new_gp,
 	&unit_page_cookie_refreshed_on_every_insert,
 	&unit_cookie_not_passed_leaks_with_warning,
