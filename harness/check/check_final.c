@@ -84,6 +84,26 @@ static void check_monitors(unsigned int n, const struct check_ctx *cs)
 	}
 }
 
+/*
+ * PROGRESS, the worker half: a refill run stops at its first failed
+ * allocation.  A failed NORETRY allocation returns without sleeping, so a run
+ * that retries spins its worker (the kernel saw "workqueue lockup ... in-flight:
+ * fill_page_cache_func"); at most one failure per run is the bound.
+ */
+static void check_refill_loops(unsigned int n, const struct check_ctx *cs)
+{
+	for (unsigned int c = 0; c < n; c++) {
+		const struct kvfree_rcu_cpu_stats *st = &snaps[c];
+
+		if (st->refill_failures > st->refill_runs)
+			check_report(INV_PROGRESS, NULL, (int)c, cs,
+				     "cpu%u's page-cache refill saw %lu failed allocations in %lu "
+				     "run(s): a run retried after a failure instead of stopping "
+				     "(a worker that loops without sleeping)",
+				     c, st->refill_failures, st->refill_runs);
+	}
+}
+
 /* ACCOUNTING, BOUNDED, HOTPLUG and PROGRESS against the snapshots; shadow lock held. */
 static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 			   const struct check_shadow_sums *sums, const struct check_ctx *cs)
@@ -131,6 +151,7 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 			     impl_pending + impl_in_flight, impl_pending, impl_in_flight, n,
 			     sums->outstanding);
 	check_monitors(n, cs);
+	check_refill_loops(n, cs);
 }
 
 bool check_accounting(void)
@@ -276,8 +297,10 @@ bool check_progress(uint64_t now_ns, uint64_t bound_ns)
 			     (unsigned long long)sums.gp_ended,
 			     (unsigned long long)v->gp_started_at_queue);
 	}
-	if (cfg)
+	if (cfg) {
 		check_monitors(n, &cs);
+		check_refill_loops(n, &cs);
+	}
 	check_shadow_unlock();
 	put_snapshots();
 	return total_violations() == before;

@@ -113,6 +113,16 @@ void check_shadow_each_outstanding_locked(bool (*fn)(const struct check_obj_view
 /* How many operations were deferred from signal handlers since the reset (tests). */
 unsigned long check_shadow_deferred_total(void);
 
+/*
+ * PER-CPU across a lock drop (check_locks.c): a driver's kvfree_rcu() call
+ * begins in context @t (check_obj_queued), and a storage page is attached
+ * under @lock in context @cs (check_page_owner); reports a page allocated
+ * with one krc lock dropped and attached under another of the same class.
+ */
+void check_locks_call_begin(const struct check_task *t);
+void check_locks_page_attach(const void *page, int cpu, const struct kenv_lock *lock,
+			     const struct check_ctx *cs);
+
 /* KENV_WARN_MISUSE from check_warned(): counted and matched to an object. */
 void check_shadow_misuse_warned(const void *obj, const char *cond);
 

@@ -67,6 +67,43 @@ struct tl_lock {
 static _Thread_local struct tl_lock tl_locks[TL_LOCKS];
 static _Thread_local _Atomic(unsigned int) tl_nr_locks;
 
+/*
+ * PER-CPU across a lock drop.  A kvfree_rcu() call that finds no storage page
+ * may drop its krc lock to allocate one, and must then re-take that same lock:
+ * the page was wanted by that krc, and re-taking "this CPU's" lock after a
+ * migration would hand it to another CPU's krc.  Per context, from the
+ * driver's check_obj_queued() on: a raw lock released (RELEASED), then a page
+ * allocation with no raw lock held (ALLOCATED), then the next acquire
+ * (RELOCKED).  A page attached in RELOCKED state under a lock of the dropped
+ * lock's class but not the dropped lock itself is the violation.  The state is
+ * kept per OS thread in a small direct-mapped table keyed by the context: a
+ * collision forgets a context's state, which can only miss a violation.
+ */
+enum relock_state { RELOCK_NONE, RELOCK_RELEASED, RELOCK_ALLOCATED, RELOCK_RELOCKED };
+
+struct relock_track {
+	const struct check_task *task;
+	enum relock_state state;
+	const struct kenv_lock *dropped, *relocked;
+};
+
+#define RELOCK_SLOTS 64
+static _Thread_local struct relock_track tl_relock[RELOCK_SLOTS];
+
+static struct relock_track *relock_of(const struct check_task *t, bool claim)
+{
+	struct relock_track *r = &tl_relock[((uintptr_t)t >> 4) % RELOCK_SLOTS];
+
+	if (r->task == t)
+		return r;
+	if (!claim)
+		return NULL;
+	r->state = RELOCK_NONE;
+	r->dropped = r->relocked = NULL;
+	r->task = t;
+	return r;
+}
+
 void check_locks_reset(void)
 {
 	/*
@@ -86,6 +123,7 @@ void check_locks_reset(void)
 	for (unsigned int i = 0; i < TL_LOCKS; i++)
 		atomic_store_explicit(&tl_locks[i].lock, 0, memory_order_relaxed);
 	atomic_store_explicit(&tl_nr_locks, 0, memory_order_relaxed);
+	memset(tl_relock, 0, sizeof(tl_relock));
 }
 
 static const char *lock_name(const struct kenv_lock *lock)
@@ -256,6 +294,7 @@ void check_lock_acquire(const struct kenv_lock *lock)
 	struct check_ctx cs;
 	struct check_task *t;
 	const struct tl_lock *holder;
+	struct relock_track *r;
 	int c;
 
 	check_ctx_take(&cs);
@@ -289,12 +328,21 @@ void check_lock_acquire(const struct kenv_lock *lock)
 		t->nr_held++;
 	}
 	tl_push(lock, cs.cpu, t);
+
+	r = relock_of(t, false);
+	if (r && r->state == RELOCK_ALLOCATED) {
+		r->state = RELOCK_RELOCKED;
+		r->relocked = lock;
+	} else if (r) {
+		r->state = RELOCK_NONE;
+	}
 }
 
 void check_lock_release(const struct kenv_lock *lock)
 {
 	struct check_ctx cs;
 	struct check_task *t;
+	struct relock_track *r;
 	unsigned int i;
 
 	check_ctx_take(&cs);
@@ -315,6 +363,12 @@ void check_lock_release(const struct kenv_lock *lock)
 		t->nr_held--;
 	}
 	tl_remove(lock, t);
+
+	r = relock_of(t, false);
+	if (r) {
+		r->state = RELOCK_RELEASED;
+		r->dropped = lock;
+	}
 }
 
 /* ---- NO-ALLOC-ATOMIC ----------------------------------------------------- */
@@ -367,6 +421,12 @@ void check_alloc(unsigned int gfp, const char *site)
 	const char *reason;
 
 	check_ctx_take(&cs);
+	if (!cs.task->nr_held) {
+		struct relock_track *r = relock_of(cs.task, false);
+
+		if (r && r->state == RELOCK_RELEASED)
+			r->state = RELOCK_ALLOCATED;
+	}
 	if (gfp & KENV_GFP_POOL) {
 		/* The lock-free per-CPU pool: allowed anywhere atomic, not in NMI. */
 		reason = cs.nmi ? "in NMI context" : NULL;
@@ -403,6 +463,37 @@ void check_might_sleep(const char *site)
 			 "with preemption or bh disabled, or inside an RCU read-side section";
 	check_report(INV_NO_ALLOC_ATOMIC, NULL, cs.cpu, &cs,
 		     "%s may sleep but runs %s", site ? site : "?", reason);
+}
+
+/* ---- PER-CPU across a lock drop ------------------------------------------- */
+
+void check_locks_call_begin(const struct check_task *t)
+{
+	struct relock_track *r = relock_of(t, true);
+
+	r->state = RELOCK_NONE;
+	r->dropped = r->relocked = NULL;
+}
+
+void check_locks_page_attach(const void *page, int cpu, const struct kenv_lock *lock,
+			     const struct check_ctx *cs)
+{
+	struct relock_track *r = relock_of(cs->task, false);
+	int dc, lc;
+
+	if (!r || r->state != RELOCK_RELOCKED || !lock || r->relocked != lock ||
+	    r->dropped == lock)
+		return;
+	dc = class_of(lock_name(r->dropped));
+	lc = class_of(lock_name(lock));
+	if (dc < 0 || dc != lc)
+		return;
+	check_report(INV_PER_CPU, page, cpu, cs,
+		     "page allocated with %s %p dropped, then attached to cpu%d's krc under "
+		     "%p: the lock re-taken after the allocation is not the one dropped "
+		     "(the caller now runs on cpu%d)",
+		     lock_name(r->dropped), (const void *)r->dropped, cpu, (const void *)lock,
+		     cs->cpu);
 }
 
 /* ---- the implementation's warnings --------------------------------------- */

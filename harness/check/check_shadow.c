@@ -953,6 +953,9 @@ void check_obj_queued(const void *obj, int cpu, enum kenv_ctx ctx, bool headless
 				.ns = kenv_clock_ns() };
 
 	run_obj_op(OP_QUEUED, obj, &op);
+	/* The call that follows starts with no lock dropped (PER-CPU across a drop). */
+	if (obj)
+		check_locks_call_begin(op.cs.task);
 }
 
 void check_obj_queue_returned(const void *obj)
@@ -1054,6 +1057,8 @@ void check_page_owner(const void *page, int cpu, const struct kenv_lock *krc_loc
 	op.obj = page;
 	check_ctx_take(&op.cs);
 	op.flag = krc_lock && task_holds(op.cs.task, krc_lock);
+	if (cpu >= 0)
+		check_locks_page_attach(page, cpu, krc_lock, &op.cs);
 	need_tables();
 	shadow_run(&op);
 }

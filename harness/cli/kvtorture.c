@@ -10,6 +10,7 @@
  *   kvtorture encode FILE          binary input to stdout
  *   kvtorture minimize FILE [-o OUT]
  *   kvtorture stress ...           (see kvtorture stress --help)
+ *   kvtorture bugs [ID...]         the historical-bug catalogue (see bugs.h)
  *
  * Exit codes: 0 pass, 1 invariant violated, 2 bad usage or input, 77 skipped,
  * 99 set-up error.
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bugs.h"
 #include "check.h"
 #include "exec.h"
 #include "ops.h"
@@ -34,6 +36,16 @@
 #define EXIT_SETUP 99
 
 static const char *prog_name = "kvtorture";
+
+/*
+ * The implementation this program links.  The kernel build (-Dkernel_src)
+ * links the kernel's kvfree_rcu section into its own variant of this program;
+ * reproducer commands name the implementation they ran on.
+ */
+#ifndef KVT_IMPL_NAME
+#define KVT_IMPL_NAME "reference"
+#endif
+#define KVT_SELF (strcmp(KVT_IMPL_NAME, "reference") ? "kvtorture --impl " KVT_IMPL_NAME : "kvtorture")
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
@@ -139,6 +151,28 @@ static int write_prog_atomic(const struct kvt_prog *prog, const char *path)
 	return rename(tmp, path);
 }
 
+/* mkdir -p: create @path and its missing parents; 0 or -1 (errno). */
+static int mkdir_parents(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* ---- sim ------------------------------------------------------------------ */
 
 static const char sim_help[] =
@@ -216,9 +250,9 @@ static int cmd_sim(int argc, char **argv)
 		}
 	}
 
-	printf("kvtorture sim: seed %" PRIu64 "\n", seed);
+	printf("kvtorture sim: seed %" PRIu64 " (implementation: %s)\n", seed, KVT_IMPL_NAME);
 	fflush(stdout);
-	if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+	if (mkdir_parents(out) != 0) {
 		fprintf(stderr, "kvtorture sim: cannot create %s: %s\n", out, strerror(errno));
 		return EXIT_SETUP;
 	}
@@ -253,8 +287,9 @@ static int cmd_sim(int argc, char **argv)
 		}
 		snprintf(pending_repro.tmp, sizeof(pending_repro.tmp), "%s.tmp", pending_repro.path);
 		snprintf(repro_cmd, sizeof(repro_cmd),
-			 "kvtorture replay %s   (or: kvtorture sim --seed %" PRIu64 " --runs %" PRIu64
-			 " --ops %" PRIu64 "%s%s)", pending_repro.path, seed, run + 1, nr_ops,
+			 "%s replay %s   (or: %s sim --seed %" PRIu64 " --runs %" PRIu64
+			 " --ops %" PRIu64 "%s%s)", KVT_SELF, pending_repro.path, KVT_SELF, seed,
+			 run + 1, nr_ops,
 			 policy >= 0 ? " --policy " : "",
 			 policy >= 0 ? kvt_policy_name((enum kvt_policy)policy) : "");
 		pending_repro.prog = &prog;
@@ -304,7 +339,7 @@ static int replay_one(const char *path, bool verbose)
 	kvt_run_opts_default(&opts);
 	opts.mode = CHECK_RECORD;
 	opts.trace_fd = verbose ? 1 : -1;
-	snprintf(repro, sizeof(repro), "kvtorture replay %s", path);
+	snprintf(repro, sizeof(repro), "%s replay %s", KVT_SELF, path);
 	opts.repro = repro;
 	rc = kvt_run(&prog, &opts);
 	kvt_run_last(&res);
@@ -599,6 +634,68 @@ static int cmd_stress(int argc, char **argv)
 }
 #endif
 
+/* ---- implementation selection ------------------------------------------------ */
+
+/*
+ * --impl reference|kernel, anywhere in the arguments, is taken out of them.
+ * Asking for the implementation this program links goes on here; asking for
+ * the kernel's runs its variant, built beside this program when meson was
+ * given -Dkernel_src (KVT_KERNEL_PROGRAM), with the remaining arguments, as
+ * `stress` runs the posix program.  Returns 0 to go on, else an exit code
+ * (77 when the kernel variant was not built: nothing to run).
+ */
+static int select_impl(int *argcp, char **argv)
+{
+	const char *want = NULL;
+	int argc = *argcp, kept = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && !strcmp(argv[i], "--impl")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "%s: --impl needs reference or kernel\n", prog_name);
+				return EXIT_USAGE;
+			}
+			want = argv[++i];
+		} else if (i > 0 && !strncmp(argv[i], "--impl=", 7)) {
+			want = argv[i] + 7;
+		} else {
+			argv[kept++] = argv[i];
+		}
+	}
+	argv[kept] = NULL;
+	*argcp = kept;
+	if (!want || !strcmp(want, KVT_IMPL_NAME))
+		return 0;
+	if (strcmp(want, "reference") && strcmp(want, "kernel")) {
+		fprintf(stderr, "%s: --impl '%s': not reference or kernel\n", prog_name, want);
+		return EXIT_USAGE;
+	}
+#ifdef KVT_KERNEL_PROGRAM
+	if (!strcmp(want, "kernel")) {
+		char self[4096], path[4200];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		char *slash;
+
+		if (n < 0) {
+			fprintf(stderr, "%s: cannot find myself: %s\n", prog_name, strerror(errno));
+			return EXIT_SETUP;
+		}
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(path, sizeof(path), "%s/%s", self, KVT_KERNEL_PROGRAM);
+		argv[0] = path;
+		execv(path, argv);
+		fprintf(stderr, "%s: cannot run %s: %s\n", prog_name, path, strerror(errno));
+		return EXIT_SETUP;
+	}
+#endif
+	fprintf(stderr, "%s: --impl %s: this build has no %s implementation%s\n", prog_name, want,
+		want, strcmp(want, "kernel") ? "" : " (configure meson with -Dkernel_src=PATH)");
+	return 77;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static const char main_help[] =
@@ -608,11 +705,14 @@ static const char main_help[] =
 	"  decode     binary fuzz input -> text reproducer\n"
 	"  encode     text reproducer -> binary fuzz input\n"
 	"  minimize   shrink a failing reproducer\n"
+	"  bugs       the historical-bug catalogue and its reproducers\n"
 #ifdef KVT_STRESS_PROGRAM
 	"  stress     real-thread stress run with the flooders\n"
 #endif
-	"'kvtorture COMMAND --help' describes each.  Exit codes: 0 pass, 1 invariant\n"
-	"violated, 2 bad usage or input, 77 skipped, 99 set-up error.\n";
+	"'kvtorture COMMAND --help' describes each.  --impl reference|kernel picks the\n"
+	"implementation (kernel: the kvfree_rcu section of the tree given to meson as\n"
+	"-Dkernel_src).  Exit codes: 0 pass, 1 invariant violated, 2 bad usage or\n"
+	"input, 77 skipped, 99 set-up error.\n";
 
 int main(int argc, char **argv)
 {
@@ -625,11 +725,15 @@ int main(int argc, char **argv)
 		{ "decode", cmd_decode },
 		{ "encode", cmd_encode },
 		{ "minimize", cmd_minimize },
+		{ "bugs", kvt_cmd_bugs },
 #ifdef KVT_STRESS_PROGRAM
 		{ "stress", cmd_stress },
 #endif
 	};
+	int rc = select_impl(&argc, argv);
 
+	if (rc)
+		return rc;
 	if (argc < 2) {
 		fputs(main_help, stderr);
 		return EXIT_USAGE;

@@ -242,12 +242,6 @@ static void body_barrier(void *arg)
 	ex.barriers_running--;
 }
 
-static void body_shrink_count(void *arg)
-{
-	(void)arg;
-	check_trace("kvt shrink-count -> %lu", kfree_rcu_shrink_count());
-}
-
 /* A change of any of these means something else ran on the sim meanwhile. */
 static unsigned long sim_activity(void)
 {
@@ -256,6 +250,56 @@ static unsigned long sim_activity(void)
 	sim_stats(&st);
 	return st.switches + st.irqs_delivered + st.nmis_delivered + st.softirqs_run +
 	       st.timers_fired + st.works_run;
+}
+
+/*
+ * ACCOUNTING of the shrinker's count: objects pending plus pages cached over
+ * every CPU, or KVFREE_SHRINK_EMPTY when that is 0.  A 0 is never right (to
+ * the shrinker core it means "cannot tell", not "empty"), whatever ran in
+ * between; the value itself is compared with the snapshots only if nothing
+ * else ran since the count (@activity: sim_activity() before it), and only
+ * with @compare: the snapshots take locks, which are scheduling points.
+ * Context: sleep.
+ */
+static void check_shrink_count(unsigned long count, unsigned long activity, bool compare)
+{
+	struct kvfree_rcu_cpu_stats st;
+	unsigned long want = 0;
+
+	if (count == 0) {
+		check_fail(INV_ACCOUNTING, NULL, -1,
+			   "kfree_rcu_shrink_count() returned 0 (\"cannot tell\"); an empty "
+			   "cache must answer KVFREE_SHRINK_EMPTY (%lu)", KVFREE_SHRINK_EMPTY);
+		return;
+	}
+	if (!compare)
+		return;
+	for (int cpu = 0; cpu < kenv_nr_cpus(); cpu++) {
+		if (!kvfree_rcu_snapshot(cpu, &st))
+			return;
+		for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++)
+			want += st.pending[ch];
+		want += st.cached_pages;
+	}
+	if (sim_activity() != activity)
+		return;
+	if (want == 0)
+		want = KVFREE_SHRINK_EMPTY;
+	if (count != want)
+		check_fail(INV_ACCOUNTING, NULL, -1,
+			   "kfree_rcu_shrink_count() returned %lu, but the CPUs hold %lu (objects "
+			   "pending plus pages cached, or KVFREE_SHRINK_EMPTY=%lu for none)",
+			   count, want, KVFREE_SHRINK_EMPTY);
+}
+
+static void body_shrink_count(void *arg)
+{
+	unsigned long before = sim_activity(), count;
+
+	(void)arg;
+	count = kfree_rcu_shrink_count();
+	check_trace("kvt shrink-count -> %lu", count);
+	check_shrink_count(count, before, true);
 }
 
 /* Objects the implementation freed so far, over all CPUs.  Context: sleep. */
@@ -280,9 +324,10 @@ static void body_shrink_scan(void *arg)
 {
 	struct exec_call *c = arg;
 	unsigned long before = sim_activity(), freed_before = objs_freed();
-	unsigned long count, freed;
+	unsigned long count, freed, flags;
 
 	count = kfree_rcu_shrink_count();
+	check_shrink_count(count, before, false);
 	freed = kfree_rcu_shrink_scan(c->n);
 	check_trace("kvt shrink-scan count %lu scan %lu -> %lu", count, c->n, freed);
 	/*
@@ -290,9 +335,17 @@ static void body_shrink_scan(void *arg)
 	 * alone (as the kernel's does): only a scan asked to cover everything
 	 * visited every CPU.
 	 */
-	if (sim_activity() == before && objs_freed() == freed_before &&
-	    count != KVFREE_SHRINK_EMPTY && c->n >= count)
+	if (count == KVFREE_SHRINK_EMPTY || c->n < count)
+		return;
+	/*
+	 * Snapshots take the krc locks, whose unlock is a scheduling point: with
+	 * irqs on, a refill could run between the test below and the check.
+	 * Irqs off, nothing but an NMI (which sim_activity() counts) can.
+	 */
+	flags = kenv_local_irq_save();
+	if (objs_freed() == freed_before && sim_activity() == before)
 		check_after_shrinker();
+	kenv_local_irq_restore(flags);
 }
 
 /* Exploration interrupts (sim_config.irq_fn / nmi_fn). */
