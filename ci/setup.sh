@@ -8,10 +8,11 @@ KVT_PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev lld-14 l
 kvt_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 kvt_die() { kvt_log "$*"; exit 99; }
 
-# Install the Debian packages that are missing (needs root and apt-get).
+# Install the Debian packages that are missing (needs root and apt-get): the
+# project's list, plus any named as arguments.
 kvt_install_packages() {
 	local missing=() p
-	for p in "${KVT_PACKAGES[@]}"; do
+	for p in "${KVT_PACKAGES[@]}" "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
 	done
