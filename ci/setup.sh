@@ -36,3 +36,7 @@ kvt_build() {
 	fi
 	ninja -C "$KVT_TOP/$dir" >/dev/null || { ninja -C "$KVT_TOP/$dir"; kvt_die "build of $dir failed"; }
 }
+
+# AFL++ instruments only the code under test (see the allowlist's header); a
+# build made with afl-clang-fast must be compiled with this in the environment.
+export AFL_LLVM_ALLOWLIST="$KVT_TOP/harness/fuzz/afl-allowlist.txt"
