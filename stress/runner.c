@@ -411,9 +411,9 @@ static void write_plots(void)
 	static const struct {
 		const char *file, *title, *column;
 	} plots[] = {
-		{ "pending.svg", "objects pending (queued, not yet freed)", "pending" },
-		{ "cached_pages.svg", "cached storage pages", "cached_pages" },
-		{ "fallbacks.svg", "fallbacks (list + inline synchronize), cumulative", "fallbacks" },
+		{ "pending.png", "objects pending (queued, not yet freed)", "pending" },
+		{ "cached_pages.png", "cached storage pages", "cached_pages" },
+		{ "fallbacks.png", "fallbacks (list + inline synchronize), cumulative", "fallbacks" },
 	};
 	char cmd[2048];
 	int rc;
@@ -427,7 +427,7 @@ static void write_plots(void)
 	text_out.len = 0;
 	text_out.overflow = false;
 	out(&text_out, "set datafile separator ','\nset key autotitle columnhead\n"
-	    "set terminal svg size 900,500\nset xlabel 'seconds'\nset grid\n");
+	    "set terminal pngcairo size 900,500 noenhanced\nset xlabel 'seconds'\nset grid\n");
 	for (size_t i = 0; i < sizeof(plots) / sizeof(plots[0]); i++)
 		out(&text_out, "set output '%s/%s'\nset title \"%s (seed %" PRIu64 ")\"\n"
 		    "plot '%s/timeseries.csv' using 't_s':'%s' with lines lw 2\n",
