@@ -33,6 +33,7 @@ static const char *const sc_names[KVT_SC_NR] = {
 	[KVT_SC_PRESSURE] = "pressure", [KVT_SC_HOTPLUG] = "hotplug",
 	[KVT_SC_BUG_ALLOC_LOCKED] = "bug-alloc-locked",
 	[KVT_SC_BUG_MALLOC_LOCKED] = "bug-malloc-locked",
+	[KVT_SC_BUG_STALL] = "bug-stall",
 };
 
 const char *kvt_scenario_name(enum kvt_scenario sc)
@@ -614,6 +615,18 @@ static void *bug_main(void *arg)
 		void *p;
 
 		kenv_raw_spin_lock(&bug_lock);
+		if (sc == KVT_SC_BUG_STALL) {
+			/*
+			 * Spin with the lock held and irqs off, past any scheduling
+			 * point, until the run is told to stop: the watchdog must see
+			 * this thread stuck atomic and report where.
+			 */
+			while (!atomic_load(&flood_stop))
+				;
+			kenv_raw_spin_unlock(&bug_lock);
+			kenv_local_irq_restore(flags);
+			break;
+		}
 		if (sc == KVT_SC_BUG_ALLOC_LOCKED) {
 			p = kenv_page_alloc(KENV_GFP_NOWAIT);
 			kenv_raw_spin_unlock(&bug_lock);
@@ -679,6 +692,8 @@ void kvt_flood_start(const struct kvt_flood_config *cfg)
 		spawn("bug-alloc", POSIX_ROLE_KTHREAD, 0, bug_main, KVT_SC_BUG_ALLOC_LOCKED);
 	if (m & (1u << KVT_SC_BUG_MALLOC_LOCKED))
 		spawn("bug-malloc", POSIX_ROLE_KTHREAD, 0, bug_main, KVT_SC_BUG_MALLOC_LOCKED);
+	if (m & (1u << KVT_SC_BUG_STALL))
+		spawn("bug-stall", POSIX_ROLE_KTHREAD, 0, bug_main, KVT_SC_BUG_STALL);
 	if (cfg->chaos)
 		spawn("chaos", POSIX_ROLE_OTHER, 0, chaos_main, KVT_SC_SYSCALL);
 }

@@ -30,6 +30,7 @@ enum kvt_scenario {
 	/* Test-only: deliberately broken drivers (negative tests). */
 	KVT_SC_BUG_ALLOC_LOCKED,	/* kenv_page_alloc(NOWAIT) under a raw lock */
 	KVT_SC_BUG_MALLOC_LOCKED,	/* malloc() under a raw lock (the interposer) */
+	KVT_SC_BUG_STALL,		/* a thread spinning under a raw lock (the watchdog) */
 	KVT_SC_NR
 };
 

@@ -595,7 +595,7 @@ static void usage(FILE *f)
 		"usage: %s [--scenario NAME[,NAME]] [--cpus N] [--duration S] [--seed X]\n"
 		"          [--policy kernel|watermark|nolocks] [--report DIR] [options]\n"
 		"scenarios: syscall kthread softirq irq nmi rcu-stall pressure hotplug all\n"
-		"           (test only: bug-alloc-locked bug-malloc-locked)\n"
+		"           (test only: bug-alloc-locked bug-malloc-locked bug-stall)\n"
 		"options: --irq-rate N  --nmi-rate N  --threads N (syscall threads per CPU)\n"
 		"         --fault-ppm N  --page-entries N  --cache-pages N  --drain-ms N\n"
 		"         --watchdog S  --no-chaos  --no-plots  --quiet\n"
