@@ -599,38 +599,54 @@ static int cmd_minimize(int argc, char **argv)
 
 /* ---- stress ---------------------------------------------------------------- */
 
-#ifdef KVT_STRESS_PROGRAM
+#if defined(KVT_STRESS_PROGRAM) || defined(KVT_BENCH_PROGRAM)
 /*
- * The stress runner links the posix environment, this program the simulation:
- * run the stress program that was built beside this one, with the same
- * arguments.  KVT_STRESS overrides where it is.
+ * The stress runner links the posix environment, the benchmarks the timing
+ * environment, this program the simulation: run the program @rel that was
+ * built beside this one, with the same arguments.  The environment variable
+ * @env overrides where it is.
  */
-static int cmd_stress(int argc, char **argv)
+static int run_sibling(const char *cmd, const char *env, const char *rel, char **argv)
 {
 	char self[4096], path[4200];
-	const char *over = getenv("KVT_STRESS");
+	const char *over = getenv(env);
 	ssize_t n;
 	char *slash;
 
-	(void)argc;
 	if (over && *over) {
 		snprintf(path, sizeof(path), "%s", over);
 	} else {
 		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n < 0) {
-			fprintf(stderr, "kvtorture stress: cannot find myself: %s\n", strerror(errno));
+			fprintf(stderr, "kvtorture %s: cannot find myself: %s\n", cmd, strerror(errno));
 			return EXIT_SETUP;
 		}
 		self[n] = '\0';
 		slash = strrchr(self, '/');
 		if (slash)
 			*slash = '\0';
-		snprintf(path, sizeof(path), "%s/%s", self, KVT_STRESS_PROGRAM);
+		snprintf(path, sizeof(path), "%s/%s", self, rel);
 	}
 	argv[0] = path;
 	execv(path, argv);
-	fprintf(stderr, "kvtorture stress: cannot run %s: %s\n", path, strerror(errno));
+	fprintf(stderr, "kvtorture %s: cannot run %s: %s\n", cmd, path, strerror(errno));
 	return EXIT_SETUP;
+}
+#endif
+
+#ifdef KVT_STRESS_PROGRAM
+static int cmd_stress(int argc, char **argv)
+{
+	(void)argc;
+	return run_sibling("stress", "KVT_STRESS", KVT_STRESS_PROGRAM, argv);
+}
+#endif
+
+#ifdef KVT_BENCH_PROGRAM
+static int cmd_bench(int argc, char **argv)
+{
+	(void)argc;
+	return run_sibling("bench", "KVT_BENCH", KVT_BENCH_PROGRAM, argv);
 }
 #endif
 
@@ -709,6 +725,9 @@ static const char main_help[] =
 #ifdef KVT_STRESS_PROGRAM
 	"  stress     real-thread stress run with the flooders\n"
 #endif
+#ifdef KVT_BENCH_PROGRAM
+	"  bench      timing runs: kvfree_rcu against call_rcu, defer_rcu, free...\n"
+#endif
 	"'kvtorture COMMAND --help' describes each.  --impl reference|kernel picks the\n"
 	"implementation (kernel: the kvfree_rcu section of the tree given to meson as\n"
 	"-Dkernel_src).  Exit codes: 0 pass, 1 invariant violated, 2 bad usage or\n"
@@ -728,6 +747,9 @@ int main(int argc, char **argv)
 		{ "bugs", kvt_cmd_bugs },
 #ifdef KVT_STRESS_PROGRAM
 		{ "stress", cmd_stress },
+#endif
+#ifdef KVT_BENCH_PROGRAM
+		{ "bench", cmd_bench },
 #endif
 	};
 	int rc = select_impl(&argc, argv);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_policy.h - `kvbench policies`: the three refill policies under each
+ * flooding scenario.
+ *
+ * For every scenario (syscall, kthread, softirq, irq, pressure) and policy
+ * (kernel, watermark, nolocks), runs the stress runner (build/stress/kvstress,
+ * the checked posix environment with its flooders) for a few seconds, reads
+ * its report.json and compares: the fraction of calls that took a fallback
+ * (the rcu_head list, or an inline synchronize for headless calls), the
+ * storage pages allocated (refill, direct and pool), the peak of pending
+ * objects and of storage pages, and reclaim latency.  Writes a table,
+ * DIR/policies.json and a gnuplot plot.
+ */
+#ifndef KVTORTURE_BENCH_POLICY_H
+#define KVTORTURE_BENCH_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What one report.json says, summed over CPUs. */
+struct bench_stress_summary {
+	bool passed;			/* "status": "pass" */
+	uint64_t calls;
+	uint64_t fallback_list, fallback_sync;
+	uint64_t refill_pages, direct_allocs, pool_allocs;
+	uint64_t peak_pending;		/* sum of the per-CPU peaks */
+	uint64_t peak_pages;		/* sum of the per-CPU peaks of storage pages */
+	uint64_t env_pages_peak;	/* the environment's peak of pages in use */
+	uint64_t reclaim_p50, reclaim_p99;	/* ns, the worst CPU's */
+	uint64_t gps;
+};
+
+/*
+ * Parse the text of a stress report.json into @s.  Returns false when the
+ * text lacks the per-CPU section.  Context: any.
+ */
+bool bench_parse_stress_report(const char *json, struct bench_stress_summary *s);
+
+/* `kvbench policies ...` (argv[0] is "policies"); returns the exit code. */
+int bench_policies_main(int argc, char **argv);
+
+#endif /* KVTORTURE_BENCH_POLICY_H */
