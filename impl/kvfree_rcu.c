@@ -120,6 +120,13 @@ struct kfree_rcu_cpu {
 	struct kfree_rcu_cpu_work krw_arr[KFREE_N_BATCHES];
 	raw_spinlock_t lock;
 	struct delayed_work monitor_work;
+	/*
+	 * The pending monitor fires within the short delay: a call that asks
+	 * for the short delay has nothing to bring forward, so it needs no
+	 * clock.  Protected by lock; set when the monitor is armed or brought
+	 * forward to the short delay, reset when it is armed with the drain delay.
+	 */
+	bool monitor_short;
 	bool initialized;		/* written at init/exit only */
 	bool online;			/* written under lock; read racily by snapshots */
 	int cpu;
@@ -471,15 +478,25 @@ static void schedule_delayed_monitor_work_locked(struct kfree_rcu_cpu *krcp)
 
 	delay = krc_count(krcp) >= (long)kvfree_cfg.page_entries ? short_jiffies : drain_jiffies;
 	if (delayed_work_pending(&krcp->monitor_work)) {
-		uint64_t expires = kenv_delayed_work_expires(&krcp->monitor_work.dw);
-		uint64_t now = kenv_clock_ns();
-		uint64_t left = expires > now ? expires - now : 0;
+		uint64_t expires, now, left;
 
+		/*
+		 * The common case on the fast path: a pending monitor can only be
+		 * brought forward, and not by the drain delay it was armed with at
+		 * most, nor to the short delay once it was.  Skip the clock then.
+		 */
+		if (delay == drain_jiffies || krcp->monitor_short)
+			return;
+		expires = kenv_delayed_work_expires(&krcp->monitor_work.dw);
+		now = kenv_clock_ns();
+		left = expires > now ? expires - now : 0;
 		if (jiffies_to_nsecs(delay) < left)
 			mod_delayed_work(rcu_reclaim_wq, &krcp->monitor_work, delay);
+		krcp->monitor_short = true;
 		return;
 	}
 	queue_delayed_work(rcu_reclaim_wq, &krcp->monitor_work, delay);
+	krcp->monitor_short = delay == short_jiffies;
 }
 
 static void schedule_delayed_monitor_work(struct kfree_rcu_cpu *krcp)
@@ -732,7 +749,13 @@ static void run_page_cache_worker_locked(struct kfree_rcu_cpu *krcp)
 {
 	lockdep_assert_held(&krcp->lock);
 
-	if (!kvfree_cfg.cache_pages || atomic_xchg(&krcp->work_in_progress, 1))
+	/*
+	 * Read before the exchange: under a flood every call that misses the
+	 * cache lands here while a refill is already on its way, and a plain
+	 * load keeps the cache line shared instead of a locked write per call.
+	 */
+	if (!kvfree_cfg.cache_pages || atomic_read(&krcp->work_in_progress) ||
+	    atomic_xchg(&krcp->work_in_progress, 1))
 		return;
 	if (atomic_read(&krcp->backoff_page_cache_fill)) {
 		queue_delayed_work(system_highpri_wq, &krcp->page_cache_work, backoff_jiffies);
@@ -755,6 +778,7 @@ static bool watermark_low_locked(struct kfree_rcu_cpu *krcp, int idx)
 		list_first_entry_or_null(&krcp->bulk_head[idx], struct kvfree_rcu_bulk_data, list);
 	unsigned long free_slots = (unsigned long)krcp->nr_bkv_objs * kvfree_cfg.page_entries;
 	uint64_t now;
+	bool high;
 
 	lockdep_assert_held(&krcp->lock);
 
@@ -765,12 +789,17 @@ static bool watermark_low_locked(struct kfree_rcu_cpu *krcp, int idx)
 	if (free_slots < kvfree_cfg.watermark)
 		return true;
 
+	/*
+	 * The rate: did the last rate_calls calls arrive within one window?
+	 * Asked once per rate_calls calls, so the fast path reads no clock.
+	 */
+	if (++krcp->rate_calls < kvfree_cfg.rate_calls)
+		return false;
 	now = kenv_clock_ns();
-	if (now - krcp->rate_window_start >= kvfree_cfg.rate_window_ns) {
-		krcp->rate_window_start = now;
-		krcp->rate_calls = 0;
-	}
-	return ++krcp->rate_calls >= kvfree_cfg.rate_calls;
+	high = now - krcp->rate_window_start < kvfree_cfg.rate_window_ns;
+	krcp->rate_window_start = now;
+	krcp->rate_calls = 0;
+	return high;
 }
 
 /* ---------------------------------------------------------------------------
@@ -851,7 +880,8 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 	bnode->records[bnode->nr_records++] = ptr;
 	/* Refreshed on every insert: the page's cookie covers its newest record. */
 	bnode->gp_snap = get_state_synchronize_rcu();
-	atomic_long_inc(&(*krcp)->bulk_count[idx]);
+	/* Written under the lock only: no locked instruction needed. */
+	atomic_long_set(&(*krcp)->bulk_count[idx], atomic_long_read(&(*krcp)->bulk_count[idx]) + 1);
 	return true;
 }
 
@@ -892,6 +922,7 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 	struct kfree_rcu_cpu *krcp;
 	bool already_queued, success;
 	unsigned long flags;
+	enum kenv_ctx ctx;
 
 	/*
 	 * NMI: the krc lock may be held by the very code this NMI interrupted, so
@@ -926,7 +957,9 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 #if KVFREE_INJECT == 4
 	record_call_stack_locked(krcp);
 #endif
-	STAT_INC_LOCKED(krcp, calls[kenv_context()]);
+	/* Once: the macro names its argument twice. */
+	ctx = kenv_context();
+	STAT_INC_LOCKED(krcp, calls[ctx]);
 	if (!head)
 		STAT_INC_LOCKED(krcp, calls_headless);
 
@@ -954,7 +987,7 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 		head->func = (void (*)(struct rcu_head *))ptr;
 		head->next = krcp->head;
 		WRITE_ONCE(krcp->head, head);
-		atomic_long_inc(&krcp->head_count);
+		atomic_long_set(&krcp->head_count, atomic_long_read(&krcp->head_count) + 1);
 		krcp->head_gp_snap = get_state_synchronize_rcu();
 		STAT_INC_LOCKED(krcp, fallback_list);
 	} else if (kvfree_cfg.policy == KVFREE_POLICY_WATERMARK &&
