@@ -355,13 +355,27 @@ static void run_work(struct posix_thread *self, struct kenv_work *work, int cpu)
 	unsigned int s = atomic_load(&work->state);
 	unsigned int gen;
 
-	do {
+	for (;;) {
 		if (s & WORK_CANCEL) {
 			atomic_fetch_and(&work->state, ~(WORK_PENDING | WORK_CANCEL));
 			return;
 		}
-	} while (!atomic_compare_exchange_weak(&work->state, &s,
-					       (s & ~WORK_PENDING) | WORK_RUNNING));
+		/*
+		 * Non-reentrant, like the kernel's work queues: an instance queued
+		 * again while the previous one still runs (on another kworker)
+		 * waits for it.  Otherwise the new instance could finish first and
+		 * satisfy a flush (kvfree_rcu_barrier() flushes the batch work)
+		 * while the old one is still freeing what it took.
+		 */
+		if (s & WORK_RUNNING) {
+			sleep_us(20);
+			s = atomic_load(&work->state);
+			continue;
+		}
+		if (atomic_compare_exchange_weak(&work->state, &s,
+						 (s & ~WORK_PENDING) | WORK_RUNNING))
+			break;
+	}
 	gen = (s >> WORK_GEN_SHIFT) & WORK_GEN_MASK;
 	atomic_store(&self->cpu, posix_effective_cpu(cpu));
 	atomic_store(&self->last_site, "work");
