@@ -89,13 +89,20 @@ static void gp_request(unsigned long cookie)
 		sem_post(&gp_wake);
 }
 
+/*
+ * Like the kernel's get_state_synchronize_rcu(), taking a cookie does not ask
+ * for a grace period: call_rcu(), synchronize_rcu() and rcu_barrier() do.
+ * Asking on every call made the GP thread run grace periods back to back
+ * under a flood, each one a membarrier() that interrupts every CPU thread.
+ */
+static unsigned long cookie_now(void)
+{
+	return (atomic_load(&gp_seq) + 3) & ~1UL;
+}
+
 unsigned long kenv_get_state_synchronize_rcu(void)
 {
-	unsigned long s = atomic_load(&gp_seq);
-	unsigned long cookie = (s + 3) & ~1UL;
-
-	gp_request(cookie);
-	return cookie;
+	return cookie_now();
 }
 
 bool kenv_poll_state_synchronize_rcu(unsigned long cookie)
@@ -134,7 +141,7 @@ void kenv_call_rcu(struct kenv_rcu_head *head, void (*func)(struct kenv_rcu_head
 	} while (!atomic_compare_exchange_weak_explicit(&cb_inbox, &old, head,
 							 memory_order_release,
 							 memory_order_relaxed));
-	kenv_get_state_synchronize_rcu();
+	gp_request(cookie_now());
 }
 
 static void wait_for(bool (*done)(uint64_t), uint64_t arg)
@@ -169,9 +176,13 @@ static bool callbacks_done(uint64_t target)
 
 void kenv_synchronize_rcu(void)
 {
+	unsigned long cookie;
+
 	check_might_sleep("synchronize_rcu");
 	kenv_sched_point("synchronize_rcu");
-	wait_for(cookie_done, kenv_get_state_synchronize_rcu());
+	cookie = cookie_now();
+	gp_request(cookie);
+	wait_for(cookie_done, cookie);
 }
 
 void kenv_rcu_barrier(void)
@@ -179,7 +190,7 @@ void kenv_rcu_barrier(void)
 	uint64_t target = atomic_load(&cb_queued);
 
 	check_might_sleep("rcu_barrier");
-	kenv_get_state_synchronize_rcu();
+	gp_request(cookie_now());
 	wait_for(callbacks_done, target);
 }
 
