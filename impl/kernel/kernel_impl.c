@@ -220,76 +220,15 @@ struct shrinker *kvt_kernel_shrinker_alloc(void)
  * Configuration
  */
 
-static const char *const policy_names[KVFREE_POLICY_NR] = {
-	[KVFREE_POLICY_KERNEL] = "kernel",
-	[KVFREE_POLICY_WATERMARK] = "watermark",
-	[KVFREE_POLICY_NOLOCKS] = "nolocks",
-};
-
-const char *kvfree_policy_name(enum kvfree_policy policy)
-{
-	return (unsigned int)policy < KVFREE_POLICY_NR ? policy_names[policy] : NULL;
-}
-
-bool kvfree_policy_parse(const char *name, enum kvfree_policy *policy)
-{
-	for (unsigned int i = 0; i < KVFREE_POLICY_NR; i++) {
-		if (!strcmp(name, policy_names[i])) {
-			*policy = (enum kvfree_policy)i;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* The most records a kernel bulk page can hold inside one environment page. */
 #define KERNEL_PAGE_ENTRIES_MAX \
 	((KENV_PAGE_SIZE - sizeof(struct kvfree_rcu_bulk_data)) / sizeof(void *))
 
-void kvfree_rcu_config_default(struct kvfree_rcu_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->policy = KVFREE_POLICY_KERNEL;
-	cfg->nr_cpus = 1;
-	cfg->page_entries = KVFREE_PAGE_ENTRIES_MAX;
-	cfg->cache_pages = 5;
-	cfg->drain_delay_ns = jiffies_to_nsecs(KFREE_DRAIN_JIFFIES);
-	cfg->short_delay_ns = NSEC_PER_JIFFY;
-	cfg->refill_kick_ns = 0;
-	cfg->backoff_ns = 5000ULL * 1000000ULL;
-	cfg->watermark = KVFREE_PAGE_ENTRIES_MAX / 4;
-	cfg->rate_calls = 1024;
-	cfg->rate_window_ns = 1000000ULL;
-}
-
 /*
- * The reference implementation's rules, so that a program valid there is
- * valid here; the fields the kernel cannot honour are accepted and ignored.
+ * Names, defaults and validation are impl/kvfree_config.c's, shared with the
+ * reference implementation; what the kernel's page layout cannot hold is
+ * refused in kvfree_rcu_init().
  */
-bool kvfree_rcu_config_valid(const struct kvfree_rcu_config *cfg, const char **why)
-{
-	const char *bad = NULL;
-
-	if ((unsigned int)cfg->policy >= KVFREE_POLICY_NR)
-		bad = "policy: not kernel, watermark or nolocks";
-	else if (cfg->nr_cpus < 1 || cfg->nr_cpus > KENV_NR_CPUS_MAX)
-		bad = "nr_cpus: out of range 1..KENV_NR_CPUS_MAX";
-	else if (cfg->page_entries < KVFREE_PAGE_ENTRIES_MIN ||
-		 cfg->page_entries > KVFREE_PAGE_ENTRIES_MAX ||
-		 cfg->page_entries > KERNEL_PAGE_ENTRIES_MAX)
-		bad = "page_entries: out of range 2..KVFREE_PAGE_ENTRIES_MAX";
-	else if (cfg->cache_pages > KVFREE_CACHE_PAGES_MAX)
-		bad = "cache_pages: above KVFREE_CACHE_PAGES_MAX";
-	else if (cfg->drain_delay_ns < NSEC_PER_JIFFY)
-		bad = "drain_delay_ns: below one jiffy";
-	else if (cfg->short_delay_ns < NSEC_PER_JIFFY || cfg->short_delay_ns > cfg->drain_delay_ns)
-		bad = "short_delay_ns: below one jiffy or above drain_delay_ns";
-	else if (cfg->rate_window_ns == 0)
-		bad = "rate_window_ns: zero";
-	if (bad && why)
-		*why = bad;
-	return bad == NULL;
-}
 
 const struct kvfree_rcu_config *kvfree_rcu_config(void)
 {
@@ -309,7 +248,8 @@ bool kvfree_rcu_init(const struct kvfree_rcu_config *cfg)
 {
 	int cpu;
 
-	if (!kvfree_rcu_config_valid(cfg, NULL) || (int)cfg->nr_cpus != kenv_nr_cpus())
+	if (!kvfree_rcu_config_valid(cfg, NULL) || (int)cfg->nr_cpus != kenv_nr_cpus() ||
+	    cfg->page_entries > KERNEL_PAGE_ENTRIES_MAX)
 		return false;
 	might_sleep();
 
