@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """extract_section.py - take the kvfree_rcu section out of a kernel tree.
 
-usage: extract_section.py KERNEL_SRC OUTDIR [--compat HEADER]...
+usage: extract_section.py KERNEL_SRC OUTDIR [--compat HEADER]... [--patch FILE]...
 
 KERNEL_SRC is a kernel source folder or a tarball of one (for example
 /usr/src/linux-source-6.1.tar.xz, read in place: only the few files needed are
@@ -11,7 +11,20 @@ mm/slab_common.c from 6.14 on; it is found by its stable landmarks: from the
 batching constants (#define KFREE_DRAIN_JIFFIES) through the batch init
 function (kfree_rcu_batch_init(), or kvfree_rcu_init() from 6.12 on).  When
 unrelated code sits between the section and its init function (tree.c), the
-init function is taken on its own.
+init function is taken on its own.  File-scope variables the section uses
+but that the file declares above it (the module parameters, the reclaim
+workqueue pointer) are taken with it, one declaration line each, and the
+preprocessor conditionals that enclose the section's first line (6.15's
+`#ifdef CONFIG_KVFREE_RCU_BATCHED`) are re-opened around it so that the
+extracted text is balanced.
+
+Each --patch FILE is a unified diff (`diff -u`, `git diff`, `git
+format-patch`) against the kernel tree, paths as in the tree with or without
+a leading a/ and b/ component.  The patches are applied in order to the
+files read from the tree, before the section is taken out, so a proposed
+kernel fix is compiled and run exactly as a kernel developer would apply it.
+A hunk whose context is not found (at its line or anywhere else in the file)
+fails the extraction, naming the patch, the hunk and the line at fault.
 
 Writes into OUTDIR:
   kernel_section.c  the section, with one rewrite: the static initializer of
@@ -25,9 +38,11 @@ Nothing is written into the project's source tree.
 Every compat HEADER given is read for the names it provides; a name the
 section calls that neither it nor the headers define is reported as missing.
 
-Exit status: 0 on success, 2 when the tree cannot be used (the message says
-what is missing), 99 when the tree cannot be read.
+Exit status: 0 on success, 2 when the tree cannot be used or a patch does not
+apply (the message says what is missing, or names the patch, hunk and line),
+99 when the tree or a patch cannot be read.
 """
+import hashlib
 import os
 import re
 import sys
@@ -91,8 +106,8 @@ def read_tree(src):
     return files
 
 
-def stamp_of(src, compat):
-    """What the output depends on: the tree (path, size, time) and the inputs."""
+def stamp_of(src, compat, patches):
+    """What the output depends on: the tree (path, size, time), the inputs, the patches' text."""
     parts = [os.path.abspath(src)]
     paths = [src] if not os.path.isdir(src) else [os.path.join(src, w) for w in WANTED]
     for p in paths + [os.path.abspath(__file__)] + list(compat):
@@ -101,7 +116,195 @@ def stamp_of(src, compat):
             parts.append('%s:%d:%d' % (p, st.st_size, int(st.st_mtime)))
         except OSError:
             parts.append('%s:-' % p)
+    for p in patches:
+        with open(p, 'rb') as f:
+            parts.append('patch %s:%s' % (os.path.abspath(p), hashlib.sha256(f.read()).hexdigest()))
     return '|'.join(parts)
+
+
+class PatchError(Exception):
+    """A patch that cannot be read or applied: (exit code, message)."""
+
+    def __init__(self, code, msg):
+        Exception.__init__(self, msg)
+        self.code = code
+
+
+HUNK_RE = re.compile(r'^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@')
+
+
+def tree_path(name):
+    """A diff's file name as a path in the tree: strip a/ b/ and timestamps."""
+    name = name.split('\t', 1)[0].strip()
+    if name == '/dev/null':
+        return None
+    if name.startswith(('a/', 'b/')):
+        name = name[2:]
+    return name
+
+
+def parse_patch(path):
+    """[(tree path, [(hunk header line no, old_start, old_lines, new_lines)])]."""
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            text = f.read()
+    except OSError as e:
+        raise PatchError(99, '%s: cannot read the patch: %s' % (path, e.strerror))
+    lines = text.split('\n')
+    if lines and lines[-1] == '':
+        lines.pop()
+    files, i = [], 0
+    while i < len(lines):
+        if not (lines[i].startswith('--- ') and i + 1 < len(lines) and lines[i + 1].startswith('+++ ')):
+            i += 1
+            continue
+        target = tree_path(lines[i + 1][4:]) or tree_path(lines[i][4:])
+        if target is None:
+            raise PatchError(2, '%s:%d: the patch creates or deletes a file; only changes '
+                             'to kernel files are applied' % (path, i + 1))
+        hunks, i = [], i + 2
+        while i < len(lines) and lines[i].startswith('@@'):
+            m = HUNK_RE.match(lines[i])
+            if not m:
+                raise PatchError(2, '%s:%d: malformed hunk header: %s' % (path, i + 1, lines[i]))
+            header_line = i + 1
+            want_old = int(m.group(2)) if m.group(2) is not None else 1
+            want_new = int(m.group(4)) if m.group(4) is not None else 1
+            old, new, i = [], [], i + 1
+            while i < len(lines) and (len(old) < want_old or len(new) < want_new):
+                l = lines[i]
+                if l.startswith('\\'):		# "\ No newline at end of file"
+                    i += 1
+                    continue
+                tag, rest = (l[:1], l[1:]) if l else (' ', '')
+                if tag == ' ':
+                    old.append(rest)
+                    new.append(rest)
+                elif tag == '-':
+                    old.append(rest)
+                elif tag == '+':
+                    new.append(rest)
+                else:
+                    break
+                i += 1
+            if len(old) != want_old or len(new) != want_new:
+                raise PatchError(2, '%s:%d: truncated hunk: the header promises %d old and %d '
+                                 'new lines, the patch has %d and %d'
+                                 % (path, header_line, want_old, want_new, len(old), len(new)))
+            while i < len(lines) and lines[i].startswith('\\'):
+                i += 1
+            hunks.append((header_line, int(m.group(1)), old, new))
+        if not hunks:
+            raise PatchError(2, '%s:%d: no hunk follows the file header for %s' % (path, i, target))
+        files.append((target, hunks))
+    if not files:
+        raise PatchError(2, '%s:1: not a unified diff (no ---/+++ file header found)' % path)
+    return files
+
+
+def apply_patch(path, files):
+    """Apply the patch at @path to @files ({tree path: text}) in place."""
+    for target, hunks in parse_patch(path):
+        if target not in files:
+            raise PatchError(2, '%s: changes %s, which the harness does not read (it reads %s)'
+                             % (path, target, ', '.join(w for w in WANTED if w != 'Makefile')))
+        lines = files[target].split('\n')
+        shift = 0
+        for n, (header_line, old_start, old, new) in enumerate(hunks, 1):
+            want = max(old_start - 1 + shift, 0)
+            at = None
+            # At its line first, then the nearest offset either way (as patch(1) does, no fuzz).
+            for d in range(0, len(lines) + 1):
+                for cand in ((want + d, want - d) if d else (want,)):
+                    if 0 <= cand <= len(lines) - len(old) and lines[cand:cand + len(old)] == old:
+                        at = cand
+                        break
+                if at is not None:
+                    break
+            if at is None:
+                near = lines[want:want + len(old)]
+                diff = next((k for k in range(len(old)) if k >= len(near) or near[k] != old[k]), 0)
+                raise PatchError(2, '%s:%d: hunk %d does not apply to %s: its context is not in '
+                                 'the file (at line %d the patch expects "%s", the tree has "%s")'
+                                 % (path, header_line, n, target, want + diff + 1,
+                                    old[diff] if diff < len(old) else '',
+                                    near[diff] if diff < len(near) else '<end of file>'))
+            lines[at:at + len(old)] = new
+            shift += (at - (old_start - 1 + shift)) + len(new) - len(old)
+        files[target] = '\n'.join(lines)
+
+
+def brace_depths(clean_lines):
+    """The brace depth at the start of every line (comments and strings blanked)."""
+    depths, depth = [], 0
+    for l in clean_lines:
+        depths.append(depth)
+        depth += l.count('{') - l.count('}')
+    return depths
+
+
+# A one-line file-scope variable of a simple type (what the module parameters
+# and the workqueue pointer are); the struct must be one the compat layer knows.
+OUTSIDE_DECL_RE = re.compile(
+    r'^(?:static\s+)?(?:const\s+)?(?:(?:unsigned\s+)?(?:int|long|bool|char)|unsigned|'
+    r'struct\s+(\w+)\s*\*)\s*(\w+)\s*(?:=\s*[^;{}()]*)?;\s*$')
+
+
+def outside_declarations(lines, clean, depths, pieces, body_clean, known):
+    """Indexes of the file-scope declarations above or between the pieces that the section uses."""
+    inside = set()
+    for a, b in pieces:
+        inside.update(range(a, b + 1))
+    section_top = set()
+    for i in inside:
+        m = OUTSIDE_DECL_RE.match(clean[i])
+        if m and depths[i] == 0:
+            section_top.add(m.group(2))
+    # Struct tags are not variables: `struct kmem_cache *s` does not use `kmem_cache`.
+    used = set(re.findall(r'\b[A-Za-z_]\w*\b', re.sub(r'\b(?:struct|union|enum)\s+\w+', ' ', body_clean)))
+    out = []
+    for i in range(0, pieces[-1][1]):
+        if i in inside or depths[i] != 0:
+            continue
+        m = OUTSIDE_DECL_RE.match(clean[i])
+        if not m or m.group(2) not in used or m.group(2) in section_top:
+            continue
+        if m.group(1) and m.group(1) not in known:
+            continue
+        out.append(i)
+    return out
+
+
+PP_IF_RE = re.compile(r'^\s*#\s*(if|ifdef|ifndef)\b')
+PP_ELSE_RE = re.compile(r'^\s*#\s*(else|elif)\b')
+PP_ENDIF_RE = re.compile(r'^\s*#\s*endif\b')
+
+
+def open_conditionals(lines, clean, upto):
+    """The #if/#elif lines (as text) still open at line index @upto."""
+    stack = []
+    for i in range(upto):
+        if PP_IF_RE.match(clean[i]):
+            stack.append([lines[i]])
+        elif PP_ELSE_RE.match(clean[i]) and stack:
+            stack[-1].append(lines[i])
+        elif PP_ENDIF_RE.match(clean[i]) and stack:
+            stack.pop()
+    return stack
+
+
+def balance_conditionals(section_lines, opened):
+    """Re-open the enclosing conditionals before the text and close what stays open after."""
+    depth = len(opened)
+    prefix = []
+    for chain in opened:
+        prefix.extend(chain)
+    for l in section_lines:
+        if PP_IF_RE.match(l):
+            depth += 1
+        elif PP_ENDIF_RE.match(l):
+            depth -= 1
+    return prefix, ['#endif /* kvtorture: closes what the section left open */'] * max(depth, 0)
 
 
 def kernel_version(makefile):
@@ -161,22 +364,25 @@ def compat_names(headers):
 
 
 def main(argv):
-    args, compat = [], []
+    args, compat, patches = [], [], []
     i = 1
     while i < len(argv):
-        if argv[i] == '--compat' and i + 1 < len(argv):
-            compat.append(argv[i + 1])
+        if argv[i] in ('--compat', '--patch') and i + 1 < len(argv):
+            (compat if argv[i] == '--compat' else patches).append(argv[i + 1])
             i += 2
         else:
             args.append(argv[i])
             i += 1
     if len(args) != 2:
-        die(2, 'usage: extract_section.py KERNEL_SRC OUTDIR [--compat HEADER]...')
+        die(2, 'usage: extract_section.py KERNEL_SRC OUTDIR [--compat HEADER]... [--patch FILE]...')
     src, outdir = args
+    for p in patches:
+        if not os.path.isfile(p):
+            die(2, '%s: no such patch file' % p)
 
-    # Reconfiguring reads a tarball again only when it, or this script, changed.
+    # Reconfiguring reads a tarball again only when it, a patch, or this script changed.
     stamp_path = os.path.join(outdir, 'kernel_section.stamp')
-    stamp = stamp_of(src, compat)
+    stamp = stamp_of(src, compat, patches)
     if os.path.isfile(stamp_path) and all(
             os.path.isfile(os.path.join(outdir, n)) for n in ('kernel_section.c', 'kernel_section.h')):
         with open(stamp_path, encoding='utf-8') as f:
@@ -188,6 +394,11 @@ def main(argv):
     files = read_tree(src)
     version = kernel_version(files.get('Makefile'))
     vtext = '%d.%d.%d' % version if version else 'unknown version'
+    for p in patches:
+        try:
+            apply_patch(p, files)
+        except PatchError as e:
+            die(e.code, '%s (kernel %s): %s' % (src, vtext, e))
 
     rel = None
     for cand in ('mm/slab_common.c', 'kernel/rcu/tree.c'):
@@ -221,18 +432,32 @@ def main(argv):
         die(2, '%s (kernel %s): %s has no batch init function after the batching '
             'constants (kfree_rcu_batch_init() or kvfree_rcu_init())' % (src, vtext, rel))
 
+    # tree.c ends the section with kfree_rcu_scheduler_running() and the RCU
+    # core follows before the init function; slab_common.c keeps that function
+    # in the middle of the section.  Split only when nothing the harness
+    # drives lies in between.
     sched = function_span(lines, clean, r'\bkfree_rcu_scheduler_running\s*\(\s*void\s*\)', start)
-    if sched and sched[1] < init_span[0] and init_span[0] - sched[1] > 200:
-        # tree.c: the RCU core sits between the section and the init function.
+    gap = '\n'.join(clean[sched[1] + 1:init_span[0]]) if sched and sched[1] < init_span[0] else ''
+    if gap.count('\n') > 200 and not any(re.search(pat, gap, re.M) for _, pat in REQUIRED):
         pieces = [(start, sched[1]), init_span]
     else:
         pieces = [(start, init_span[1])]
 
-    section = []
-    for a, b in pieces:
-        section.append('#line %d "%s/%s"' % (a + 1, 'KERNEL_SRC', rel))
-        section.extend(lines[a:b + 1])
-    body = '\n'.join(section) + '\n'
+    def assemble(spans):
+        out = []
+        for a, b in spans:
+            prefix, suffix = balance_conditionals(lines[a:b + 1], open_conditionals(lines, clean, a))
+            out.extend(prefix)
+            out.append('#line %d "%s/%s"' % (a + 1, 'KERNEL_SRC', rel))
+            out.extend(lines[a:b + 1])
+            out.extend(suffix)
+        return '\n'.join(out) + '\n'
+
+    body_clean = strip_comments_and_strings(assemble(pieces))
+    known = compat_names(compat) if compat else set()
+    decls = outside_declarations(lines, clean, brace_depths(clean), pieces, body_clean, known)
+    pieces = [(d, d) for d in decls] + pieces
+    body = assemble(pieces)
     body_clean = strip_comments_and_strings(body)
 
     missing = [what for what, pat in REQUIRED if not re.search(pat, body_clean, re.M)]
@@ -300,7 +525,8 @@ def main(argv):
            '#ifndef KVT_KERNEL_SECTION_H', '#define KVT_KERNEL_SECTION_H',
            '#define KVT_K_VERSION "%s"' % vtext,
            '#define KVT_K_FILE "%s"' % rel,
-           '#define KVT_K_BATCH_INIT %s' % init_name]
+           '#define KVT_K_BATCH_INIT %s' % init_name,
+           '#define KVT_K_PATCHES "%s"' % ' '.join(os.path.basename(p) for p in patches)]
     if version:
         hdr.append('#define KVT_K_VERSION_CODE %d' % (version[0] * 65536 + version[1] * 256 + min(version[2], 255)))
     for k in sorted(feats):
@@ -309,15 +535,18 @@ def main(argv):
         hdr.append('#define %s(...) ((void)0)' % t)
     hdr.append('#endif')
     for name, content in (('kernel_section.h', '\n'.join(hdr) + '\n'),
-                          ('kernel_section.c', '/* Extracted from %s/%s (kernel %s) at configure time. */\n'
-                           % (src, rel, vtext) + body)):
+                          ('kernel_section.c', '/* Extracted from %s/%s (kernel %s)%s at configure time. */\n'
+                           % (src, rel, vtext, ', patched with ' + ', '.join(patches) if patches else '')
+                           + body)):
         tmp = os.path.join(outdir, name + '.tmp')
         with open(tmp, 'w', encoding='utf-8') as f:
             f.write(content)
         os.replace(tmp, os.path.join(outdir, name))
-    spans = ', '.join('%d-%d' % (a + 1, b + 1) for a, b in pieces)
+    spans = ', '.join('%d-%d' % (a + 1, b + 1) if a != b else '%d' % (a + 1) for a, b in pieces)
     summary = ('kernel %s: kvfree_rcu section from %s lines %s (%s layout, %s)'
                % (vtext, rel, spans, 'list' if feats['KVT_K_LAYOUT_LIST'] else 'chain', init_name))
+    if patches:
+        summary += ', patched with %s' % ', '.join(patches)
     with open(stamp_path, 'w', encoding='utf-8') as f:
         f.write(stamp + '\n' + summary + '\n')
     print(summary)
