@@ -176,6 +176,14 @@ void check_obj_freed(const void *obj, const char *how);
  */
 void check_page_owner(const void *page, int cpu, const struct kenv_lock *krc_lock);
 
+/*
+ * How many storage pages @cpu's krc owns according to the check_page_owner()
+ * reports so far, into @owned; returns whether the implementation reported
+ * any page at all (one that reports none is not checked for PER-CPU).  For
+ * tests of an implementation's reporting.  Context: sleep, between ops.
+ */
+bool check_pages_owned(int cpu, unsigned long *owned);
+
 /* ---- RCU ------------------------------------------------------------------ */
 
 /* The environment started / ended a grace period (in order, never nested). */

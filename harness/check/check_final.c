@@ -154,6 +154,17 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 	check_refill_loops(n, cs);
 }
 
+bool check_pages_owned(int cpu, unsigned long *owned)
+{
+	struct check_shadow_sums sums;
+
+	check_shadow_lock();
+	check_shadow_sums_locked(&sums);
+	check_shadow_unlock();
+	*owned = cpu >= 0 && cpu < KENV_NR_CPUS_MAX ? sums.pages_owned[cpu] : 0;
+	return sums.pages_reported;
+}
+
 bool check_accounting(void)
 {
 	const struct kvfree_rcu_config *cfg;

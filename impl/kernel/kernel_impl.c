@@ -29,6 +29,36 @@
 #include "kcompat_kernel.h"
 #include "kernel_section.h"
 
+/*
+ * Storage pages.  Each page the section allocates is a whole environment page
+ * (KENV_PAGE_SIZE) of which the section uses its emulated PAGE_SIZE; the shim
+ * keeps a trailer in the last bytes, past anything the section writes, with
+ * the page's owner: the CPU whose krc holds it on a bulk list, or -1.  The
+ * kernel's own list operations report ownership to the checker (PER-CPU):
+ * list_add() onto a krc's bulk_head[] attaches a page, under that krc's lock;
+ * putting an owned page into a krc's page cache (llist_add() onto bkvcache)
+ * or freeing it releases it.  Kernels with the older chain layout (bkvhead[],
+ * before 6.3) attach pages by plain assignment, so they report nothing.
+ */
+struct kernel_page_trailer {
+	int owner;		/* a CPU, or -1; written by the page's one holder */
+	unsigned int spare;
+	unsigned long spare2;
+};
+#define KERNEL_TRAILER(page) \
+	((struct kernel_page_trailer *)((char *)(page) + KENV_PAGE_SIZE - \
+					sizeof(struct kernel_page_trailer)))
+
+static unsigned long kernel_get_free_page(unsigned int gfp);
+#undef __get_free_page
+#define __get_free_page(gfp) kernel_get_free_page(gfp)
+#if KVT_K_LAYOUT_LIST
+static void kernel_list_add(struct list_head *entry, struct list_head *head);
+static bool kernel_llist_add(struct llist_node *node, struct llist_head *head);
+#define list_add(entry, head) kernel_list_add((entry), (head))
+#define llist_add(node, head) kernel_llist_add((node), (head))
+#endif
+
 /* Module parameters that tree.c defines outside the section. */
 #if !KVT_K_DEFINES_MIN_CACHED
 static int rcu_min_cached_objs = 5;
@@ -65,6 +95,15 @@ unsigned long kvt_kernel_page_size = KENV_PAGE_SIZE;
 #pragma GCC diagnostic ignored "-Wcast-function-type"
 #include "kernel_section.c"
 #pragma GCC diagnostic pop
+
+/* The section's batch init, named while the renames above still hold. */
+static void kernel_batch_init(void)
+{
+	KVT_K_BATCH_INIT();
+}
+
+#undef list_add
+#undef llist_add
 
 #undef kvfree_call_rcu
 #undef kvfree_rcu_barrier
@@ -200,9 +239,77 @@ void kvt_kernel_kvfree(const void *ptr)
 
 void kvt_kernel_free_page(unsigned long addr)
 {
+	struct kernel_page_trailer *tr = KERNEL_TRAILER(addr);
+
+	/* A page that carried a batch goes back to the allocator (no lock held). */
+	if (tr->owner >= 0) {
+		tr->owner = -1;
+		kenv_page_owner((void *)addr, -1, NULL);
+	}
 	KSTAT_ADD(pages_freed, 1);
 	kenv_page_free((void *)addr);
 }
+
+/* Context: as the gfp flags allow (kcompat.h's __get_free_page()). */
+static unsigned long kernel_get_free_page(unsigned int gfp)
+{
+	void *page = kenv_page_alloc(gfp);
+
+	if (page)
+		KERNEL_TRAILER(page)->owner = -1;
+	return (unsigned long)page;
+}
+
+#if KVT_K_LAYOUT_LIST
+/* The CPU whose krc has @head as a bulk channel list, or -1. */
+static int krc_cpu_of_bulk_head(const struct list_head *head)
+{
+	uintptr_t off = (uintptr_t)head - (uintptr_t)&krc[0];
+	size_t rem;
+
+	if (off >= sizeof(krc))
+		return -1;
+	rem = off % sizeof(krc[0]);
+	for (int i = 0; i < FREE_N_CHANNELS; i++) {
+		if (rem == offsetof(struct kfree_rcu_cpu, bulk_head) + i * sizeof(struct list_head))
+			return (int)(off / sizeof(krc[0]));
+	}
+	return -1;
+}
+
+/* Context: under the lock of the krc @head belongs to, when it is a bulk list. */
+static void kernel_list_add(struct list_head *entry, struct list_head *head)
+{
+	int cpu = krc_cpu_of_bulk_head(head);
+
+	(list_add)(entry, head);
+	if (cpu >= 0) {
+		struct kvfree_rcu_bulk_data *bnode =
+			container_of(entry, struct kvfree_rcu_bulk_data, list);
+
+		KERNEL_TRAILER(bnode)->owner = cpu;
+		kenv_page_owner(bnode, cpu, &krc[cpu].lock);
+	}
+}
+
+/* Context: under the lock of the krc @head belongs to, when it is a page cache. */
+static bool kernel_llist_add(struct llist_node *node, struct llist_head *head)
+{
+	uintptr_t off = (uintptr_t)head - (uintptr_t)&krc[0];
+
+	if (off < sizeof(krc) && off % sizeof(krc[0]) == offsetof(struct kfree_rcu_cpu, bkvcache)) {
+		struct kernel_page_trailer *tr = KERNEL_TRAILER(node);
+		int cpu = (int)(off / sizeof(krc[0]));
+
+		/* A page that carried a batch is recycled into the cache. */
+		if (tr->owner >= 0) {
+			tr->owner = -1;
+			kenv_page_owner(node, -1, &krc[cpu].lock);
+		}
+	}
+	return (llist_add)(node, head);
+}
+#endif
 
 int kvt_kernel_register_shrinker(struct shrinker *s)
 {
@@ -220,9 +327,10 @@ struct shrinker *kvt_kernel_shrinker_alloc(void)
  * Configuration
  */
 
-/* The most records a kernel bulk page can hold inside one environment page. */
-#define KERNEL_PAGE_ENTRIES_MAX \
-	((KENV_PAGE_SIZE - sizeof(struct kvfree_rcu_bulk_data)) / sizeof(void *))
+/* The most records a kernel bulk page can hold before the shim's trailer. */
+#define KERNEL_PAGE_ENTRIES_MAX							\
+	((KENV_PAGE_SIZE - sizeof(struct kernel_page_trailer) -			\
+	  sizeof(struct kvfree_rcu_bulk_data)) / sizeof(void *))
 
 /*
  * Names, defaults and validation are impl/kvfree_config.c's, shared with the
@@ -240,25 +348,39 @@ const char *kvt_kernel_version(void)
 	return KVT_K_VERSION;
 }
 
+bool kvt_kernel_reports_pages(void)
+{
+	return KVT_K_LAYOUT_LIST;
+}
+
+const char *kvt_kernel_patches(void)
+{
+	return KVT_K_PATCHES;
+}
+
 /* ---------------------------------------------------------------------------
  * Init and exit
  */
 
 bool kvfree_rcu_init(const struct kvfree_rcu_config *cfg)
 {
+	unsigned int entries;
 	int cpu;
 
-	if (!kvfree_rcu_config_valid(cfg, NULL) || (int)cfg->nr_cpus != kenv_nr_cpus() ||
-	    cfg->page_entries > KERNEL_PAGE_ENTRIES_MAX)
+	if (!kvfree_rcu_config_valid(cfg, NULL) || (int)cfg->nr_cpus != kenv_nr_cpus())
 		return false;
 	might_sleep();
 
-	/* Module parameters and the page size the section will size its pages by. */
+	/*
+	 * Module parameters and the page size the section will size its pages
+	 * by.  A kernel page header larger than the reference's leaves room
+	 * for a few records less: asked for more, the page holds what fits.
+	 */
+	entries = min(cfg->page_entries, (unsigned int)KERNEL_PAGE_ENTRIES_MAX);
 	rcu_min_cached_objs = (int)cfg->cache_pages;
 	rcu_delay_page_cache_fill_msec = (int)(cfg->backoff_ns / 1000000ULL);
-	kvt_kernel_page_size = sizeof(struct kvfree_rcu_bulk_data) +
-			       cfg->page_entries * sizeof(void *);
-	if (KVFREE_BULK_MAX_ENTR != cfg->page_entries)
+	kvt_kernel_page_size = sizeof(struct kvfree_rcu_bulk_data) + entries * sizeof(void *);
+	if (KVFREE_BULK_MAX_ENTR != entries)
 		KENV_DIE("kernel section: KVFREE_BULK_MAX_ENTR does not follow PAGE_SIZE");
 
 	memset(kstats, 0, sizeof(kstats));
@@ -270,12 +392,13 @@ bool kvfree_rcu_init(const struct kvfree_rcu_config *cfg)
 		raw_spin_lock_init(&krcp->lock);
 	}
 	kernel_shrinker = NULL;
-	KVT_K_BATCH_INIT();
+	kernel_batch_init();
 	if (!kernel_shrinker)
 		KENV_DIE("kernel section: the batch init registered no shrinker");
 
 	/* What is in force: the kernel's constants, the parameters as clamped. */
 	kernel_cfg = *cfg;
+	kernel_cfg.page_entries = entries;
 	kernel_cfg.policy = KVFREE_POLICY_KERNEL;
 	kernel_cfg.cache_pages = (unsigned int)rcu_min_cached_objs;
 	kernel_cfg.drain_delay_ns = jiffies_to_nsecs(KFREE_DRAIN_JIFFIES);
@@ -371,6 +494,7 @@ void kvfree_call_rcu(struct kenv_rcu_head *head, void *ptr)
  * Barrier, shrinker, hotplug
  */
 
+#if !KVT_K_HAS_BARRIER
 static bool krc_need_offload(struct kfree_rcu_cpu *krcp)
 {
 	unsigned long flags;
@@ -381,6 +505,7 @@ static bool krc_need_offload(struct kfree_rcu_cpu *krcp)
 	raw_spin_unlock_irqrestore(&krcp->lock, flags);
 	return need;
 }
+#endif
 
 void kvfree_rcu_barrier(void)
 {
