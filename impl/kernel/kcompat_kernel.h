@@ -90,6 +90,22 @@ bool kvt_kernel_warn(bool cond, const char *fmt, const char *file, int line,
 
 /* ---- atomics beyond kcompat.h ----------------------------------------------- */
 
+/*
+ * atomic_set() is a plain store in the kernel, as in kcompat.h, but the
+ * section relies on the full barriers around it: fill_page_cache_func() ends
+ * with atomic_set(&work_in_progress, 0), ordered after everything the timer
+ * callback and the work did by the workqueue's barrier before the work ran,
+ * and the next caller's fully ordered atomic_xchg() then re-initializes the
+ * hrtimer.  ThreadSanitizer does not follow fences, so here the store is a
+ * release: the guarantee the kernel gets from its barriers, in a form TSan
+ * sees (on x86 the same instruction).
+ */
+static inline void kvt_kernel_atomic_set(atomic_t *v, int i)
+{
+	atomic_store_explicit(&v->counter, i, memory_order_release);
+}
+#define atomic_set(v, i) kvt_kernel_atomic_set((v), (i))
+
 static inline void atomic_inc(atomic_t *v)
 {
 	atomic_fetch_add_explicit(&v->counter, 1, memory_order_relaxed);
