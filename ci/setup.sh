@@ -25,14 +25,21 @@ kvt_install_packages() {
 		"${missing[@]}" >/dev/null || kvt_die "apt-get install ${missing[*]} failed"
 }
 
-# kvt_build DIR [meson setup options...]: configure once, then build.
+# kvt_build DIR [meson setup options...]: configure (again, from scratch, when
+# DIR was configured with other options or another compiler), then build.
 kvt_build() {
 	local dir=$1
 	shift
-	if [ ! -f "$KVT_TOP/$dir/build.ninja" ]; then
-		meson setup "$KVT_TOP/$dir" "$KVT_TOP" "$@" >"$KVT_TOP/$dir.setup.log" 2>&1 ||
+	local want="CC=${CC:-} $*" stamp="$KVT_TOP/$dir/.kvt-build-options" wipe=()
+	if [ -f "$KVT_TOP/$dir/build.ninja" ] && [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+		kvt_log "$dir was configured with other options: configuring it again ($want)"
+		wipe=(--wipe)
+	fi
+	if [ ! -f "$KVT_TOP/$dir/build.ninja" ] || [ ${#wipe[@]} -gt 0 ]; then
+		meson setup "${wipe[@]}" "$KVT_TOP/$dir" "$KVT_TOP" "$@" >"$KVT_TOP/$dir.setup.log" 2>&1 ||
 			{ cat "$KVT_TOP/$dir.setup.log" >&2; kvt_die "meson setup $dir failed"; }
 		rm -f "$KVT_TOP/$dir.setup.log"
+		printf '%s\n' "$want" >"$stamp"
 	fi
 	ninja -C "$KVT_TOP/$dir" >/dev/null || { ninja -C "$KVT_TOP/$dir"; kvt_die "build of $dir failed"; }
 }
