@@ -22,6 +22,32 @@ import sys
 import tarfile
 import tempfile
 
+# The end of struct kfree_rcu_cpu and the per-CPU krc, the same in every layout.
+KRC_TAIL = '''	atomic_t backoff_page_cache_fill;
+	struct llist_head bkvcache;
+	int nr_bkv_objs;
+};
+
+static DEFINE_PER_CPU(struct kfree_rcu_cpu, krc) = {
+	.lock = SOME_STATIC_LOCK_INIT(krc.lock),
+};
+'''
+
+# The shrinker callbacks, the same in every layout.
+SHRINKER = '''
+static unsigned long
+kfree_rcu_shrink_count(struct shrinker *shrink, struct shrink_control *sc)
+{
+	return 0;
+}
+
+static unsigned long
+kfree_rcu_shrink_scan(struct shrinker *shrink, struct shrink_control *sc)
+{
+	return 0;
+}
+'''
+
 FILLER = ''.join('static int unrelated_%d;\n' % i for i in range(300))
 
 SECTION = '''
@@ -48,15 +74,7 @@ struct kfree_rcu_cpu {
 	struct kvfree_rcu_bulk_data *bkvhead[FREE_N_CHANNELS];
 	raw_spinlock_t lock;
 	int count;
-	atomic_t backoff_page_cache_fill;
-	struct llist_head bkvcache;
-	int nr_bkv_objs;
-};
-
-static DEFINE_PER_CPU(struct kfree_rcu_cpu, krc) = {
-	.lock = SOME_STATIC_LOCK_INIT(krc.lock),
-};
-
+%(krc_tail)s
 static bool need_offload_krc(struct kfree_rcu_cpu *krcp)
 {
 	return !!krcp->head;
@@ -77,18 +95,7 @@ void kvfree_call_rcu(struct rcu_head *head, rcu_callback_t func)
 	might_sleep();
 }
 
-static unsigned long
-kfree_rcu_shrink_count(struct shrinker *shrink, struct shrink_control *sc)
-{
-	return 0;
-}
-
-static unsigned long
-kfree_rcu_shrink_scan(struct shrinker *shrink, struct shrink_control *sc)
-{
-	return 0;
-}
-
+%(shrinker)s
 void __init kfree_rcu_scheduler_running(void)
 {
 }
@@ -175,15 +182,7 @@ struct kfree_rcu_cpu {
 	struct list_head bulk_head[FREE_N_CHANNELS];
 	atomic_t bulk_count[FREE_N_CHANNELS];
 	raw_spinlock_t lock;
-	atomic_t backoff_page_cache_fill;
-	struct llist_head bkvcache;
-	int nr_bkv_objs;
-};
-
-static DEFINE_PER_CPU(struct kfree_rcu_cpu, krc) = {
-	.lock = SOME_STATIC_LOCK_INIT(krc.lock),
-};
-
+%(krc_tail)s
 static bool need_offload_krc(struct kfree_rcu_cpu *krcp)
 {
 	return !!krcp->head && rcu_min_cached_objs && made_up_pointer;
@@ -211,18 +210,7 @@ void kvfree_rcu_barrier(void)
 {
 }
 
-static unsigned long
-kfree_rcu_shrink_count(struct shrinker *shrink, struct shrink_control *sc)
-{
-	return 0;
-}
-
-static unsigned long
-kfree_rcu_shrink_scan(struct shrinker *shrink, struct shrink_control *sc)
-{
-	return 0;
-}
-
+%(shrinker)s
 void __init kvfree_rcu_init(void)
 {
 	int cpu;
@@ -237,7 +225,7 @@ def make_slab_tree(root, version=(6, 15, 2)):
     with open(os.path.join(root, 'Makefile'), 'w') as f:
         f.write('VERSION = %d\nPATCHLEVEL = %d\nSUBLEVEL = %d\n' % version)
     with open(os.path.join(root, 'mm', 'slab_common.c'), 'w') as f:
-        f.write(SLAB % {'filler': FILLER.replace('static int', 'static long')})
+        f.write(SLAB % {'filler': FILLER.replace('static int', 'static long'), 'shrinker': SHRINKER, 'krc_tail': KRC_TAIL})
 
 
 def preprocesses(body, defines):
@@ -385,7 +373,7 @@ def main():
 
         # A complete stand-in section, from a folder.
         good = os.path.join(tmp, 'good')
-        make_tree(good, SECTION % {'extra_call': ''})
+        make_tree(good, SECTION % {'extra_call': '', 'shrinker': SHRINKER, 'krc_tail': KRC_TAIL})
         o1 = os.path.join(tmp, 'o1')
         rc, out = run(script, good, o1, compat)
         ok(rc == 0 and 'kernel 6.1.7' in out, 'a complete section is extracted (%s)' % out.strip())
@@ -413,20 +401,20 @@ def main():
 
         # A function the compatibility layer does not know.
         odd = os.path.join(tmp, 'odd')
-        make_tree(odd, SECTION % {'extra_call': 'frobnicate_percpu_widget(work);'})
+        make_tree(odd, SECTION % {'extra_call': 'frobnicate_percpu_widget(work);', 'shrinker': SHRINKER, 'krc_tail': KRC_TAIL})
         rc, out = run(script, odd, os.path.join(tmp, 'o3'), compat)
         ok(rc == 2 and 'does not provide: frobnicate_percpu_widget' in out,
            'a name missing from the compatibility layer is named')
 
         # A section without a function the shim drives.
         lacking = os.path.join(tmp, 'lacking')
-        make_tree(lacking, (SECTION % {'extra_call': ''}).replace('kfree_rcu_shrink_scan', 'other_scan'))
+        make_tree(lacking, (SECTION % {'extra_call': '', 'shrinker': SHRINKER, 'krc_tail': KRC_TAIL}).replace('kfree_rcu_shrink_scan', 'other_scan'))
         rc, out = run(script, lacking, os.path.join(tmp, 'o4'), compat)
         ok(rc == 2 and 'kfree_rcu_shrink_scan()' in out, 'a missing landmark function is named')
 
         # No batch init function.
         noinit = os.path.join(tmp, 'noinit')
-        make_tree(noinit, SECTION % {'extra_call': ''}, with_init=False)
+        make_tree(noinit, SECTION % {'extra_call': '', 'shrinker': SHRINKER, 'krc_tail': KRC_TAIL}, with_init=False)
         rc, out = run(script, noinit, os.path.join(tmp, 'o5'), compat)
         ok(rc == 2 and 'batch init function' in out, 'a tree without the batch init function is refused')
 
