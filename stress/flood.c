@@ -97,6 +97,12 @@ void kvt_flood_config_default(struct kvt_flood_config *cfg)
 
 static struct kvt_flood_config fcfg;
 static _Atomic(bool) flood_stop;
+/*
+ * Flood handlers (hardirq, NMI, softirq) now running.  They run on their own,
+ * from signals, irq exits and ksoftirqd, so stopping the flood waits for the
+ * ones in progress; one that starts after the stop does nothing.
+ */
+static _Atomic(int) handlers_running;
 static struct kvt_obj *_Atomic slots[NSLOTS];
 
 /* Counters: relaxed atomics, read racily by the progress line. */
@@ -371,13 +377,40 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
+/*
+ * A flood handler's entry: counts it as running, or returns false (not
+ * counted) once the flood stops, so that kvt_flood_stop() can wait for the
+ * handlers in progress and then take what is left on the rings and queues.
+ * The counter is raised before the stop flag is read: a handler either is
+ * seen running by kvt_flood_stop(), or sees the stop.  Context: hardirq,
+ * NMI or softirq.  Pairs with handler_exit().
+ */
+static bool handler_enter(void)
+{
+	atomic_fetch_add(&handlers_running, 1);
+	if (atomic_load(&flood_stop)) {
+		atomic_fetch_sub(&handlers_running, 1);
+		return false;
+	}
+	return true;
+}
+
+static void handler_exit(void)
+{
+	atomic_fetch_sub(&handlers_running, 1);
+}
+
 /* softirq: a NET-style handler with an item budget and a time budget. */
 static void softirq_flood_fn(void)
 {
 	struct item_stack *q = &fcpu[kenv_cpu()].rxq;
 	uint64_t deadline = kenv_clock_ns() + 1000 * 1000;
-	struct kvt_obj *list = atomic_exchange(&q->top, NULL);
+	struct kvt_obj *list;
 	int budget = 64;
+
+	if (!handler_enter())
+		return;
+	list = atomic_exchange(&q->top, NULL);
 
 	while (list && budget-- > 0 && kenv_clock_ns() < deadline) {
 		struct kvt_obj *next = (struct kvt_obj *)list->rh.next;
@@ -399,6 +432,7 @@ static void softirq_flood_fn(void)
 	}
 	if (atomic_load(&q->top))
 		posix_raise_softirq(POSIX_SOFTIRQ_FLOOD);
+	handler_exit();
 }
 
 static void rxq_push(struct item_stack *q, struct kvt_obj *obj)
@@ -415,24 +449,31 @@ static void rxq_push(struct item_stack *q, struct kvt_obj *obj)
 /* irq: the device handler takes ready objects and uses the two-argument form. */
 static void irq_flood_fn(int cpu)
 {
+	if (!handler_enter())
+		return;
 	for (int i = 0; i < 4; i++) {
 		struct kvt_obj *obj = ring_pop(&fcpu[cpu].irq_ring);
 
 		if (!obj)
-			return;
+			break;
 		swap_and_queue(obj, false, KVT_SC_IRQ);
 	}
+	handler_exit();
 }
 
 /* nmi: a call from NMI must be refused (counted, leaked), never deadlock. */
 static void nmi_flood_fn(int cpu)
 {
-	struct kvt_obj *obj = ring_pop(&fcpu[cpu].nmi_ring);
+	struct kvt_obj *obj;
 
-	if (!obj)
+	if (!handler_enter())
 		return;
-	atomic_fetch_add_explicit(&st_nmi_calls[cpu], 1, memory_order_relaxed);
-	queue_obj(obj, false, CHECK_EXPECT_REFUSED, KVT_SC_NMI);
+	obj = ring_pop(&fcpu[cpu].nmi_ring);
+	if (obj) {
+		atomic_fetch_add_explicit(&st_nmi_calls[cpu], 1, memory_order_relaxed);
+		queue_obj(obj, false, CHECK_EXPECT_REFUSED, KVT_SC_NMI);
+	}
+	handler_exit();
 }
 
 /* The CPU threads' task-context share: feed the handlers, mask irqs now and then. */
@@ -711,6 +752,14 @@ void kvt_flood_stop(void)
 			sleep_ns(100 * 1000);
 	posix_set_irq_handler(NULL);
 	posix_set_nmi_handler(NULL);
+	/*
+	 * A handler still running may queue objects (which must happen before
+	 * the caller's final barrier begins) and pop the rings and the softirq
+	 * queue (which must not race with the drain below).  Raised softirqs
+	 * still pending run later and find the flood stopped.
+	 */
+	while (atomic_load(&handlers_running))
+		sleep_ns(100 * 1000);
 	posix_set_fault_ppm(0);
 	for (int cpu = 1; cpu < fcfg.nr_cpus; cpu++) {
 		if (!kenv_cpu_online(cpu)) {
