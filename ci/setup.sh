@@ -44,6 +44,17 @@ kvt_build() {
 	ninja -C "$KVT_TOP/$dir" >/dev/null || { ninja -C "$KVT_TOP/$dir"; kvt_die "build of $dir failed"; }
 }
 
+# kvt_py MODULE [ARGS...]: run the scripts' Python, ci/kvtci/MODULE.py (tested
+# by ci/tests/); its messages start with the script's name.  The system
+# python: a version manager's shim costs a second per call under load.
+kvt_py() {
+	local module=$1 py=/usr/bin/python3
+	shift
+	[ -x "$py" ] || py=python3
+	KVT_PROG=${0##*/} PYTHONPATH="$KVT_TOP/ci${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 \
+		"$py" -m "kvtci.$module" "$@"
+}
+
 # AFL++ instruments only the code under test (see the allowlist's header); a
 # build made with afl-clang-fast must be compiled with this in the environment.
 export AFL_LLVM_ALLOWLIST="$KVT_TOP/harness/fuzz/afl-allowlist.txt"
