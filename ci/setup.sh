@@ -8,6 +8,26 @@ KVT_PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev lld-14 l
 kvt_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 kvt_die() { kvt_log "$*"; exit 99; }
 
+# kvt_worst STATUS...: the most severe of the exit statuses of a script's
+# steps, which the script then exits with.  Precedence 99 > 3 > 2 > 1 > 0:
+# a set-up error (99) first, for then nothing else can be trusted; then a
+# hang (3), a bad usage or input (2), an invariant violated (1), a pass (0).
+# A skip (77) is below a pass: it is the result only when every step
+# skipped.  Any other status (a signal, a sanitizer's abort) counts as 1: the
+# step failed.  Empty and '-' arguments are ignored; none at all give 0.
+kvt_worst() {
+	local s worst=0 rank best=-1
+	for s in "$@"; do
+		case $s in
+		''|-) continue ;;
+		99) rank=5 ;; 3) rank=4 ;; 2) rank=3 ;; 1) rank=2 ;; 0) rank=1 ;; 77) rank=0 ;;
+		*) rank=2 s=1 ;;
+		esac
+		[ "$rank" -le "$best" ] || { best=$rank; worst=$s; }
+	done
+	echo "$worst"
+}
+
 # Install the Debian packages that are missing (needs root and apt-get): the
 # project's list, plus any named as arguments.
 kvt_install_packages() {
