@@ -8,6 +8,26 @@ KVT_PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev lld-14 l
 kvt_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 kvt_die() { kvt_log "$*"; exit 99; }
 
+# kvt_worst STATUS...: the most severe of the exit statuses of a script's
+# steps, which the script then exits with.  Precedence 99 > 3 > 2 > 1 > 0:
+# a set-up error (99) first, for then nothing else can be trusted; then a
+# hang (3), a bad usage or input (2), an invariant violated (1), a pass (0).
+# A skip (77) is below a pass: it is the result only when every step
+# skipped.  Any other status (a signal, a sanitizer's abort) counts as 1: the
+# step failed.  Empty and '-' arguments are ignored; none at all give 0.
+kvt_worst() {
+	local s worst=0 rank best=-1
+	for s in "$@"; do
+		case $s in
+		''|-) continue ;;
+		99) rank=5 ;; 3) rank=4 ;; 2) rank=3 ;; 1) rank=2 ;; 0) rank=1 ;; 77) rank=0 ;;
+		*) rank=2 s=1 ;;
+		esac
+		[ "$rank" -le "$best" ] || { best=$rank; worst=$s; }
+	done
+	echo "$worst"
+}
+
 # Install the Debian packages that are missing (needs root and apt-get): the
 # project's list, plus any named as arguments.
 kvt_install_packages() {
@@ -25,23 +45,53 @@ kvt_install_packages() {
 		"${missing[@]}" >/dev/null || kvt_die "apt-get install ${missing[*]} failed"
 }
 
-# kvt_build DIR [meson setup options...]: configure (again, from scratch, when
-# DIR was configured with other options or another compiler), then build.
+# kvt_build DIR [meson setup options...] [-- TARGET...]: configure DIR (again,
+# from scratch, when it was configured with other options or another compiler:
+# DIR/.kvt-build-options records them), then build everything, or only the
+# ninja TARGETs.  DIR is under the source top unless it is absolute.  Quiet
+# unless something fails.  With KVT_BUILD_LOGS set to a folder, meson's and
+# ninja's output stay there (NAME.setup.log, NAME.build.log); with
+# KVT_BUILD_NICE=1, meson and ninja run under nice.
 kvt_build() {
-	local dir=$1
+	local dir=$1 opts=() targets=() run=()
 	shift
-	local want="CC=${CC:-} $*" stamp="$KVT_TOP/$dir/.kvt-build-options" wipe=()
-	if [ -f "$KVT_TOP/$dir/build.ninja" ] && [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-		kvt_log "$dir was configured with other options: configuring it again ($want)"
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	[ $# -eq 0 ] || { shift; targets=("$@"); }
+	case $dir in /*) ;; *) dir=$KVT_TOP/$dir ;; esac
+	[ "${KVT_BUILD_NICE:-0}" != 1 ] || run=(nice)
+	local name=${dir#"$KVT_TOP"/} want="CC=${CC:-} ${opts[*]}" stamp=$dir/.kvt-build-options wipe=()
+	local setup_log=$dir.setup.log
+	[ -z "${KVT_BUILD_LOGS:-}" ] || setup_log=$KVT_BUILD_LOGS/${dir##*/}.setup.log
+	if [ -f "$dir/build.ninja" ] && [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+		kvt_log "$name was configured with other options: configuring it again ($want)"
 		wipe=(--wipe)
 	fi
-	if [ ! -f "$KVT_TOP/$dir/build.ninja" ] || [ ${#wipe[@]} -gt 0 ]; then
-		meson setup "${wipe[@]}" "$KVT_TOP/$dir" "$KVT_TOP" "$@" >"$KVT_TOP/$dir.setup.log" 2>&1 ||
-			{ cat "$KVT_TOP/$dir.setup.log" >&2; kvt_die "meson setup $dir failed"; }
-		rm -f "$KVT_TOP/$dir.setup.log"
+	if [ ! -f "$dir/build.ninja" ] || [ ${#wipe[@]} -gt 0 ]; then
+		"${run[@]}" meson setup "${wipe[@]}" "$dir" "$KVT_TOP" "${opts[@]}" >"$setup_log" 2>&1 ||
+			{ cat "$setup_log" >&2; kvt_die "meson setup $name failed"; }
+		[ -n "${KVT_BUILD_LOGS:-}" ] || rm -f "$setup_log"
 		printf '%s\n' "$want" >"$stamp"
 	fi
-	ninja -C "$KVT_TOP/$dir" >/dev/null || { ninja -C "$KVT_TOP/$dir"; kvt_die "build of $dir failed"; }
+	# A failed build shows its output again: `|| true` there, or `set -e`
+	# would end the script with ninja's status rather than kvt_die's 99.
+	if [ -n "${KVT_BUILD_LOGS:-}" ]; then
+		"${run[@]}" ninja -C "$dir" "${targets[@]}" >"$KVT_BUILD_LOGS/${dir##*/}.build.log" 2>&1 ||
+			{ tail -n 30 "$KVT_BUILD_LOGS/${dir##*/}.build.log" >&2; kvt_die "build of $name failed"; }
+	else
+		"${run[@]}" ninja -C "$dir" "${targets[@]}" >/dev/null ||
+			{ ninja -C "$dir" "${targets[@]}" || true; kvt_die "build of $name failed"; }
+	fi
+}
+
+# kvt_py MODULE [ARGS...]: run the scripts' Python, ci/kvtci/MODULE.py (tested
+# by ci/tests/); its messages start with the script's name.  The system
+# python: a version manager's shim costs a second per call under load.
+kvt_py() {
+	local module=$1 py=/usr/bin/python3
+	shift
+	[ -x "$py" ] || py=python3
+	KVT_PROG=${0##*/} PYTHONPATH="$KVT_TOP/ci${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 \
+		"$py" -m "kvtci.$module" "$@"
 }
 
 # AFL++ instruments only the code under test (see the allowlist's header); a

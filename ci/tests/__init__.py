@@ -1,0 +1,1 @@
+"""Unit tests of ci/kvtci (python3 -m unittest discover -s ci/tests -t ci)."""
