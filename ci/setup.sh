@@ -5,6 +5,23 @@ KVT_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KVT_PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev lld-14 llvm-14
 	      afl++ liburcu-dev gnuplot-nox python3)
 
+# The kernel trees whose kvfree_rcu code the kernel builds run (Debian's
+# linux-source packages, read in place), and the fixes proposed for 6.12's
+# findings (corpus/found/kernel-6.12; the -mainline patches are for 6.14+).
+KVT_KERNEL_PACKAGES=(linux-source-6.1 linux-source-6.12)
+KVT_KERNEL_61=/usr/src/linux-source-6.1.tar.xz
+KVT_KERNEL_612=/usr/src/linux-source-6.12.tar.xz
+KVT_KERNEL_612_FIXES=$(cd "$KVT_TOP" && ls corpus/found/kernel-6.12/*.patch |
+	grep -v -- '-mainline\.patch$' | paste -sd, -)
+
+# The sanitizer builds' options, one set for every script that uses their
+# folders (kvt_build configures a folder again when its options change):
+# ASan+UBSan with 6.12's kvfree_rcu carrying the fixes, TSan with 6.12 as
+# shipped.
+KVT_ASAN_OPTIONS=(-Db_sanitize=address,undefined -Dkernel_src="$KVT_KERNEL_612"
+		  -Dkernel_patch="$KVT_KERNEL_612_FIXES")
+KVT_TSAN_OPTIONS=(-Db_sanitize=thread -Dkernel_src="$KVT_KERNEL_612")
+
 kvt_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 kvt_die() { kvt_log "$*"; exit 99; }
 
