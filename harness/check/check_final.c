@@ -110,6 +110,7 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 {
 	unsigned long impl_pending = 0, impl_in_flight = 0;
 
+	check_shadow_assert_held();
 	for (unsigned int c = 0; c < n; c++) {
 		const struct kvfree_rcu_cpu_stats *st = &snaps[c];
 		unsigned long pending = pending_of(st);

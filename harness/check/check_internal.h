@@ -80,6 +80,12 @@ void check_report_reset(void);
  */
 void check_shadow_lock(void);
 void check_shadow_unlock(void);
+/*
+ * Die (exit 99) unless the calling thread holds the shadow lock: the first
+ * line of every _locked function; the message names that function.
+ */
+void check_shadow_assert_held_(const char *func);
+#define check_shadow_assert_held() check_shadow_assert_held_(__func__)
 
 struct check_shadow_sums {
 	unsigned long outstanding;		/* queued EXPECT_FREE, not freed */

@@ -2,7 +2,9 @@
 /*
  * test_check_abort.c - CHECK_ABORT mode: the first violation prints its report
  * to fd 2, runs the abort hook once with the report text, and exits with
- * status 1 (a forked child is the run; the parent inspects it).
+ * status 1 (a forked child is the run; the parent inspects it).  Also the
+ * checker's own assertion: a _locked function called without the shadow lock
+ * dies with status 99.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "check_internal.h"
 #include "fake_env.h"
 
 static int hook_fd;
@@ -41,6 +44,22 @@ static void child(int err_fd, int hook_pipe)
 	check_obj_queued(obj, 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
 	check_obj_freed(obj, "kfree_bulk");	/* GP-SAFETY: exits 1 here */
 	check_obj_freed(obj, "kfree_bulk");	/* never reached */
+	_exit(0);
+}
+
+/* A _locked function without its lock: the assertion on its first line dies. */
+static void child_unlocked(int err_fd)
+{
+	struct check_shadow_sums sums;
+
+	dup2(err_fd, 2);
+	fake_ctx_default();
+	fake_impl_reset();
+	check_reset();
+	check_shadow_lock();
+	check_shadow_sums_locked(&sums);	/* held: fine */
+	check_shadow_unlock();
+	check_shadow_sums_locked(&sums);	/* not held: exits 99 here */
 	_exit(0);
 }
 
@@ -88,5 +107,23 @@ int main(void)
 	       "abort: the hook ran once, with the report");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
 		tap_diag("status 0x%x\n%s\n%s", status, out, hooked);
+
+	if (pipe(err))
+		return 99;
+	pid = fork();
+	if (pid < 0)
+		return 99;
+	if (pid == 0) {
+		close(err[0]);
+		child_unlocked(err[1]);
+	}
+	close(err[1]);
+	slurp(err[0], out, sizeof(out));
+	waitpid(pid, &status, 0);
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 99 &&
+	       strstr(out, "check_shadow_sums_locked") && strstr(out, "without the shadow lock"),
+	       "assert: a _locked function without the shadow lock dies (99)");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 99)
+		tap_diag("status 0x%x\n%s", status, out);
 	return tap_done();
 }
