@@ -63,6 +63,9 @@ static inline uint64_t check_next_seq(void)
 	return atomic_fetch_add_explicit(&check_seq, 1, memory_order_relaxed) + 1;
 }
 
+/* "NOWAIT|NORETRY"-style names of @gfp's flags into @buf.  Context: any. */
+void check_gfp_names(unsigned int gfp, char *buf, size_t size);
+
 /* Append the last @n trace events to @buf (report path).  Context: any. */
 size_t check_trace_tail(char *buf, size_t size, unsigned int n);
 
