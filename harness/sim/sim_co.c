@@ -261,7 +261,7 @@ static void co_trampoline(void)
 	san_finish_switch(NULL, &main_stack_bottom, &main_stack_size);
 	for (;;) {
 		co->fn(co->arg);
-		sim_check_balanced(co->name);
+		sim_context_ended(co->name);
 		check_trace("exit co%d %s", co->id, co->name);
 		if (co->worker && sim.cpu[co->cpu].workers_active)
 			sim.cpu[co->cpu].workers_active--;

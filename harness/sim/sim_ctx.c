@@ -2,8 +2,8 @@
 /*
  * sim_ctx.c - the running context: the context queries of kenv.h
  * (kenv_context, in_hardirq/softirq/nmi, irqs_disabled, preemptible, cpu),
- * check_current(), might_sleep and cond_resched, and the checks a context
- * must pass when it ends or calls something that forbids where it runs.
+ * check_current(), might_sleep and cond_resched, the raw locks held on the
+ * running stack, and what a context leaves behind when it ends.
  *
  * The context is the innermost frame of the running stack (sim_top()), on
  * the CPU that frame runs on; softirq context holds for any frame above a
@@ -20,26 +20,26 @@ const char *const sim_ctx_names[KENV_CTX_NR] = {
 };
 
 /*
- * A context (task, kthread, work item) ended: it must have given back every
- * lock and re-enabled what it disabled.  If not, report LOCKING and repair
- * the CPU, so the rest of the run is not poisoned by one bug.
+ * A context (task, kthread, work item) ended: the checker judges what it left
+ * on the CPU (it must give back every lock and re-enable what it disabled).
+ * The CPU is repaired either way, so the rest of the run is not poisoned by
+ * one bug.
  */
-void sim_check_balanced(const char *who)
+void sim_context_ended(const char *who)
 {
 	struct sim_frame *f = sim_top();
 	struct sim_cpu *c = &sim.cpu[f->cpu];
+	const struct check_cpu_state left = {
+		.locks = f->locks, .irqs_off = c->irqs_off, .preempt = c->preempt,
+		.bh = c->bh, .rcu_nest = c->rcu_nest,
+	};
 
-	if (f->locks || c->irqs_off || c->preempt || c->bh || c->rcu_nest) {
-		check_fail(INV_LOCKING, NULL, (int)f->cpu,
-			   "%s ended with %u raw locks held, irqs %s, preempt count %u, bh count %u, rcu nesting %u (all must be 0)",
-			   who, f->locks, c->irqs_off ? "off" : "on", c->preempt, c->bh,
-			   c->rcu_nest);
-		f->locks = 0;
-		c->irqs_off = false;
-		c->preempt = 0;
-		c->bh = 0;
-		c->rcu_nest = 0;
-	}
+	check_context_left(who, (int)f->cpu, NULL, &left);
+	f->locks = 0;
+	c->irqs_off = false;
+	c->preempt = 0;
+	c->bh = 0;
+	c->rcu_nest = 0;
 }
 
 const char *kenv_ctx_name(enum kenv_ctx ctx)
@@ -108,27 +108,14 @@ bool sim_might_block(const char *site)
 	return sim_sleepable();
 }
 
-bool sim_nmi_forbidden(const char *fn)
+unsigned int sim_raw_locks_held(void)
 {
-	if (sim_top()->ctx != KENV_CTX_NMI)
-		return false;
-	check_fail(INV_LOCKING, NULL, (int)sim_cur_cpu(), "%s called from NMI context", fn);
-	return true;
-}
-
-void sim_no_raw_lock(const char *fn)
-{
-	const struct check_task *ct = sim_top()->ct;
 	unsigned int locks = 0;
 	int i;
 
 	for (i = sim.base; i <= sim.depth; i++)
 		locks += sim.frames[i].locks;
-	if (locks)
-		check_fail(INV_NO_ALLOC_ATOMIC, NULL, (int)sim_cur_cpu(),
-			   "%s called with %u raw locks held (innermost %s); it takes allocator locks",
-			   fn, locks,
-			   ct->nr_held ? ct->held[ct->nr_held - 1]->name : "unknown");
+	return locks;
 }
 
 /* A declaration only, as kenv.h has it: kenv_sched_point() is the point. */

@@ -379,13 +379,12 @@ void sim_point(const char *site);
  * the caller may really block (else the function must not wait).
  */
 bool sim_might_block(const char *site);
-/* A kenv function that forbids NMI context was called from one: LOCKING. */
-bool sim_nmi_forbidden(const char *fn);
-/* A function that must not run under a raw lock ran under one. */
-void sim_no_raw_lock(const char *fn);
-/* A context ended (coroutine, work item): report and repair what it left
- * disabled or held (LOCKING). */
-void sim_check_balanced(const char *who);
+/* Raw locks held on the running CPU's stack: the caller's and those of the
+ * contexts it interrupted (for check_allocator_call()). */
+unsigned int sim_raw_locks_held(void);
+/* A context ended (coroutine, work item): the checker judges what it left
+ * held or disabled (check_context_left), then the CPU is repaired. */
+void sim_context_ended(const char *who);
 
 /* ---- sim_hotplug.c -------------------------------------------------------- */
 

@@ -15,6 +15,15 @@
 
 #include "sim_internal.h"
 
+/* What check_context_left() calls a handler of each context. */
+static const char *const handler_names[KENV_CTX_NR] = {
+	[KENV_CTX_TASK] = "task",
+	[KENV_CTX_KTHREAD] = "kthread",
+	[KENV_CTX_SOFTIRQ] = "softirq handler",
+	[KENV_CTX_HARDIRQ] = "hardirq handler",
+	[KENV_CTX_NMI] = "nmi handler",
+};
+
 static void noop(void *arg)
 {
 	(void)arg;
@@ -29,10 +38,9 @@ static void noop(void *arg)
 void sim_run_nested(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), void *arg)
 {
 	struct sim_cpu *c = &sim.cpu[cpu];
+	struct check_cpu_state entered, left;
 	struct sim_frame *f;
 	struct check_task *ct;
-	unsigned int want_bh;
-	bool want_irqs_off;
 
 	if (sim.depth + 1 >= SIM_FRAMES_MAX)
 		KENV_DIE("interrupts nested deeper than SIM_FRAMES_MAX");
@@ -61,16 +69,17 @@ void sim_run_nested(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), voi
 			sim.st.nmis_delivered++;
 	}
 
+	entered = (struct check_cpu_state){
+		.irqs_off = c->irqs_off, .preempt = c->preempt, .bh = c->bh, .rcu_nest = c->rcu_nest,
+	};
+
 	(fn ? fn : noop)(arg);
 
-	want_bh = f->saved_bh + (ctx == KENV_CTX_SOFTIRQ);
-	want_irqs_off = ctx != KENV_CTX_SOFTIRQ;
-	if (f->locks || c->preempt != f->saved_preempt || c->bh != want_bh ||
-	    c->rcu_nest != f->saved_rcu || c->irqs_off != want_irqs_off)
-		check_fail(INV_LOCKING, NULL, (int)cpu,
-			   "%s handler returned with %u raw locks held, preempt %u (entered %u), bh %u (entered %u), rcu nesting %u (entered %u), irqs %s",
-			   sim_ctx_names[ctx], f->locks, c->preempt, f->saved_preempt, c->bh, want_bh,
-			   c->rcu_nest, f->saved_rcu, c->irqs_off ? "off" : "on");
+	left = (struct check_cpu_state){
+		.locks = f->locks, .irqs_off = c->irqs_off, .preempt = c->preempt, .bh = c->bh,
+		.rcu_nest = c->rcu_nest,
+	};
+	check_context_left(handler_names[ctx], (int)cpu, &entered, &left);
 	c->irqs_off = f->saved_irqs_off;
 	c->preempt = f->saved_preempt;
 	c->bh = f->saved_bh;

@@ -22,26 +22,19 @@ void kenv_lock_init(struct kenv_lock *lock, const char *name)
 void kenv_raw_spin_lock(struct kenv_lock *lock)
 {
 	struct sim_frame *f;
-	unsigned long before;
-	bool held;
 
 	/* An interrupt may arrive just before the lock is taken. */
 	sim_point("raw_spin_lock");
 	f = sim_top();
 	sim.cpu[f->cpu].preempt++;
-	held = check_lock_would_deadlock(lock) ||
-	       atomic_load_explicit(&lock->word, memory_order_relaxed);
-	before = check_count(INV_LOCKING);
-	check_lock_acquire(lock);
 	/*
-	 * Held already: nothing else can run to release it on one OS thread, so
-	 * this is a self-deadlock.  The checker reports it; if it did not, the
-	 * sim does.  Then go on as if acquired, so the run can finish.
+	 * Held already: nothing else can run to release it on one OS thread.
+	 * The checker judges it (a self-deadlock); then go on as if acquired,
+	 * so the run can finish.
 	 */
-	if (held && check_count(INV_LOCKING) == before)
-		check_fail(INV_LOCKING, lock, (int)f->cpu,
-			   "self-deadlock: %s is already held (taken on cpu %d) and cannot be released while this context spins",
-			   lock->name, lock->cpu);
+	if (atomic_load_explicit(&lock->word, memory_order_relaxed))
+		check_lock_busy(lock, lock->cpu);
+	check_lock_acquire(lock);
 	atomic_store_explicit(&lock->word, (uintptr_t)f->ct, memory_order_relaxed);
 	lock->cpu = (int)f->cpu;
 	f->locks++;
@@ -86,7 +79,7 @@ void kenv_local_irq_restore(unsigned long flags)
 
 void kenv_preempt_disable(void)
 {
-	sim_nmi_forbidden("kenv_preempt_disable");
+	check_nmi_unsafe("kenv_preempt_disable");
 	sim_this_cpu()->preempt++;
 }
 
@@ -94,23 +87,17 @@ void kenv_preempt_enable(void)
 {
 	struct sim_cpu *c = sim_this_cpu();
 
-	sim_nmi_forbidden("kenv_preempt_enable");
-	if (!c->preempt) {
-		check_fail(INV_LOCKING, NULL, (int)sim_cur_cpu(),
-			   "kenv_preempt_enable without a matching disable (count 0)");
+	check_nmi_unsafe("kenv_preempt_enable");
+	check_nest_exit("kenv_preempt_enable", c->preempt);
+	if (!c->preempt)
 		return;
-	}
 	if (--c->preempt == 0)
 		sim_point("preempt_enable");
 }
 
 void kenv_local_bh_disable(void)
 {
-	enum kenv_ctx ctx = sim_top()->ctx;
-
-	if (ctx == KENV_CTX_HARDIRQ || ctx == KENV_CTX_NMI)
-		check_fail(INV_LOCKING, NULL, (int)sim_cur_cpu(),
-			   "kenv_local_bh_disable from %s context", sim_ctx_names[ctx]);
+	check_bh_disable();
 	sim_this_cpu()->bh++;
 }
 
@@ -120,11 +107,9 @@ void kenv_local_bh_enable(void)
 	struct sim_cpu *c = &sim.cpu[cpu];
 	enum kenv_ctx ctx = sim_top()->ctx;
 
-	if (!c->bh) {
-		check_fail(INV_LOCKING, NULL, (int)cpu,
-			   "kenv_local_bh_enable without a matching disable (count 0)");
+	check_nest_exit("kenv_local_bh_enable", c->bh);
+	if (!c->bh)
 		return;
-	}
 	/* Softirqs raised meanwhile run now, as local_bh_enable() does. */
 	if (--c->bh == 0 && c->softirq_pending && !c->irqs_off &&
 	    (ctx == KENV_CTX_TASK || ctx == KENV_CTX_KTHREAD))

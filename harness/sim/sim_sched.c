@@ -9,7 +9,6 @@
  * sim_sched_step), and the only choice in it, which runnable coroutine runs
  * with sched_random, is a PRNG draw: the same input, the same schedule.
  */
-#include <inttypes.h>
 #include <string.h>
 
 #include "sim_internal.h"
@@ -172,9 +171,7 @@ bool sim_run_pending(void)
 	sim_assert_driver(__func__);
 	for (n = 0; sim_sched_step(); n++) {
 		if (n >= SIM_RUN_STEPS_MAX) {
-			check_fail(INV_PROGRESS, NULL, -1,
-				   "livelock: still busy after %u scheduler steps at virtual time %" PRIu64 " ns",
-				   n, sim.now);
+			check_stall_busy("the scheduler", NULL, -1, n, sim.now);
 			break;
 		}
 	}

@@ -125,16 +125,14 @@ void sim_driver_wait(struct sim_wait *w)
 		enum drive r;
 
 		if (n >= SIM_DRIVE_STEPS_MAX) {
-			check_fail(INV_PROGRESS, NULL, (int)sim.cfg.driver_cpu,
-				   "the driver waited %u steps for %s", n, w->what);
+			check_stall_busy("the driver", w->what, (int)sim.cfg.driver_cpu, n, sim.now);
 			break;
 		}
 		r = drive_once();
 		if (r == DRIVE_MOVED)
 			continue;
-		check_fail(INV_PROGRESS, NULL, (int)sim.cfg.driver_cpu,
-			   "the driver waits for %s but nothing can run%s", w->what,
-			   r == DRIVE_READERS ? " (a reader blocks the grace period)" : "");
+		check_stall_blocked("the driver", w->what, (int)sim.cfg.driver_cpu, 0,
+				    r == DRIVE_READERS ? "a reader blocks the grace period" : NULL);
 		break;
 	}
 	sim.driver_wait = NULL;
@@ -157,16 +155,13 @@ bool sim_quiesce(void)
 		for (i = 0, blocked = 0; i < sim.nr_co; i++)
 			blocked += sim.co[i]->state == SIM_CO_BLOCKED;
 		if (blocked) {
-			check_fail(INV_PROGRESS, NULL, -1,
-				   "quiesce: %u coroutines stay blocked with nothing left to run",
-				   blocked);
+			check_stall_blocked("quiesce", NULL, -1, blocked, NULL);
 			return false;
 		}
 		check_trace("quiet at %" PRIu64, sim.now);
 		return true;
 	}
-	check_fail(INV_PROGRESS, NULL, -1, "quiesce: still busy after %u steps at %" PRIu64 " ns",
-		   n, sim.now);
+	check_stall_busy("quiesce", NULL, -1, n, sim.now);
 	return false;
 }
 
