@@ -412,6 +412,124 @@ static void check_at_rest(void)
 		check_progress(sim_now(), UINT64_MAX);
 }
 
+/* The shared slots readers reach: retire, publish, unpublish. */
+static bool exec_slot_op(enum kvt_opcode code, struct exec_call *c, const struct kvt_args *args)
+{
+	struct exec_slot *s = &ex.slots[args->v[KVT_ARG_SLOT]];
+
+	switch (code) {
+	case KVT_OP_RETIRE:
+		if (!s->obj || !cpu_usable(c->cpu))
+			return false;
+		/* rcu_assign_pointer(slot, NULL), then kvfree_rcu(old). */
+		if (s->published)
+			check_obj_unpublish(s->obj);
+		c->obj = s->obj;
+		s->obj = NULL;
+		s->published = false;
+		if (!start_in_ctx(c, body_queue, "kvt-retire")) {
+			s->obj = c->obj;
+			return false;
+		}
+		return true;
+	case KVT_OP_PUBLISH:
+		if (s->obj)
+			return false;
+		s->obj = obj_new(c->vmalloc);
+		s->published = true;
+		check_obj_publish(s->obj);
+		return true;
+	case KVT_OP_UNPUBLISH:
+		if (!s->obj || !s->published)
+			return false;
+		check_obj_unpublish(s->obj);
+		s->published = false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A reader reaches a slot's published object: remember what it saw. */
+static bool reader_deref(struct exec_reader *r, unsigned int id, struct exec_slot *s)
+{
+	unsigned int i;
+
+	if (r->sim_id < 0 || !s->obj || !s->published)
+		return false;
+	sim_reader_deref(r->sim_id, s->obj);
+	if (s->obj->canary != KVT_OBJ_CANARY) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "published object #%llu (canary %#llx, want %#llx)",
+			 (unsigned long long)s->obj->serial,
+			 (unsigned long long)s->obj->canary, KVT_OBJ_CANARY);
+		check_reader_found((int)id, (int)r->cpu, s->obj, CHECK_FOUND_CORRUPT, what);
+	}
+	for (i = 0; i < r->nr_seen; i++)
+		if (r->seen[i] == s->obj)
+			return true;
+	/* Keep the newest few; the checker tracks every one anyway. */
+	i = r->nr_seen < READER_SEEN_MAX ? r->nr_seen++ : (unsigned int)(s->obj->serial %
+								 READER_SEEN_MAX);
+	r->seen[i] = s->obj;
+	r->seen_serial[i] = s->obj->serial;
+	return true;
+}
+
+/* The explicit readers: begin, deref, end. */
+static bool exec_reader_op(enum kvt_opcode code, struct exec_call *c, const struct kvt_args *args)
+{
+	unsigned int id = (unsigned int)args->v[KVT_ARG_ID];
+	struct exec_reader *r = &ex.readers[id];
+
+	switch (code) {
+	case KVT_OP_READER_BEGIN:
+		if (r->sim_id >= 0 || !cpu_usable(c->cpu))
+			return false;
+		r->sim_id = sim_reader_begin(c->cpu);
+		r->cpu = c->cpu;
+		r->nr_seen = 0;
+		return r->sim_id >= 0;
+	case KVT_OP_READER_DEREF:
+		return reader_deref(r, id, &ex.slots[args->v[KVT_ARG_SLOT]]);
+	case KVT_OP_READER_END:
+		if (r->sim_id < 0)
+			return false;
+		reader_end(r, id);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * An NMI that calls kvfree_rcu(), which must refuse it: injected at the next
+ * point (inject-nmi) or run now (misuse-nmi).
+ */
+static bool exec_nmi(enum kvt_opcode code, struct exec_call *c)
+{
+	bool ran;
+
+	if (!cpu_usable(c->cpu))
+		return false;
+	c->obj = obj_new(c->vmalloc);
+	if (code == KVT_OP_INJECT_NMI)
+		ran = sim_inject(c->cpu, KENV_CTX_NMI, body_nmi, c);
+	else
+		ran = sim_call_irq(c->cpu, KENV_CTX_NMI, body_nmi, c);
+	/*
+	 * Not accepted (the CPU's injection queue is full): queue the
+	 * object normally from the driver on that CPU, so none is left
+	 * allocated and never queued.
+	 */
+	if (!ran) {
+		sim_set_driver_cpu(c->cpu);
+		obj_queue(c->obj, false, CHECK_EXPECT_FREE);
+	}
+	return ran;
+}
+
 /* Execute one op; false if it could not apply (traced by the caller). */
 static bool exec_op(const struct kvt_prog *prog, size_t idx)
 {
@@ -432,87 +550,14 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
 	switch ((enum kvt_opcode)op->code) {
 	case KVT_OP_QUEUE:
 		return start_in_ctx(c, body_queue, "kvt-queue");
-	case KVT_OP_RETIRE: {
-		struct exec_slot *s = &ex.slots[a.v[KVT_ARG_SLOT]];
-
-		if (!s->obj || !cpu_usable(c->cpu))
-			return false;
-		/* rcu_assign_pointer(slot, NULL), then kvfree_rcu(old). */
-		if (s->published)
-			check_obj_unpublish(s->obj);
-		c->obj = s->obj;
-		s->obj = NULL;
-		s->published = false;
-		if (!start_in_ctx(c, body_queue, "kvt-retire")) {
-			s->obj = c->obj;
-			return false;
-		}
-		return true;
-	}
-	case KVT_OP_PUBLISH: {
-		struct exec_slot *s = &ex.slots[a.v[KVT_ARG_SLOT]];
-
-		if (s->obj)
-			return false;
-		s->obj = obj_new(c->vmalloc);
-		s->published = true;
-		check_obj_publish(s->obj);
-		return true;
-	}
-	case KVT_OP_UNPUBLISH: {
-		struct exec_slot *s = &ex.slots[a.v[KVT_ARG_SLOT]];
-
-		if (!s->obj || !s->published)
-			return false;
-		check_obj_unpublish(s->obj);
-		s->published = false;
-		return true;
-	}
-	case KVT_OP_READER_BEGIN: {
-		struct exec_reader *r = &ex.readers[a.v[KVT_ARG_ID]];
-
-		if (r->sim_id >= 0 || !cpu_usable(c->cpu))
-			return false;
-		r->sim_id = sim_reader_begin(c->cpu);
-		r->cpu = c->cpu;
-		r->nr_seen = 0;
-		return r->sim_id >= 0;
-	}
-	case KVT_OP_READER_DEREF: {
-		struct exec_reader *r = &ex.readers[a.v[KVT_ARG_ID]];
-		struct exec_slot *s = &ex.slots[a.v[KVT_ARG_SLOT]];
-		unsigned int i;
-
-		if (r->sim_id < 0 || !s->obj || !s->published)
-			return false;
-		sim_reader_deref(r->sim_id, s->obj);
-		if (s->obj->canary != KVT_OBJ_CANARY) {
-			char what[96];
-
-			snprintf(what, sizeof(what), "published object #%llu (canary %#llx, want %#llx)",
-				 (unsigned long long)s->obj->serial,
-				 (unsigned long long)s->obj->canary, KVT_OBJ_CANARY);
-			check_reader_found((int)a.v[KVT_ARG_ID], (int)r->cpu, s->obj,
-					   CHECK_FOUND_CORRUPT, what);
-		}
-		for (i = 0; i < r->nr_seen; i++)
-			if (r->seen[i] == s->obj)
-				return true;
-		/* Keep the newest few; the checker tracks every one anyway. */
-		i = r->nr_seen < READER_SEEN_MAX ? r->nr_seen++ : (unsigned int)(s->obj->serial %
-									 READER_SEEN_MAX);
-		r->seen[i] = s->obj;
-		r->seen_serial[i] = s->obj->serial;
-		return true;
-	}
-	case KVT_OP_READER_END: {
-		struct exec_reader *r = &ex.readers[a.v[KVT_ARG_ID]];
-
-		if (r->sim_id < 0)
-			return false;
-		reader_end(r, (unsigned int)a.v[KVT_ARG_ID]);
-		return true;
-	}
+	case KVT_OP_RETIRE:
+	case KVT_OP_PUBLISH:
+	case KVT_OP_UNPUBLISH:
+		return exec_slot_op((enum kvt_opcode)op->code, c, &a);
+	case KVT_OP_READER_BEGIN:
+	case KVT_OP_READER_DEREF:
+	case KVT_OP_READER_END:
+		return exec_reader_op((enum kvt_opcode)op->code, c, &a);
 	case KVT_OP_GP_START:
 		sim_gp_start();
 		return true;
@@ -536,27 +581,8 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
 		c->ctx = KENV_CTX_HARDIRQ;
 		return sim_inject(c->cpu, KENV_CTX_HARDIRQ, body_queue, c);
 	case KVT_OP_INJECT_NMI:
-	case KVT_OP_MISUSE_NMI: {
-		bool ran;
-
-		if (!cpu_usable(c->cpu))
-			return false;
-		c->obj = obj_new(c->vmalloc);
-		if (op->code == KVT_OP_INJECT_NMI)
-			ran = sim_inject(c->cpu, KENV_CTX_NMI, body_nmi, c);
-		else
-			ran = sim_call_irq(c->cpu, KENV_CTX_NMI, body_nmi, c);
-		/*
-		 * Not accepted (the CPU's injection queue is full): queue the
-		 * object normally from the driver on that CPU, so none is left
-		 * allocated and never queued.
-		 */
-		if (!ran) {
-			sim_set_driver_cpu(c->cpu);
-			obj_queue(c->obj, false, CHECK_EXPECT_FREE);
-		}
-		return ran;
-	}
+	case KVT_OP_MISUSE_NMI:
+		return exec_nmi((enum kvt_opcode)op->code, c);
 	case KVT_OP_PREEMPT:
 		sim_set_next_preempt(c->cpu, -1);
 		return true;
