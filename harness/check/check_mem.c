@@ -31,27 +31,27 @@ void check_alloc_failed(unsigned int gfp, int cpu, const char *why)
 		     flags, why ? why : "no reason given");
 }
 
-void check_page_freed(const void *page, bool allocated)
+/* EXACTLY-ONCE: @p given back (@what) although it was not out. */
+static void given_back_twice(const void *p, const char *what)
 {
 	struct check_ctx cs;
 
-	if (allocated)
-		return;
 	check_ctx_take(&cs);
-	check_report(INV_EXACTLY_ONCE, page, cs.cpu, &cs,
-		     "kenv_page_free of a page that is not allocated (double free or foreign "
-		     "pointer)");
+	check_report(INV_EXACTLY_ONCE, p, cs.cpu, &cs, "%s", what);
+}
+
+void check_page_freed(const void *page, bool allocated)
+{
+	if (!allocated)
+		given_back_twice(page, "kenv_page_free of a page that is not allocated (double "
+				 "free or foreign pointer)");
 }
 
 void check_debug_obj_unqueued(const void *obj, bool was_queued)
 {
-	struct check_ctx cs;
-
-	if (was_queued)
-		return;
-	check_ctx_take(&cs);
-	check_report(INV_EXACTLY_ONCE, obj, cs.cpu, &cs,
-		     "debug object unqueued but not queued (unqueued twice, or never queued)");
+	if (!was_queued)
+		given_back_twice(obj, "debug object unqueued but not queued (unqueued twice, or "
+				 "never queued)");
 }
 
 void check_reader_found(int reader, int cpu, const void *obj, enum check_found found,

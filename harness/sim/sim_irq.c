@@ -15,15 +15,6 @@
 
 #include "sim_internal.h"
 
-/* What check_context_left() calls a handler of each context. */
-static const char *const handler_names[KENV_CTX_NR] = {
-	[KENV_CTX_TASK] = "task",
-	[KENV_CTX_KTHREAD] = "kthread",
-	[KENV_CTX_SOFTIRQ] = "softirq handler",
-	[KENV_CTX_HARDIRQ] = "hardirq handler",
-	[KENV_CTX_NMI] = "nmi handler",
-};
-
 static void noop(void *arg)
 {
 	(void)arg;
@@ -79,7 +70,7 @@ void sim_run_nested(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), voi
 		.locks = f->locks, .irqs_off = c->irqs_off, .preempt = c->preempt, .bh = c->bh,
 		.rcu_nest = c->rcu_nest,
 	};
-	check_context_left(handler_names[ctx], (int)cpu, &entered, &left);
+	check_context_left(sim_ctx_names[ctx], (int)cpu, &entered, &left);
 	c->irqs_off = f->saved_irqs_off;
 	c->preempt = f->saved_preempt;
 	c->bh = f->saved_bh;

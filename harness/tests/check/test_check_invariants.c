@@ -94,6 +94,15 @@ static void queue(const void *o, int cpu)
 	check_obj_queue_returned(o);
 }
 
+/* An object of the given kind queued, a grace period, then freed by @how. */
+static void queue_gp_free(const void *o, bool vmalloc, const char *how)
+{
+	check_obj_new(o, 32, vmalloc);
+	check_obj_queued(o, 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	gp();
+	check_obj_freed(o, how);
+}
+
 static void enter(enum kenv_ctx ctx, struct check_task *t, int cpu, bool irqs_off)
 {
 	struct fake_ctx *f = fake_ctx();
@@ -209,10 +218,7 @@ static void test_exactly_once(void)
 		    "never queued");
 
 	setup();
-	check_obj_new(objs[0], 32, true);
-	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
-	gp();
-	check_obj_freed(objs[0], "kfree_bulk");
+	queue_gp_free(objs[0], true, "kfree_bulk");
 	expect_only("EXACTLY-ONCE: a vmalloc object freed by the slab channel",
 		    INV_EXACTLY_ONCE, "wrong channel");
 
@@ -831,19 +837,15 @@ static void test_gp_safety_observed(void)
 static void test_exactly_once_observed(void)
 {
 	setup();
-	check_obj_new(objs[0], 32, false);
-	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
-	gp();
-	check_obj_freed(objs[0], "vfree");
+	queue_gp_free(objs[0], false, "vfree");
 	expect_only("EXACTLY-ONCE: a slab object freed by the vmalloc channel",
 		    INV_EXACTLY_ONCE, "a slab object freed by vfree");
 
 	setup();
-	check_obj_new(objs[0], 32, true);
-	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
-	gp();
-	check_obj_freed(objs[0], "vfree");
-	expect_clean("EXACTLY-ONCE: a vmalloc object freed by vfree");
+	queue_gp_free(objs[0], true, "vfree");
+	queue_gp_free(objs[1], false, "kfree");
+	queue_gp_free(objs[2], false, "kfree_bulk");
+	expect_clean("EXACTLY-ONCE: each object freed by its own channel's function");
 
 	setup();
 	check_obj_freed(objs[1], "kfree");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "prog_text.h"
 #include "tap.h"
 
 /* Every op, in canonical text, with the canonical config line. */
@@ -54,20 +55,6 @@ static const char all_ops_text[] =
 	"misuse-double cpu=2 ctx=hardirq ch=slab\n"
 	"misuse-nmi cpu=3 ch=slab\n"
 	"misuse-headless-atomic cpu=0 why=rcu-read ch=vmalloc\n";
-
-static char *print_to_string(const struct kvt_prog *prog)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f || kvt_prog_print(prog, f) != 0) {
-		perror("print");
-		exit(99);
-	}
-	fclose(f);
-	return buf;
-}
 
 static bool same_prog(const struct kvt_prog *a, const struct kvt_prog *b)
 {

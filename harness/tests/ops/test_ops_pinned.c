@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "prog_text.h"
 #include "tap.h"
 
 struct pinned {
@@ -151,20 +152,6 @@ static const char *const first_ops[26] = {
 	"shrink-scan", "barrier", "cpu-offline", "cpu-online", "queue-loop", "misuse-double",
 	"misuse-nmi", "misuse-headless-atomic",
 };
-
-static char *print_to_string(const struct kvt_prog *prog)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f || kvt_prog_print(prog, f) != 0) {
-		perror("print");
-		exit(99);
-	}
-	fclose(f);
-	return buf;
-}
 
 static void test_pinned_inputs(void)
 {
