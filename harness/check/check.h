@@ -166,7 +166,7 @@ void check_obj_queue_returned(const void *obj);
  * object the environment's allocator does not have out (a double free, a
  * foreign pointer) is reported here as freed twice or never queued, so an
  * environment calls this first and only then declines to free it.  Context:
- * any but NMI.
+ * any.
  */
 void check_obj_freed(const void *obj, const char *how);
 
