@@ -157,9 +157,16 @@ void check_obj_queued(const void *obj, int cpu, enum kenv_ctx ctx, bool headless
  */
 void check_obj_queue_returned(const void *obj);
 /*
- * The environment freed @obj (from kenv_kfree, kenv_kfree_bulk, kenv_vfree).
- * Checks GP-SAFETY (a GP that began after the queue has ended; no reader that
- * could reach it is still inside) and EXACTLY-ONCE.
+ * The environment freed @obj (from kenv_kfree, kenv_kfree_bulk, kenv_vfree;
+ * @how is "kfree", "kfree_bulk" or "vfree").  Checks GP-SAFETY (a GP that
+ * began after the queue has ended; no reader that could reach it is still
+ * inside) and EXACTLY-ONCE: not freed before, queued before, and freed by its
+ * own channel's function (a vmalloc object by vfree, a slab one by kfree or
+ * kfree_bulk, as check_obj_new() said: the one wrong-channel rule).  An
+ * object the environment's allocator does not have out (a double free, a
+ * foreign pointer) is reported here as freed twice or never queued, so an
+ * environment calls this first and only then declines to free it.  Context:
+ * any.
  */
 void check_obj_freed(const void *obj, const char *how);
 
@@ -227,6 +234,113 @@ bool check_lock_would_deadlock(const struct kenv_lock *lock);
 void check_warned(enum kenv_warn_kind kind, const char *inv, const char *cond,
 		  const void *obj, const char *file, int line, const char *func);
 
+/* ---- what the environments observe ---------------------------------------- */
+
+/*
+ * The environments report here what happened and the checker decides whether
+ * it breaks a rule, so that each rule exists once for every environment.
+ */
+
+/* A CPU's lock, irq, preemption, bh and RCU-reader state, as an environment counts it. */
+struct check_cpu_state {
+	unsigned int locks;	/* raw locks the context itself took and holds */
+	bool irqs_off;
+	unsigned int preempt;	/* preempt_disable depth, raw locks included */
+	unsigned int bh;	/* bh_disable depth, a softirq being served included */
+	unsigned int rcu_nest;	/* rcu_read_lock depth */
+};
+
+/*
+ * LOCKING: a context on @cpu returned, leaving the CPU in @left.  @entered:
+ * the state its body began with (a handler: what it interrupted, with the
+ * handler's own bh count or irqs-off added), or NULL for a task, kthread or
+ * work item, which begins with everything at zero.  A context leaves the CPU
+ * as it found it and holds no lock it took.  @who names it in the report.
+ * Returns true if it did (the environment repairs the CPU either way).
+ * Context: any.
+ */
+bool check_context_left(const char *who, int cpu, const struct check_cpu_state *entered,
+			const struct check_cpu_state *left);
+/*
+ * LOCKING: @fn was called, which must not run in NMI context (an NMI may have
+ * interrupted a holder of what it takes).  Reports it if the caller is in NMI
+ * context, and returns whether it was.  Context: any.
+ */
+bool check_nmi_unsafe(const char *fn);
+/*
+ * LOCKING: @fn closes a nesting (preempt_enable, local_bh_enable,
+ * rcu_read_unlock) whose depth was @depth before the call: 0 means there was
+ * no matching disable or lock.  Context: any.
+ */
+void check_nest_exit(const char *fn, unsigned int depth);
+/* LOCKING: local_bh_disable() was called; not in hardirq or NMI context.  Any. */
+void check_bh_disable(void);
+/*
+ * NO-ALLOC-ATOMIC and LOCKING: @fn, which takes the allocator's own locks
+ * (kfree, kfree_bulk, vfree, a page free), was called for @ptr while
+ * @raw_locks raw locks are held on the caller's CPU (by the caller and by the
+ * contexts it interrupted).  Not allowed from NMI (LOCKING), nor under a raw
+ * lock (NO-ALLOC-ATOMIC).  Context: any.
+ */
+void check_allocator_call(const char *fn, const void *ptr, unsigned int raw_locks);
+/*
+ * LOCKING: acquiring @lock found it taken (on @holder_cpu), and the caller
+ * cannot wait for its release (on one OS thread nothing else runs while it
+ * spins).  Call it before check_lock_acquire(), which reports the
+ * self-deadlock itself when the holder is the caller or a context it
+ * interrupted; this reports any other holder.  Context: any.
+ */
+void check_lock_busy(const struct kenv_lock *lock, int holder_cpu);
+/*
+ * PROGRESS: @who (the scheduler, a waiting driver, quiescence), waiting for
+ * @what (or NULL), was still busy after @steps steps at @now_ns: a livelock.
+ * @cpu: the CPU involved, or -1.  Context: sleep.
+ */
+void check_stall_busy(const char *who, const char *what, int cpu, unsigned int steps,
+		      uint64_t now_ns);
+/*
+ * PROGRESS: @who waits for @what but nothing can run: @blocked contexts stay
+ * blocked (0: not counted); @why says what holds it (or NULL).  Context: sleep.
+ */
+void check_stall_blocked(const char *who, const char *what, int cpu, unsigned int blocked,
+			 const char *why);
+
+/*
+ * BOUNDED: a page allocation with @gfp failed on @cpu (@why: the
+ * environment's reason, or NULL).  A failure is expected of KENV_GFP_NOWAIT,
+ * NORETRY, NOMEMALLOC and POOL requests; a KENV_GFP_KERNEL request without
+ * NORETRY or NOMEMALLOC would have invoked the OOM killer (the refill path
+ * must never ask for that): the one OOM rule.  Context: any.
+ */
+void check_alloc_failed(unsigned int gfp, int cpu, const char *why);
+/*
+ * EXACTLY-ONCE: kenv_page_free(@page); @allocated: whether the page allocator
+ * had it out (false: a double free or a foreign pointer).  Context: any.
+ */
+void check_page_freed(const void *page, bool allocated);
+/*
+ * EXACTLY-ONCE: kenv_debug_obj_unqueue(@obj); @was_queued: whether debug
+ * objects had it queued (false: unqueued twice, or never queued).  Any.
+ */
+void check_debug_obj_unqueued(const void *obj, bool was_queued);
+
+/* What a reader inside its read-side section finds of an object it reached. */
+enum check_found {
+	CHECK_FOUND_INTACT,	/* live, the same object it reached */
+	CHECK_FOUND_FREED,	/* given back to the allocator */
+	CHECK_FOUND_CORRUPT,	/* poisoned, overwritten or reused for another object */
+};
+/*
+ * GP-SAFETY: reader @reader, still inside its read-side section on @cpu,
+ * looked at @obj, which it reached while inside, and found it @found;
+ * @detail (or NULL) names the object and the evidence (serial, canary).
+ * Anything but intact means it was freed under the reader.  This is the
+ * environment's own look at the memory, an independent second opinion to the
+ * shadow state's check at the free.  Context: any.
+ */
+void check_reader_found(int reader, int cpu, const void *obj, enum check_found found,
+			const char *detail);
+
 /* ---- end of run ----------------------------------------------------------- */
 
 /*
@@ -266,5 +380,16 @@ bool check_progress(uint64_t now_ns, uint64_t bound_ns);
  * Context: sleep.
  */
 bool check_after_shrinker(void);
+/*
+ * ACCOUNTING of kfree_rcu_shrink_count()'s answer @count: never 0 (to the
+ * shrinker core 0 means "cannot tell", not "empty"), whatever else ran.  With
+ * @unchanged, also equal to the objects pending plus the pages cached over
+ * every CPU, or KVFREE_SHRINK_EMPTY for none, per snapshots taken now, if
+ * @unchanged(@arg) still says nothing else ran since the count (it is asked
+ * after the snapshots, which take each krc lock: in the sim, scheduling
+ * points).  Not compared when a snapshot fails.  Returns true if all held.
+ * Context: sleep.
+ */
+bool check_shrink_count(unsigned long count, bool (*unchanged)(void *arg), void *arg);
 
 #endif /* KVTORTURE_CHECK_H */

@@ -2,7 +2,8 @@
 /*
  * check_final.c - the checks that compare the shadow state with the
  * implementation's own view (kvfree_rcu_snapshot()): end of run, mid-run
- * accounting, reclaim progress, and the state after the shrinker.
+ * accounting, reclaim progress, the state after the shrinker and the
+ * shrinker's count.
  *
  * This is the only file of the checker that calls the implementation, so a
  * program that never calls these functions links without it.  Snapshots are
@@ -110,6 +111,7 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 {
 	unsigned long impl_pending = 0, impl_in_flight = 0;
 
+	check_shadow_assert_held();
 	for (unsigned int c = 0; c < n; c++) {
 		const struct kvfree_rcu_cpu_stats *st = &snaps[c];
 		unsigned long pending = pending_of(st);
@@ -343,4 +345,41 @@ bool check_after_shrinker(void)
 	}
 	put_snapshots();
 	return total_violations() == before;
+}
+
+bool check_shrink_count(unsigned long count, bool (*unchanged)(void *arg), void *arg)
+{
+	struct kvfree_rcu_cpu_stats st;
+	unsigned long want = 0;
+	struct check_ctx cs;
+
+	if (count == 0) {
+		check_ctx_take(&cs);
+		check_report(INV_ACCOUNTING, NULL, -1, &cs,
+			     "kfree_rcu_shrink_count() returned 0 (\"cannot tell\"); an empty "
+			     "cache must answer KVFREE_SHRINK_EMPTY (%lu)", KVFREE_SHRINK_EMPTY);
+		return false;
+	}
+	if (!unchanged)
+		return true;
+	/* Not take_snapshots(): its buffers may be in use, and a failed snapshot ends this. */
+	for (int cpu = 0; cpu < kenv_nr_cpus(); cpu++) {
+		if (!kvfree_rcu_snapshot(cpu, &st))
+			return true;
+		for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++)
+			want += st.pending[ch];
+		want += st.cached_pages;
+	}
+	if (!unchanged(arg))
+		return true;
+	if (want == 0)
+		want = KVFREE_SHRINK_EMPTY;
+	if (count == want)
+		return true;
+	check_ctx_take(&cs);
+	check_report(INV_ACCOUNTING, NULL, -1, &cs,
+		     "kfree_rcu_shrink_count() returned %lu, but the CPUs hold %lu (objects "
+		     "pending plus pages cached, or KVFREE_SHRINK_EMPTY=%lu for none)",
+		     count, want, KVFREE_SHRINK_EMPTY);
+	return false;
 }

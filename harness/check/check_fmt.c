@@ -172,7 +172,10 @@ static unsigned long long get_unsigned(va_list *ap, enum fmt_len len)
 /*
  * The renderer proper.  Returns false at a conversion it does not handle; the
  * caller then starts over with vsnprintf().  @ap is a pointer so the va_list
- * can be consumed across the functions that read it, portably.
+ * can be consumed across the functions that read it, portably.  One function
+ * of about 140 lines, because every trace event of the sim is formatted here:
+ * split into a spec parser and a conversion function (even forced inline), a
+ * `kvtorture sim` run executed 3 % more instructions (callgrind).
  */
 static bool render(struct fmt_out *o, const char *f, va_list *ap)
 {

@@ -63,6 +63,9 @@ static inline uint64_t check_next_seq(void)
 	return atomic_fetch_add_explicit(&check_seq, 1, memory_order_relaxed) + 1;
 }
 
+/* "NOWAIT|NORETRY"-style names of @gfp's flags into @buf.  Context: any. */
+void check_gfp_names(unsigned int gfp, char *buf, size_t size);
+
 /* Append the last @n trace events to @buf (report path).  Context: any. */
 size_t check_trace_tail(char *buf, size_t size, unsigned int n);
 
@@ -80,6 +83,12 @@ void check_report_reset(void);
  */
 void check_shadow_lock(void);
 void check_shadow_unlock(void);
+/*
+ * Die (exit 99) unless the calling thread holds the shadow lock: the first
+ * line of every _locked function; the message names that function.
+ */
+void check_shadow_assert_held_(const char *func);
+#define check_shadow_assert_held() check_shadow_assert_held_(__func__)
 
 struct check_shadow_sums {
 	unsigned long outstanding;		/* queued EXPECT_FREE, not freed */

@@ -373,7 +373,7 @@ void check_lock_release(const struct kenv_lock *lock)
 
 /* ---- NO-ALLOC-ATOMIC ----------------------------------------------------- */
 
-static void gfp_names(unsigned int gfp, char *buf, size_t size)
+void check_gfp_names(unsigned int gfp, char *buf, size_t size)
 {
 	static const char *const names[] = { "NOWAIT", "KERNEL", "NORETRY", "NOMEMALLOC",
 					     "NOWARN", "POOL" };
@@ -441,7 +441,7 @@ void check_alloc(unsigned int gfp, const char *site)
 	}
 	if (!reason)
 		return;
-	gfp_names(gfp, flags, sizeof(flags));
+	check_gfp_names(gfp, flags, sizeof(flags));
 	check_report(INV_NO_ALLOC_ATOMIC, NULL, cs.cpu, &cs,
 		     "page allocation with gfp=%s at %s %s%s", flags, site ? site : "?", reason,
 		     gfp & KENV_GFP_POOL ? "" :

@@ -269,6 +269,12 @@ void check_shadow_unlock(void)
 	shadow_leave();
 }
 
+void check_shadow_assert_held_(const char *func)
+{
+	if (!held_by_this_thread())
+		kenv_die(__FILE__, __LINE__, func, "checker: called without the shadow lock");
+}
+
 /* ---- the shadow heap ----------------------------------------------------- */
 
 static void need_tables(void)
@@ -1116,6 +1122,7 @@ void check_barrier_end(void)
 
 void check_shadow_sums_locked(struct check_shadow_sums *sums)
 {
+	check_shadow_assert_held();
 	memset(sums, 0, sizeof(*sums));
 	sums->outstanding = out_count;
 	memcpy(sums->pages_owned, pages_owned, sizeof(pages_owned));
@@ -1134,6 +1141,7 @@ void check_shadow_sums_locked(struct check_shadow_sums *sums)
 void check_shadow_each_outstanding_locked(bool (*fn)(const struct check_obj_view *v, void *arg),
 					  void *arg)
 {
+	check_shadow_assert_held();
 	if (!recs)
 		return;
 	for (uint32_t r = out_head; r != NIL; r = recs[r].next) {

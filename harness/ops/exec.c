@@ -252,44 +252,10 @@ static unsigned long sim_activity(void)
 	       st.timers_fired + st.works_run;
 }
 
-/*
- * ACCOUNTING of the shrinker's count: objects pending plus pages cached over
- * every CPU, or KVFREE_SHRINK_EMPTY when that is 0.  A 0 is never right (to
- * the shrinker core it means "cannot tell", not "empty"), whatever ran in
- * between; the value itself is compared with the snapshots only if nothing
- * else ran since the count (@activity: sim_activity() before it), and only
- * with @compare: the snapshots take locks, which are scheduling points.
- * Context: sleep.
- */
-static void check_shrink_count(unsigned long count, unsigned long activity, bool compare)
+/* check_shrink_count()'s question: nothing else ran since @arg's sim_activity(). */
+static bool sim_unchanged(void *arg)
 {
-	struct kvfree_rcu_cpu_stats st;
-	unsigned long want = 0;
-
-	if (count == 0) {
-		check_fail(INV_ACCOUNTING, NULL, -1,
-			   "kfree_rcu_shrink_count() returned 0 (\"cannot tell\"); an empty "
-			   "cache must answer KVFREE_SHRINK_EMPTY (%lu)", KVFREE_SHRINK_EMPTY);
-		return;
-	}
-	if (!compare)
-		return;
-	for (int cpu = 0; cpu < kenv_nr_cpus(); cpu++) {
-		if (!kvfree_rcu_snapshot(cpu, &st))
-			return;
-		for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++)
-			want += st.pending[ch];
-		want += st.cached_pages;
-	}
-	if (sim_activity() != activity)
-		return;
-	if (want == 0)
-		want = KVFREE_SHRINK_EMPTY;
-	if (count != want)
-		check_fail(INV_ACCOUNTING, NULL, -1,
-			   "kfree_rcu_shrink_count() returned %lu, but the CPUs hold %lu (objects "
-			   "pending plus pages cached, or KVFREE_SHRINK_EMPTY=%lu for none)",
-			   count, want, KVFREE_SHRINK_EMPTY);
+	return sim_activity() == *(const unsigned long *)arg;
 }
 
 static void body_shrink_count(void *arg)
@@ -299,7 +265,8 @@ static void body_shrink_count(void *arg)
 	(void)arg;
 	count = kfree_rcu_shrink_count();
 	check_trace("kvt shrink-count -> %lu", count);
-	check_shrink_count(count, before, true);
+	/* The count is compared with snapshots only if nothing else ran since. */
+	check_shrink_count(count, sim_unchanged, &before);
 }
 
 /* Objects the implementation freed so far, over all CPUs.  Context: sleep. */
@@ -327,7 +294,7 @@ static void body_shrink_scan(void *arg)
 	unsigned long count, freed, flags;
 
 	count = kfree_rcu_shrink_count();
-	check_shrink_count(count, before, false);
+	check_shrink_count(count, NULL, NULL);
 	freed = kfree_rcu_shrink_scan(c->n);
 	check_trace("kvt shrink-scan count %lu scan %lu -> %lu", count, c->n, freed);
 	/*
@@ -408,18 +375,22 @@ static void reader_end(struct exec_reader *r, unsigned int id)
 {
 	for (unsigned int i = 0; i < r->nr_seen; i++) {
 		const struct kvt_obj *obj = r->seen[i];
+		enum check_found found = CHECK_FOUND_INTACT;
+		char what[48];
 
 		/*
-		 * The reader may still use what it reached, so the object must
-		 * live, with the same identity.  The checker catches an early
-		 * free when it happens; this is the independent second opinion.
+		 * The reader may still use what it reached: tell the checker
+		 * whether the object lives, with the same identity (it catches
+		 * an early free when it happens; this is the second opinion).
 		 */
-		if (!sim_obj_live(obj) || obj->serial != r->seen_serial[i] ||
-		    obj->canary != KVT_OBJ_CANARY)
-			check_fail(INV_GP_SAFETY, obj, (int)r->cpu,
-				   "reader %u is still inside but object #%llu it reached is %s",
-				   id, (unsigned long long)r->seen_serial[i],
-				   sim_obj_live(obj) ? "corrupt or reused" : "freed");
+		if (!sim_obj_live(obj))
+			found = CHECK_FOUND_FREED;
+		else if (obj->serial != r->seen_serial[i] || obj->canary != KVT_OBJ_CANARY)
+			found = CHECK_FOUND_CORRUPT;
+		if (found == CHECK_FOUND_INTACT)
+			continue;
+		snprintf(what, sizeof(what), "object #%llu", (unsigned long long)r->seen_serial[i]);
+		check_reader_found((int)id, (int)r->cpu, obj, found, what);
 	}
 	sim_reader_end(r->sim_id);
 	r->sim_id = -1;
@@ -439,6 +410,124 @@ static void check_at_rest(void)
 {
 	if (!sim_tasks_alive())
 		check_progress(sim_now(), UINT64_MAX);
+}
+
+/* The shared slots readers reach: retire, publish, unpublish. */
+static bool exec_slot_op(enum kvt_opcode code, struct exec_call *c, const struct kvt_args *args)
+{
+	struct exec_slot *s = &ex.slots[args->v[KVT_ARG_SLOT]];
+
+	switch (code) {
+	case KVT_OP_RETIRE:
+		if (!s->obj || !cpu_usable(c->cpu))
+			return false;
+		/* rcu_assign_pointer(slot, NULL), then kvfree_rcu(old). */
+		if (s->published)
+			check_obj_unpublish(s->obj);
+		c->obj = s->obj;
+		s->obj = NULL;
+		s->published = false;
+		if (!start_in_ctx(c, body_queue, "kvt-retire")) {
+			s->obj = c->obj;
+			return false;
+		}
+		return true;
+	case KVT_OP_PUBLISH:
+		if (s->obj)
+			return false;
+		s->obj = obj_new(c->vmalloc);
+		s->published = true;
+		check_obj_publish(s->obj);
+		return true;
+	case KVT_OP_UNPUBLISH:
+		if (!s->obj || !s->published)
+			return false;
+		check_obj_unpublish(s->obj);
+		s->published = false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A reader reaches a slot's published object: remember what it saw. */
+static bool reader_deref(struct exec_reader *r, unsigned int id, struct exec_slot *s)
+{
+	unsigned int i;
+
+	if (r->sim_id < 0 || !s->obj || !s->published)
+		return false;
+	sim_reader_deref(r->sim_id, s->obj);
+	if (s->obj->canary != KVT_OBJ_CANARY) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "published object #%llu (canary %#llx, want %#llx)",
+			 (unsigned long long)s->obj->serial,
+			 (unsigned long long)s->obj->canary, KVT_OBJ_CANARY);
+		check_reader_found((int)id, (int)r->cpu, s->obj, CHECK_FOUND_CORRUPT, what);
+	}
+	for (i = 0; i < r->nr_seen; i++)
+		if (r->seen[i] == s->obj)
+			return true;
+	/* Keep the newest few; the checker tracks every one anyway. */
+	i = r->nr_seen < READER_SEEN_MAX ? r->nr_seen++ : (unsigned int)(s->obj->serial %
+								 READER_SEEN_MAX);
+	r->seen[i] = s->obj;
+	r->seen_serial[i] = s->obj->serial;
+	return true;
+}
+
+/* The explicit readers: begin, deref, end. */
+static bool exec_reader_op(enum kvt_opcode code, struct exec_call *c, const struct kvt_args *args)
+{
+	unsigned int id = (unsigned int)args->v[KVT_ARG_ID];
+	struct exec_reader *r = &ex.readers[id];
+
+	switch (code) {
+	case KVT_OP_READER_BEGIN:
+		if (r->sim_id >= 0 || !cpu_usable(c->cpu))
+			return false;
+		r->sim_id = sim_reader_begin(c->cpu);
+		r->cpu = c->cpu;
+		r->nr_seen = 0;
+		return r->sim_id >= 0;
+	case KVT_OP_READER_DEREF:
+		return reader_deref(r, id, &ex.slots[args->v[KVT_ARG_SLOT]]);
+	case KVT_OP_READER_END:
+		if (r->sim_id < 0)
+			return false;
+		reader_end(r, id);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * An NMI that calls kvfree_rcu(), which must refuse it: injected at the next
+ * point (inject-nmi) or run now (misuse-nmi).
+ */
+static bool exec_nmi(enum kvt_opcode code, struct exec_call *c)
+{
+	bool ran;
+
+	if (!cpu_usable(c->cpu))
+		return false;
+	c->obj = obj_new(c->vmalloc);
+	if (code == KVT_OP_INJECT_NMI)
+		ran = sim_inject(c->cpu, KENV_CTX_NMI, body_nmi, c);
+	else
+		ran = sim_call_irq(c->cpu, KENV_CTX_NMI, body_nmi, c);
+	/*
+	 * Not accepted (the CPU's injection queue is full): queue the
+	 * object normally from the driver on that CPU, so none is left
+	 * allocated and never queued.
+	 */
+	if (!ran) {
+		sim_set_driver_cpu(c->cpu);
+		obj_queue(c->obj, false, CHECK_EXPECT_FREE);
+	}
+	return ran;
 }
 
 /* Execute one op; false if it could not apply (traced by the caller). */
@@ -461,83 +550,14 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
 	switch ((enum kvt_opcode)op->code) {
 	case KVT_OP_QUEUE:
 		return start_in_ctx(c, body_queue, "kvt-queue");
-	case KVT_OP_RETIRE: {
-		struct exec_slot *s = &ex.slots[a.v[KVT_ARG_SLOT]];
-
-		if (!s->obj || !cpu_usable(c->cpu))
-			return false;
-		/* rcu_assign_pointer(slot, NULL), then kvfree_rcu(old). */
-		if (s->published)
-			check_obj_unpublish(s->obj);
-		c->obj = s->obj;
-		s->obj = NULL;
-		s->published = false;
-		if (!start_in_ctx(c, body_queue, "kvt-retire")) {
-			s->obj = c->obj;
-			return false;
-		}
-		return true;
-	}
-	case KVT_OP_PUBLISH: {
-		struct exec_slot *s = &ex.slots[a.v[KVT_ARG_SLOT]];
-
-		if (s->obj)
-			return false;
-		s->obj = obj_new(c->vmalloc);
-		s->published = true;
-		check_obj_publish(s->obj);
-		return true;
-	}
-	case KVT_OP_UNPUBLISH: {
-		struct exec_slot *s = &ex.slots[a.v[KVT_ARG_SLOT]];
-
-		if (!s->obj || !s->published)
-			return false;
-		check_obj_unpublish(s->obj);
-		s->published = false;
-		return true;
-	}
-	case KVT_OP_READER_BEGIN: {
-		struct exec_reader *r = &ex.readers[a.v[KVT_ARG_ID]];
-
-		if (r->sim_id >= 0 || !cpu_usable(c->cpu))
-			return false;
-		r->sim_id = sim_reader_begin(c->cpu);
-		r->cpu = c->cpu;
-		r->nr_seen = 0;
-		return r->sim_id >= 0;
-	}
-	case KVT_OP_READER_DEREF: {
-		struct exec_reader *r = &ex.readers[a.v[KVT_ARG_ID]];
-		struct exec_slot *s = &ex.slots[a.v[KVT_ARG_SLOT]];
-		unsigned int i;
-
-		if (r->sim_id < 0 || !s->obj || !s->published)
-			return false;
-		sim_reader_deref(r->sim_id, s->obj);
-		if (s->obj->canary != KVT_OBJ_CANARY)
-			check_fail(INV_GP_SAFETY, s->obj, (int)r->cpu,
-				   "published object #%llu has canary %#llx, want %#llx",
-				   (unsigned long long)s->obj->serial,
-				   (unsigned long long)s->obj->canary, KVT_OBJ_CANARY);
-		for (i = 0; i < r->nr_seen; i++)
-			if (r->seen[i] == s->obj)
-				return true;
-		/* Keep the newest few; the checker tracks every one anyway. */
-		i = r->nr_seen < READER_SEEN_MAX ? r->nr_seen++ : (unsigned int)(s->obj->serial %
-									 READER_SEEN_MAX);
-		r->seen[i] = s->obj;
-		r->seen_serial[i] = s->obj->serial;
-		return true;
-	}
-	case KVT_OP_READER_END: {
-		struct exec_reader *r = &ex.readers[a.v[KVT_ARG_ID]];
-
-		if (r->sim_id < 0)
-			return false;
-		reader_end(r, (unsigned int)a.v[KVT_ARG_ID]);
-		return true;
-	}
+	case KVT_OP_RETIRE:
+	case KVT_OP_PUBLISH:
+	case KVT_OP_UNPUBLISH:
+		return exec_slot_op((enum kvt_opcode)op->code, c, &a);
+	case KVT_OP_READER_BEGIN:
+	case KVT_OP_READER_DEREF:
+	case KVT_OP_READER_END:
+		return exec_reader_op((enum kvt_opcode)op->code, c, &a);
 	case KVT_OP_GP_START:
 		sim_gp_start();
 		return true;
@@ -561,27 +581,8 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
 		c->ctx = KENV_CTX_HARDIRQ;
 		return sim_inject(c->cpu, KENV_CTX_HARDIRQ, body_queue, c);
 	case KVT_OP_INJECT_NMI:
-	case KVT_OP_MISUSE_NMI: {
-		bool ran;
-
-		if (!cpu_usable(c->cpu))
-			return false;
-		c->obj = obj_new(c->vmalloc);
-		if (op->code == KVT_OP_INJECT_NMI)
-			ran = sim_inject(c->cpu, KENV_CTX_NMI, body_nmi, c);
-		else
-			ran = sim_call_irq(c->cpu, KENV_CTX_NMI, body_nmi, c);
-		/*
-		 * Not accepted (the CPU's injection queue is full): queue the
-		 * object normally from the driver on that CPU, so none is left
-		 * allocated and never queued.
-		 */
-		if (!ran) {
-			sim_set_driver_cpu(c->cpu);
-			obj_queue(c->obj, false, CHECK_EXPECT_FREE);
-		}
-		return ran;
-	}
+	case KVT_OP_MISUSE_NMI:
+		return exec_nmi((enum kvt_opcode)op->code, c);
 	case KVT_OP_PREEMPT:
 		sim_set_next_preempt(c->cpu, -1);
 		return true;

@@ -294,6 +294,60 @@ const char *kvt_op_name(unsigned int code)
 	return code < KVT_OP_NR ? op_tab[code].name : NULL;
 }
 
+/* ---------------------------------------------------------------------------
+ * Opcode bytes
+ *
+ * The binary form names an op by its record's first byte through this table,
+ * which is fixed for ever: fuzz corpora are kept for years (OSS-Fuzz keeps
+ * them), and an input must mean the same program after ops are added.  The
+ * table only ever grows: an entry that names an op never changes, and a new
+ * op takes one or more of the bytes that are still OP_UNOWNED (208..255 when
+ * the table was made; a record with such a byte is skipped until then).
+ *
+ * The first 26 ops own eight bytes each, byte % 26, which is what every byte
+ * below 208 meant when the binary form read the opcode as byte % KVT_OP_NR;
+ * FIRST_26_OPS lists them in that order and never changes either.  The lowest
+ * byte an op owns is its canonical byte, the one the encoder writes.
+ */
+#define OP_UNOWNED 0xff
+_Static_assert(KVT_OP_NR < OP_UNOWNED, "OP_UNOWNED is not an op");
+
+#define FIRST_26_OPS							\
+	KVT_OP_QUEUE, KVT_OP_RETIRE, KVT_OP_PUBLISH, KVT_OP_UNPUBLISH,	\
+	KVT_OP_READER_BEGIN, KVT_OP_READER_DEREF, KVT_OP_READER_END,	\
+	KVT_OP_GP_START, KVT_OP_GP_TRY_END, KVT_OP_GP_COMPLETE,		\
+	KVT_OP_ADVANCE, KVT_OP_RUN_PENDING, KVT_OP_INJECT_IRQ,		\
+	KVT_OP_INJECT_NMI, KVT_OP_PREEMPT, KVT_OP_MIGRATE,		\
+	KVT_OP_FAIL_ALLOCS, KVT_OP_SHRINK_COUNT, KVT_OP_SHRINK_SCAN,	\
+	KVT_OP_BARRIER, KVT_OP_CPU_OFFLINE, KVT_OP_CPU_ONLINE,		\
+	KVT_OP_QUEUE_LOOP, KVT_OP_MISUSE_DOUBLE, KVT_OP_MISUSE_NMI,	\
+	KVT_OP_MISUSE_HEADLESS_ATOMIC
+#define UNOWNED_8							\
+	OP_UNOWNED, OP_UNOWNED, OP_UNOWNED, OP_UNOWNED,			\
+	OP_UNOWNED, OP_UNOWNED, OP_UNOWNED, OP_UNOWNED
+
+static const uint8_t op_of_byte[256] = {
+	/* 0x00 .. 0xcf: the first 26 ops, eight times over. */
+	FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS,
+	FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS,
+	/* 0xd0 .. 0xff: for new ops, which take entries here and nowhere else. */
+	UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8,
+};
+_Static_assert(sizeof(op_of_byte) == 256, "one entry per opcode byte");
+
+int kvt_op_of_byte(uint8_t byte)
+{
+	return op_of_byte[byte] == OP_UNOWNED ? -1 : op_of_byte[byte];
+}
+
+int kvt_op_byte(unsigned int code)
+{
+	for (unsigned int b = 0; b < 256 && code < KVT_OP_NR; b++)
+		if (op_of_byte[b] == code)
+			return (int)b;
+	return -1;
+}
+
 static uint8_t *op_byte(struct kvt_op *op, unsigned int i)
 {
 	return i == 0 ? &op->a : i == 1 ? &op->b : &op->c;
@@ -407,11 +461,13 @@ static struct kvt_op op_pack(unsigned int code, const struct kvt_args *args)
 	return op;
 }
 
-struct kvt_op kvt_op_decode(const uint8_t raw[KVT_OP_BYTES], unsigned int nr_cpus)
+bool kvt_op_decode(const uint8_t raw[KVT_OP_BYTES], unsigned int nr_cpus, struct kvt_op *op)
 {
-	struct kvt_op in = { raw[0] % KVT_OP_NR, raw[1], raw[2], raw[3] };
+	struct kvt_op in = { op_of_byte[raw[0]], raw[1], raw[2], raw[3] };
 	struct kvt_args args = { { 0 } };
 
+	if (in.code == OP_UNOWNED)
+		return false;
 	if (nr_cpus == 0)
 		nr_cpus = 1;
 	for (unsigned int i = 0; i < op_tab[in.code].nr_fields; i++) {
@@ -434,7 +490,8 @@ struct kvt_op kvt_op_decode(const uint8_t raw[KVT_OP_BYTES], unsigned int nr_cpu
 	}
 	if (op_args_conflict(in.code, &args))
 		args.v[KVT_ARG_FORM] = KVT_FORM_HEAD;
-	return op_pack(in.code, &args);
+	*op = op_pack(in.code, &args);
+	return true;
 }
 
 /*
@@ -467,10 +524,10 @@ void kvt_prog_decode(const uint8_t *data, size_t size, struct kvt_prog *prog)
 	config_decode(cfgb, &prog->cfg);
 	nr = size > KVT_CONFIG_BYTES ? (size - KVT_CONFIG_BYTES) / KVT_OP_BYTES : 0;
 	prog->ops = xcalloc(nr, sizeof(*prog->ops));
-	prog->nr = nr;
+	prog->nr = 0;
 	for (size_t i = 0; i < nr; i++)
-		prog->ops[i] = kvt_op_decode(data + KVT_CONFIG_BYTES + i * KVT_OP_BYTES,
-					     prog->cfg.nr_cpus);
+		prog->nr += kvt_op_decode(data + KVT_CONFIG_BYTES + i * KVT_OP_BYTES,
+					  prog->cfg.nr_cpus, &prog->ops[prog->nr]);
 }
 
 bool kvt_prog_encode(const struct kvt_prog *prog, uint8_t **out, size_t *len, const char **why)
@@ -498,8 +555,15 @@ bool kvt_prog_encode(const struct kvt_prog *prog, uint8_t **out, size_t *len, co
 	for (size_t i = 0; i < prog->nr; i++) {
 		const struct kvt_op *op = &prog->ops[i];
 		uint8_t *rec = buf + KVT_CONFIG_BYTES + i * KVT_OP_BYTES;
+		int byte = kvt_op_byte(op->code);
 
-		rec[0] = op->code;
+		if (byte < 0) {
+			free(buf);
+			if (why)
+				*why = "an opcode that no op has";
+			return false;
+		}
+		rec[0] = (uint8_t)byte;
 		rec[1] = op->a;
 		rec[2] = op->b;
 		rec[3] = op->c;
@@ -1184,20 +1248,19 @@ void kvt_prog_random(struct kvt_prog *prog, uint64_t seed, size_t nr_ops,
 	prog->nr = nr_ops;
 	for (size_t i = 0; i < nr_ops; i++) {
 		uint64_t r = splitmix64(&st);
-		uint8_t raw[KVT_OP_BYTES] = {
-			(uint8_t)((r >> 32) % KVT_OP_NR), (uint8_t)r, (uint8_t)(r >> 8),
-			(uint8_t)(r >> 16),
-		};
+		unsigned int code = (unsigned int)((r >> 32) % KVT_OP_NR);
+		uint8_t raw[KVT_OP_BYTES] = { 0, (uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16) };
 
 		/*
 		 * Two in five ops come from the core of a workload (queueing,
 		 * readers, time and GPs), so random programs do more than misuse.
 		 */
 		if ((r >> 56) % 5 < 2)
-			raw[0] = core_ops[(r >> 48) % ARRAY_SIZE(core_ops)];
+			code = core_ops[(r >> 48) % ARRAY_SIZE(core_ops)];
 		/* Time steps: mostly small, so timers interleave with the other ops. */
-		if (raw[0] == KVT_OP_ADVANCE && (r >> 40) % 2)
+		if (code == KVT_OP_ADVANCE && (r >> 40) % 2)
 			raw[2] = (uint8_t)(raw[2] % 16);
-		prog->ops[i] = kvt_op_decode(raw, prog->cfg.nr_cpus);
+		raw[0] = (uint8_t)kvt_op_byte(code);
+		kvt_op_decode(raw, prog->cfg.nr_cpus, &prog->ops[i]);
 	}
 }

@@ -9,6 +9,9 @@
  *   binary  the fuzz input: KVT_CONFIG_BYTES of configuration, then 4-byte
  *           records.  Every byte string decodes (values are taken modulo their
  *           range, a short tail is ignored), so byte mutations stay meaningful.
+ *           The opcode byte names its op through a fixed table (ops.c) that
+ *           only ever grows: a stored input means the same program after ops
+ *           are added.  A record whose opcode byte no op owns yet is skipped.
  *   text    the reproducer: a versioned header line, one config line and one op
  *           per line with key=value arguments; '#' starts a comment.
  *
@@ -82,7 +85,12 @@ struct kvt_config {
 #define KVT_CACHE_PAGES_MAX 8
 #define KVT_POOL_PAGES_MAX 64
 
-/* Opcodes.  The binary opcode is byte % KVT_OP_NR: append new ops at the end only. */
+/*
+ * Ops.  The enum is the program's own numbering (tables, switches) and may be
+ * reordered; the binary form does not use it.  There an op is named by the
+ * opcode bytes it owns in ops.c's op_of_byte table: a new op takes bytes that
+ * no op owns yet, and no byte ever changes owner (kvt_op_byte()).
+ */
 enum kvt_opcode {
 	KVT_OP_QUEUE,		/* kvfree_rcu() of a new object */
 	KVT_OP_RETIRE,		/* unpublish a slot's object and kvfree_rcu() it */
@@ -113,9 +121,9 @@ enum kvt_opcode {
 	KVT_OP_NR
 };
 
-/* One op: the canonical binary record. */
+/* One op: an opcode and the canonical argument bytes of its binary record. */
 struct kvt_op {
-	uint8_t code;		/* enum kvt_opcode */
+	uint8_t code;		/* enum kvt_opcode (its binary byte: kvt_op_byte()) */
 	uint8_t a, b, c;	/* packed arguments; read them with kvt_op_args() */
 };
 
@@ -188,8 +196,19 @@ void kvt_prog_decode(const uint8_t *data, size_t size, struct kvt_prog *prog);
  */
 bool kvt_prog_encode(const struct kvt_prog *prog, uint8_t **out, size_t *len, const char **why);
 
-/* Canonical record of one raw record decoded against @nr_cpus CPUs. */
-struct kvt_op kvt_op_decode(const uint8_t raw[KVT_OP_BYTES], unsigned int nr_cpus);
+/*
+ * Decode one raw record against @nr_cpus CPUs into its canonical form @op;
+ * false (nothing written) when no op owns the opcode byte raw[0]: the record
+ * is skipped.  Context: any.
+ */
+bool kvt_op_decode(const uint8_t raw[KVT_OP_BYTES], unsigned int nr_cpus, struct kvt_op *op);
+/*
+ * The canonical opcode byte of op @code (the lowest byte it owns), which
+ * kvt_prog_encode() writes; -1 out of range.  Context: any.
+ */
+int kvt_op_byte(unsigned int code);
+/* The op that owns opcode byte @byte, or -1 if none does yet.  Context: any. */
+int kvt_op_of_byte(uint8_t byte);
 /* Unpack @op's arguments (unused ones are 0). */
 void kvt_op_args(const struct kvt_op *op, struct kvt_args *args);
 

@@ -1,11 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sim_internal.h - state and helpers shared by the files of the simulation
- * (sim_core.c: CPUs, frames, coroutines, scheduler; sim_rcu.c: grace periods,
- * readers, callbacks; sim_work.c: timers, work, softirqs; sim_mem.c: pages,
- * objects, debug objects).  Not for drivers: they use sim.h.
+ * sim_internal.h - state and helpers shared by the files of the simulation.
+ * Not for drivers: they use sim.h.
  *
- * Everything runs on one OS thread, so nothing here is locked; "context" below
+ *   sim_run.c      the sim's state, configuration, sim_init/fini, counters,
+ *                  kenv_warn and kenv_die
+ *   sim_rng.c      the PRNG and its seeding (the generator is inline below)
+ *   sim_co.c       coroutine stacks, creation, the context switch and the
+ *                  sanitizers' fiber annotations
+ *   sim_sched.c    the run queue, spawning, blocking and waking, a
+ *                  scheduling step, preemption
+ *   sim_time.c     virtual time, the driver's waits, quiescence
+ *   sim_irq.c      interrupt, NMI and softirq frames; injection queues
+ *   sim_point.c    instrumentation points: what may happen at one
+ *   sim_ctx.c      context queries, and a context's end
+ *   sim_lock.c     raw locks, irq masking, preemption, bh
+ *   sim_hotplug.c  CPU hotplug
+ *   sim_rcu.c      grace periods, readers, callbacks
+ *   sim_work.c     timers, work, softirqs
+ *   sim_mem.c      pages, objects, debug objects
+ *
+ * Execution model.  Only one thing runs at a time: either main (the driver,
+ * and the scheduler it calls) or one coroutine.  Switches happen only between
+ * main and a coroutine, and only where the coroutine is preemptible or
+ * blocks, so at a switch every CPU's irq, preemption, bh and RCU-reader state
+ * is back to zero: that state can live in the CPU, not in the task.
+ * Interrupts, NMIs and softirqs never switch stacks: they are frames pushed
+ * on the running stack (sim.frames) and popped before anything switches.
+ *
+ * Everything runs on one OS thread, so nothing here is locked; "context"
  * means the simulated one.
  */
 #ifndef KVTORTURE_SIM_INTERNAL_H
@@ -197,6 +220,7 @@ struct sim_state {
 	struct sim_co *cur;		/* running coroutine, NULL on main */
 	struct sim_co *runq[SIM_CO_MAX];
 	unsigned int runq_nr;
+	unsigned int nr_blocked;	/* coroutines in SIM_CO_BLOCKED */
 	int next_id;
 	struct sim_wait *driver_wait;	/* the driver context's, while it waits */
 
@@ -229,7 +253,8 @@ struct sim_state {
 
 extern struct sim_state sim;
 
-/* ---- sim_core.c ---------------------------------------------------------- */
+/* The context names kenv_ctx_name() returns, indexed by enum kenv_ctx. */
+extern const char *const sim_ctx_names[KENV_CTX_NR];
 
 /* The innermost frame; the CPU it runs on. */
 static inline struct sim_frame *sim_top(void)
@@ -244,37 +269,129 @@ static inline struct sim_cpu *sim_this_cpu(void)
 {
 	return &sim.cpu[sim.frames[sim.depth].cpu];
 }
+/* Whether the caller may block right now (task/kthread, nothing disabled). */
+static inline bool sim_sleepable(void)
+{
+	const struct sim_frame *f = sim_top();
+	const struct sim_cpu *c = &sim.cpu[f->cpu];
+
+	return sim.depth == sim.base && !f->idle &&
+	       (f->ctx == KENV_CTX_TASK || f->ctx == KENV_CTX_KTHREAD) &&
+	       !c->irqs_off && !c->preempt && !c->bh && !c->rcu_nest && !f->locks;
+}
+
+/* ---- sim_run.c ------------------------------------------------------------ */
+
 /* Driver-only entry points die unless called from main outside any handler. */
 void sim_assert_driver(const char *fn);
-/* Whether the caller may block right now (task/kthread, nothing disabled). */
-bool sim_sleepable(void);
+
+/* ---- sim_rng.c ------------------------------------------------------------ */
+
+/* Seed the generator from @seed (splitmix64 fills xoshiro256**'s state). */
+void sim_rng_seed(uint64_t seed);
+
+static inline uint64_t sim_rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* The next xoshiro256** value; untraced (sim_random() traces). */
+static inline uint64_t sim_rng_next(void)
+{
+	uint64_t *s = sim.rng;
+	uint64_t result = sim_rotl64(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = sim_rotl64(s[3], 45);
+	return result;
+}
+
+/* Uniform in [0, @n), 0 when @n is 0; untraced. */
+static inline uint64_t sim_rng_below(uint64_t n)
+{
+	/* Multiply-high: unbiased enough for scheduling, and one draw only. */
+	return n ? (uint64_t)(((unsigned __int128)sim_rng_next() * n) >> 64) : 0;
+}
+
+/* A PRNG draw: true with probability @permille / 1000 (no draw for 0). */
+static inline bool sim_chance(unsigned int permille)
+{
+	return permille && sim_rng_below(1000) < permille;
+}
+
+/* ---- sim_co.c ------------------------------------------------------------- */
+
+/* A coroutine running fn(arg) in @ctx on @cpu, runnable; NULL when none is left. */
+struct sim_co *sim_co_spawn(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), void *arg,
+			    const char *name, bool worker);
+/* main -> @co; returns when @co blocked, was preempted or finished. */
+void sim_co_resume(struct sim_co *co);
+/* The running coroutine -> main; returns when main resumes it. */
+void sim_co_suspend(struct sim_co *co);
+/* sim_init(): free every coroutine; those still blocked are re-made on reuse. */
+void sim_co_reset(void);
+
+/* ---- sim_sched.c ---------------------------------------------------------- */
+
+void sim_runq_add(struct sim_co *co);
+/* Whether what @w waits for holds. */
+bool sim_wait_done(const struct sim_wait *w);
+/* One scheduling step from main; true if anything happened. */
+bool sim_sched_step(void);
+/* Block the caller until @w holds (coroutine: switch away; driver: drive). */
+void sim_block(struct sim_wait *w);
+/* Preempt the running coroutine (and move a task to @migrate_to if >= 0). */
+void sim_preempt_current(int migrate_to, const char *site);
+/* Start a kworker coroutine for @cpu's worklist. */
+bool sim_start_worker(unsigned int cpu);
+
+/* ---- sim_time.c ----------------------------------------------------------- */
+
+/* The driver context waits for @w, driving the system meanwhile. */
+void sim_driver_wait(struct sim_wait *w);
+
+/* ---- sim_irq.c ------------------------------------------------------------ */
+
+/* Run fn(arg) in @ctx as a frame nested on the running stack of @cpu. */
+void sim_run_nested(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), void *arg);
+/* Run fn(arg) in @ctx on @cpu nested on the current stack (on the idle CPU
+ * or the driver when called from main); handles irq_exit for hardirqs. */
+void sim_run_on(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), void *arg);
+/* Take the oldest entry of the non-empty queue @q. */
+void sim_inject_pop(struct sim_injectq *q, void (**fn)(void *), void **arg);
+/* Deliver one interrupt injected for a CPU that ran nothing to take it. */
+bool sim_deliver_idle_injection(void);
+
+/* ---- sim_point.c ---------------------------------------------------------- */
+
+/* An instrumentation point (interrupts, NMIs, preemption, pool refill). */
+void sim_point(const char *site);
+
+/* ---- sim_ctx.c ------------------------------------------------------------ */
+
 /*
  * A "sleep" kenv function was called: tell the checker, and return whether
  * the caller may really block (else the function must not wait).
  */
 bool sim_might_block(const char *site);
-/* A kenv function that forbids NMI context was called from one: LOCKING. */
-bool sim_nmi_forbidden(const char *fn);
-/* A function that must not run under a raw lock ran under one. */
-void sim_no_raw_lock(const char *fn);
-/* An instrumentation point (interrupts, NMIs, preemption, pool refill). */
-void sim_point(const char *site);
-/* Block the caller until @w holds (coroutine: switch away; driver: drive). */
-void sim_block(struct sim_wait *w);
-/* Run fn(arg) in @ctx on @cpu nested on the current stack (on the idle CPU
- * or the driver when called from main); handles irq_exit for hardirqs. */
-void sim_run_on(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), void *arg);
-/* A PRNG draw: true with probability @permille / 1000. */
-bool sim_chance(unsigned int permille);
+/* Raw locks held on the running CPU's stack: the caller's and those of the
+ * contexts it interrupted (for check_allocator_call()). */
+unsigned int sim_raw_locks_held(void);
+/* A context ended (coroutine, work item): the checker judges what it left
+ * held or disabled (check_context_left), then the CPU is repaired. */
+void sim_context_ended(const char *who);
+
+/* ---- sim_hotplug.c -------------------------------------------------------- */
+
 /* A random online CPU other than @avoid (-1: none avoided); a PRNG draw. */
 unsigned int sim_random_online_cpu(int avoid);
 /* The lowest online CPU other than @avoid (-1: none avoided). */
 unsigned int sim_first_online_cpu(int avoid);
-/* A context ended (coroutine, work item): report and repair what it left
- * disabled or held (LOCKING). */
-void sim_check_balanced(const char *who);
-/* Start a kworker coroutine for @cpu's worklist. */
-bool sim_start_worker(unsigned int cpu);
 
 /* ---- sim_rcu.c ------------------------------------------------------------ */
 

@@ -282,10 +282,7 @@ void *kenv_page_alloc(unsigned int gfp)
 		sim.st.page_alloc_failures++;
 		sim.st.failures_by_gfp[cls]++;
 		check_trace("page alloc %s fails (%s) cpu%u", gfp_class_names[cls], why, cpu);
-		if (cls == SIM_GFP_KERNEL && !(gfp & (KENV_GFP_NORETRY | KENV_GFP_NOMEMALLOC)))
-			check_fail(INV_BOUNDED, NULL, (int)cpu,
-				   "OOM: a KENV_GFP_KERNEL page allocation without NORETRY/NOMEMALLOC failed (%s) with %lu pages out, limit %lu",
-				   why, pages_out(), sim.page_limit);
+		check_alloc_failed(gfp, (int)cpu, why);
 		return NULL;
 	}
 	SIM_UNPOISON(p, KENV_PAGE_SIZE);
@@ -303,15 +300,15 @@ void *kenv_page_alloc(unsigned int gfp)
 
 void kenv_page_free(void *page)
 {
+	bool allocated;
+
 	if (!page)
 		return;
-	sim_nmi_forbidden("kenv_page_free");
-	sim_no_raw_lock("kenv_page_free");
-	if (!map_del(&live_pages, (uintptr_t)page, NULL)) {
-		check_fail(INV_EXACTLY_ONCE, page, kenv_cpu(),
-			   "kenv_page_free of a page that is not allocated (double free or foreign pointer)");
+	check_allocator_call("kenv_page_free", page, sim_raw_locks_held());
+	allocated = map_del(&live_pages, (uintptr_t)page, NULL);
+	check_page_freed(page, allocated);
+	if (!allocated)
 		return;
-	}
 	sim.st.pages_in_use--;
 	sim.st.page_frees++;
 	page_put_raw(page);
@@ -401,29 +398,23 @@ static void vm_release(void *p, uintptr_t val)
 	}
 }
 
-static void obj_release(void *p, const char *how, bool vfree)
+/*
+ * Free a driver object by @how.  The checker judges the free (a double free,
+ * a foreign pointer, the wrong channel's function: it knows every object from
+ * check_obj_new()); memory that is not live is then left alone, and live
+ * memory goes back to where it came from, whichever function freed it.
+ */
+static void obj_release(void *p, const char *how)
 {
-	unsigned long before = check_count(INV_EXACTLY_ONCE);
 	int cpu = kenv_cpu();
 	uintptr_t val;
-	bool vm;
 
 	check_obj_freed(p, how);
-	if (!map_del(&live_objs, (uintptr_t)p, &val)) {
-		/* The checker knows every driver object; this catches the rest. */
-		if (check_count(INV_EXACTLY_ONCE) == before)
-			check_fail(INV_EXACTLY_ONCE, p, cpu,
-				   "%s of an object that is not live (double free or foreign pointer)",
-				   how);
+	if (!map_del(&live_objs, (uintptr_t)p, &val))
 		return;
-	}
-	vm = val & OBJ_VMALLOC;
 	sim.st.objs_live--;
 	check_trace("obj o%lu %s cpu%d", (unsigned long)(val >> OBJ_ORD_SHIFT), how, cpu);
-	if (vm != vfree)
-		check_fail(INV_EXACTLY_ONCE, p, cpu, "%s of a %s object", how,
-			   vm ? "vmalloc" : "slab");
-	if (vm)
+	if (val & OBJ_VMALLOC)
 		vm_release(p, val);
 	else
 		free(p);
@@ -433,34 +424,31 @@ void kenv_kfree(void *ptr)
 {
 	if (!ptr)
 		return;
-	sim_nmi_forbidden("kenv_kfree");
-	sim_no_raw_lock("kenv_kfree");
+	check_allocator_call("kenv_kfree", ptr, sim_raw_locks_held());
 	sim.st.kfree++;
-	obj_release(ptr, "kfree", false);
+	obj_release(ptr, "kfree");
 }
 
 void kenv_kfree_bulk(size_t nr, void **ptrs)
 {
 	size_t i;
 
-	sim_nmi_forbidden("kenv_kfree_bulk");
-	sim_no_raw_lock("kenv_kfree_bulk");
+	check_allocator_call("kenv_kfree_bulk", NULL, sim_raw_locks_held());
 	sim.st.kfree_bulk_calls++;
 	sim.st.kfree_bulk_objs += nr;
 	check_trace("kfree_bulk %zu", nr);
 	for (i = 0; i < nr; i++)
 		if (ptrs[i])
-			obj_release(ptrs[i], "kfree_bulk", false);
+			obj_release(ptrs[i], "kfree_bulk");
 }
 
 void kenv_vfree(void *ptr)
 {
 	if (!ptr)
 		return;
-	sim_nmi_forbidden("kenv_vfree");
-	sim_no_raw_lock("kenv_vfree");
+	check_allocator_call("kenv_vfree", ptr, sim_raw_locks_held());
 	sim.st.vfree++;
-	obj_release(ptr, "vfree", true);
+	obj_release(ptr, "vfree");
 }
 
 /* ---- debug objects ------------------------------------------------------------ */
@@ -472,9 +460,7 @@ bool kenv_debug_obj_queue(void *ptr)
 
 void kenv_debug_obj_unqueue(void *ptr)
 {
-	if (!map_del(&debug_objs, (uintptr_t)ptr, NULL))
-		check_fail(INV_EXACTLY_ONCE, ptr, kenv_cpu(),
-			   "debug object unqueued but not queued (unqueued twice, or never queued)");
+	check_debug_obj_unqueued(ptr, map_del(&debug_objs, (uintptr_t)ptr, NULL));
 }
 
 /* ---- lifecycle ---------------------------------------------------------------- */

@@ -243,7 +243,7 @@ void kenv_rcu_read_lock(void)
 {
 	struct sim_cpu *c = sim_this_cpu();
 
-	sim_nmi_forbidden("kenv_rcu_read_lock");
+	check_nmi_unsafe("kenv_rcu_read_lock");
 	if (c->rcu_nest++ == 0)
 		c->rcu_nest_gp = sim.gp_starts;
 }
@@ -252,18 +252,16 @@ void kenv_rcu_read_unlock(void)
 {
 	struct sim_cpu *c = sim_this_cpu();
 
-	sim_nmi_forbidden("kenv_rcu_read_unlock");
-	if (!c->rcu_nest) {
-		check_fail(INV_LOCKING, NULL, kenv_cpu(),
-			   "kenv_rcu_read_unlock without a matching lock (nesting 0)");
+	check_nmi_unsafe("kenv_rcu_read_unlock");
+	check_nest_exit("kenv_rcu_read_unlock", c->rcu_nest);
+	if (!c->rcu_nest)
 		return;
-	}
 	c->rcu_nest--;
 }
 
 unsigned long kenv_get_state_synchronize_rcu(void)
 {
-	sim_nmi_forbidden("kenv_get_state_synchronize_rcu");
+	check_nmi_unsafe("kenv_get_state_synchronize_rcu");
 	/* Like the kernel's get_state: a cookie only, no GP is requested. */
 	return gp_snap();
 }
@@ -313,7 +311,7 @@ void sim_rcu_queue(struct kenv_rcu_head *head, void (*func)(struct kenv_rcu_head
 
 void kenv_call_rcu(struct kenv_rcu_head *head, void (*func)(struct kenv_rcu_head *))
 {
-	if (sim_nmi_forbidden("kenv_call_rcu"))
+	if (check_nmi_unsafe("kenv_call_rcu"))
 		return;
 	check_trace("call_rcu cpu%u", sim_cur_cpu());
 	sim_rcu_queue(head, func);

@@ -81,7 +81,7 @@ void kenv_timer_start(struct kenv_timer *timer, uint64_t delay_ns)
 {
 	struct kenv_timer **pp;
 
-	if (sim_nmi_forbidden("kenv_timer_start"))
+	if (check_nmi_unsafe("kenv_timer_start"))
 		return;
 	if (timer_armed(timer))
 		timer_unlink(timer);
@@ -98,7 +98,7 @@ void kenv_timer_start(struct kenv_timer *timer, uint64_t delay_ns)
 
 bool kenv_timer_cancel(struct kenv_timer *timer)
 {
-	if (sim_nmi_forbidden("kenv_timer_cancel"))
+	if (check_nmi_unsafe("kenv_timer_cancel"))
 		return false;
 	if (!timer_armed(timer))
 		return false;
@@ -279,7 +279,7 @@ static void work_unlink(struct kenv_work *work)
 
 bool kenv_queue_work(enum kenv_wq wq, struct kenv_work *work)
 {
-	if (sim_nmi_forbidden("kenv_queue_work"))
+	if (check_nmi_unsafe("kenv_queue_work"))
 		return false;
 	if (wflags(work) & SIM_W_PENDING)
 		return false;
@@ -303,7 +303,7 @@ static void dwork_arm(enum kenv_wq wq, struct kenv_delayed_work *dwork, uint64_t
 bool kenv_queue_delayed_work(enum kenv_wq wq, struct kenv_delayed_work *dwork,
 			     uint64_t delay_ns)
 {
-	if (sim_nmi_forbidden("kenv_queue_delayed_work"))
+	if (check_nmi_unsafe("kenv_queue_delayed_work"))
 		return false;
 	if (wflags(&dwork->work) & SIM_W_PENDING)
 		return false;
@@ -332,7 +332,7 @@ bool kenv_mod_delayed_work(enum kenv_wq wq, struct kenv_delayed_work *dwork,
 {
 	bool was;
 
-	if (sim_nmi_forbidden("kenv_mod_delayed_work"))
+	if (check_nmi_unsafe("kenv_mod_delayed_work"))
 		return false;
 	was = wflags(&dwork->work) & SIM_W_PENDING;
 	dwork_grab(dwork);
@@ -416,7 +416,7 @@ static void rwork_cb(struct kenv_rcu_head *head)
 
 bool kenv_queue_rcu_work(enum kenv_wq wq, struct kenv_rcu_work *rwork)
 {
-	if (sim_nmi_forbidden("kenv_queue_rcu_work"))
+	if (check_nmi_unsafe("kenv_queue_rcu_work"))
 		return false;
 	if (wflags(&rwork->work) & SIM_W_PENDING)
 		return false;
@@ -484,7 +484,7 @@ void sim_worker_main(void *arg)
 		w->func(w);
 		wclear(w, SIM_W_RUNNING);
 		w->env_priv = (void *)(uintptr_t)gen;
-		sim_check_balanced("a work item");
+		sim_context_ended("a work item");
 		sim_point("worker");
 	}
 }
@@ -518,7 +518,7 @@ void kenv_open_softirq(enum kenv_softirq nr, void (*fn)(void))
 
 void kenv_raise_softirq(enum kenv_softirq nr)
 {
-	if (sim_nmi_forbidden("kenv_raise_softirq"))
+	if (check_nmi_unsafe("kenv_raise_softirq"))
 		return;
 	if ((unsigned int)nr >= KENV_SOFTIRQ_NR)
 		KENV_DIE("kenv_raise_softirq: bad softirq number");

@@ -100,6 +100,11 @@ int kenv_cpu(void)
 	return fake_ctx()->cpu;
 }
 
+int kenv_nr_cpus(void)
+{
+	return (int)fake_config.nr_cpus;
+}
+
 uint64_t kenv_clock_ns(void)
 {
 	return fake_now_ns;

@@ -2,7 +2,9 @@
 /*
  * test_check_abort.c - CHECK_ABORT mode: the first violation prints its report
  * to fd 2, runs the abort hook once with the report text, and exits with
- * status 1 (a forked child is the run; the parent inspects it).
+ * status 1 (a forked child is the run; the parent inspects it).  Also the
+ * checker's own assertion: a _locked function called without the shadow lock
+ * dies with status 99.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "check_internal.h"
 #include "fake_env.h"
 
 static int hook_fd;
@@ -44,6 +47,23 @@ static void child(int err_fd, int hook_pipe)
 	_exit(0);
 }
 
+/* A _locked function without its lock: the assertion on its first line dies. */
+static void child_unlocked(int err_fd, int hook_pipe)
+{
+	struct check_shadow_sums sums;
+
+	(void)hook_pipe;
+	dup2(err_fd, 2);
+	fake_ctx_default();
+	fake_impl_reset();
+	check_reset();
+	check_shadow_lock();
+	check_shadow_sums_locked(&sums);	/* held: fine */
+	check_shadow_unlock();
+	check_shadow_sums_locked(&sums);	/* not held: exits 99 here */
+	_exit(0);
+}
+
 static size_t slurp(int fd, char *buf, size_t size)
 {
 	size_t len = 0;
@@ -55,28 +75,43 @@ static size_t slurp(int fd, char *buf, size_t size)
 	return len;
 }
 
-int main(void)
+/*
+ * Run @body(err_fd, hook_fd) in a forked child; its fd 2 and hook output into
+ * @out and @hooked.  Returns its wait status, or -1 if it could not start.
+ */
+static int run_child(void (*body)(int err_fd, int hook_fd), char *out, size_t out_size,
+		     char *hooked, size_t hooked_size)
 {
 	int err[2], hook[2], status = 0;
-	static char out[16384], hooked[256];
 	pid_t pid;
 
 	if (pipe(err) || pipe(hook))
-		return 99;
+		return -1;
 	pid = fork();
 	if (pid < 0)
-		return 99;
+		return -1;
 	if (pid == 0) {
 		close(err[0]);
 		close(hook[0]);
-		child(err[1], hook[1]);
+		body(err[1], hook[1]);
 	}
 	close(err[1]);
 	close(hook[1]);
-	slurp(err[0], out, sizeof(out));
-	slurp(hook[0], hooked, sizeof(hooked));
+	slurp(err[0], out, out_size);
+	slurp(hook[0], hooked, hooked_size);
 	waitpid(pid, &status, 0);
+	close(err[0]);
+	close(hook[0]);
+	return status;
+}
 
+int main(void)
+{
+	static char out[16384], hooked[256];
+	int status = run_child(child, out, sizeof(out), hooked, sizeof(hooked));
+
+	if (status < 0)
+		return 99;
 	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 1, "abort: exit status 1");
 	tap_ok(strstr(out, "kvtorture: VIOLATION GP-SAFETY obj=") == out,
 	       "abort: the report goes to fd 2 and names the invariant first");
@@ -88,5 +123,14 @@ int main(void)
 	       "abort: the hook ran once, with the report");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
 		tap_diag("status 0x%x\n%s\n%s", status, out, hooked);
+
+	status = run_child(child_unlocked, out, sizeof(out), hooked, sizeof(hooked));
+	if (status < 0)
+		return 99;
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 99 &&
+	       strstr(out, "check_shadow_sums_locked") && strstr(out, "without the shadow lock"),
+	       "assert: a _locked function without the shadow lock dies (99)");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 99)
+		tap_diag("status 0x%x\n%s", status, out);
 	return tap_done();
 }

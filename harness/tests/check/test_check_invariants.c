@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_check_invariants.c - every checker fires on a broken sequence (one
- * negative test per invariant ID, and per way it can break) and stays quiet on
- * the correct sequence next to it.  Runs in CHECK_RECORD mode against the fake
+ * negative test per invariant ID, and per way it can break, the hooks through
+ * which the environments report what they observe included) and stays quiet
+ * on the correct sequence next to it.  Runs in CHECK_RECORD mode against the fake
  * environment; each case starts from check_reset().
  */
 #include <string.h>
@@ -91,6 +92,15 @@ static void queue(const void *o, int cpu)
 	check_obj_new(o, 32, false);
 	check_obj_queued(o, cpu, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
 	check_obj_queue_returned(o);
+}
+
+/* An object of the given kind queued, a grace period, then freed by @how. */
+static void queue_gp_free(const void *o, bool vmalloc, const char *how)
+{
+	check_obj_new(o, 32, vmalloc);
+	check_obj_queued(o, 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	gp();
+	check_obj_freed(o, how);
 }
 
 static void enter(enum kenv_ctx ctx, struct check_task *t, int cpu, bool irqs_off)
@@ -208,10 +218,7 @@ static void test_exactly_once(void)
 		    "never queued");
 
 	setup();
-	check_obj_new(objs[0], 32, true);
-	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
-	gp();
-	check_obj_freed(objs[0], "kfree_bulk");
+	queue_gp_free(objs[0], true, "kfree_bulk");
 	expect_only("EXACTLY-ONCE: a vmalloc object freed by the slab channel",
 		    INV_EXACTLY_ONCE, "wrong channel");
 
@@ -808,16 +815,261 @@ static void test_capacity(void)
 		    NULL);
 }
 
+/* ---- what the environments observe (check.h), one rule each ---------------- */
+
+static void test_gp_safety_observed(void)
+{
+	setup();
+	check_reader_found(2, 1, objs[0], CHECK_FOUND_FREED, "object #5");
+	expect_only("GP-SAFETY: a reader still inside finds what it reached freed",
+		    INV_GP_SAFETY, "reader 2 is still inside but object #5 it reached is freed");
+
+	setup();
+	check_reader_found(2, 1, objs[0], CHECK_FOUND_CORRUPT, NULL);
+	expect_only("GP-SAFETY: a reader still inside finds what it reached overwritten",
+		    INV_GP_SAFETY, "corrupt or reused");
+
+	setup();
+	check_reader_found(2, 1, objs[0], CHECK_FOUND_INTACT, "object #5");
+	expect_clean("GP-SAFETY: a reader finds what it reached intact");
+}
+
+static void test_exactly_once_observed(void)
+{
+	setup();
+	queue_gp_free(objs[0], false, "vfree");
+	expect_only("EXACTLY-ONCE: a slab object freed by the vmalloc channel",
+		    INV_EXACTLY_ONCE, "a slab object freed by vfree");
+
+	setup();
+	queue_gp_free(objs[0], true, "vfree");
+	queue_gp_free(objs[1], false, "kfree");
+	queue_gp_free(objs[2], false, "kfree_bulk");
+	expect_clean("EXACTLY-ONCE: each object freed by its own channel's function");
+
+	setup();
+	check_obj_freed(objs[1], "kfree");
+	expect_only("EXACTLY-ONCE: a foreign pointer freed", INV_EXACTLY_ONCE, "never queued");
+
+	setup();
+	check_page_freed(page0, false);
+	expect_only("EXACTLY-ONCE: a page freed that the allocator does not have out",
+		    INV_EXACTLY_ONCE, "page that is not allocated");
+
+	setup();
+	check_page_freed(page0, true);
+	expect_clean("EXACTLY-ONCE: a page freed once");
+
+	setup();
+	check_debug_obj_unqueued(objs[0], false);
+	expect_only("EXACTLY-ONCE: a debug object unqueued that is not queued",
+		    INV_EXACTLY_ONCE, "unqueued but not queued");
+
+	setup();
+	check_debug_obj_unqueued(objs[0], true);
+	expect_clean("EXACTLY-ONCE: a debug object unqueued once");
+}
+
+static void test_no_alloc_atomic_observed(void)
+{
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&lock_cpu[0]);
+	check_allocator_call("kenv_kfree", objs[0], 1);
+	check_lock_release(&lock_cpu[0]);
+	expect_only("NO-ALLOC-ATOMIC: a free under a raw lock", INV_NO_ALLOC_ATOMIC,
+		    "kenv_kfree called with 1 raw locks held (innermost krc.lock)");
+
+	setup();
+	enter(KENV_CTX_HARDIRQ, &irq_task, 0, true);
+	check_allocator_call("kenv_page_free", page0, 1);	/* the interrupted task holds it */
+	expect_only("NO-ALLOC-ATOMIC: a free in an interrupt of a raw lock holder",
+		    INV_NO_ALLOC_ATOMIC, "1 raw locks held (innermost unknown)");
+
+	setup();
+	check_allocator_call("kenv_vfree", objs[0], 0);
+	expect_clean("NO-ALLOC-ATOMIC: a free with no raw lock held");
+}
+
+static void test_locking_observed(void)
+{
+	const struct check_cpu_state zero = { 0 };
+	struct check_cpu_state entered = { .irqs_off = true, .preempt = 1 }, left;
+
+	setup();
+	left = (struct check_cpu_state){ .locks = 1, .preempt = 1 };
+	tap_ok(!check_context_left("kvt-queue", 0, NULL, &left),
+	       "LOCKING: check_context_left() returns false");
+	expect_only("LOCKING: a task returned holding a raw lock", INV_LOCKING,
+		    "kvt-queue returned with 1 raw locks held");
+
+	setup();
+	left = (struct check_cpu_state){ .irqs_off = true };
+	check_context_left("a work item", 0, NULL, &left);
+	expect_only("LOCKING: a work item returned with irqs off", INV_LOCKING,
+		    "irqs off (entered on)");
+
+	setup();
+	tap_ok(check_context_left("kvt-queue", 0, NULL, &zero),
+	       "LOCKING: check_context_left() returns true");
+	expect_clean("LOCKING: a task returned with everything given back");
+
+	setup();
+	left = entered;
+	left.rcu_nest = 1;
+	check_context_left("hardirq handler", 0, &entered, &left);
+	expect_only("LOCKING: a handler returned inside an RCU read-side section",
+		    INV_LOCKING, "rcu nesting 1 (entered 0)");
+
+	setup();
+	left = entered;
+	check_context_left("hardirq handler", 0, &entered, &left);
+	expect_clean("LOCKING: a handler returned leaving the CPU as it found it");
+
+	setup();
+	enter(KENV_CTX_NMI, &nmi_task, 0, true);
+	tap_ok(check_nmi_unsafe("kenv_call_rcu"), "LOCKING: check_nmi_unsafe() in NMI");
+	expect_only("LOCKING: an NMI-unsafe call from NMI context", INV_LOCKING,
+		    "kenv_call_rcu called from NMI context");
+
+	setup();
+	enter(KENV_CTX_HARDIRQ, &irq_task, 0, true);
+	tap_ok(!check_nmi_unsafe("kenv_call_rcu"), "LOCKING: check_nmi_unsafe() in hardirq");
+	expect_clean("LOCKING: an NMI-unsafe call from hardirq context");
+
+	setup();
+	enter(KENV_CTX_NMI, &nmi_task, 0, true);
+	check_allocator_call("kenv_kfree", objs[0], 0);
+	expect_only("LOCKING: a free from NMI context", INV_LOCKING,
+		    "kenv_kfree called from NMI context");
+
+	setup();
+	check_nest_exit("kenv_preempt_enable", 0);
+	expect_only("LOCKING: an enable without a disable", INV_LOCKING,
+		    "kenv_preempt_enable without a matching disable");
+
+	setup();
+	check_nest_exit("kenv_rcu_read_unlock", 2);
+	expect_clean("LOCKING: an unlock inside a read-side section");
+
+	setup();
+	enter(KENV_CTX_HARDIRQ, &irq_task, 0, true);
+	check_bh_disable();
+	expect_only("LOCKING: local_bh_disable in hardirq", INV_LOCKING,
+		    "local_bh_disable from hardirq context");
+
+	setup();
+	enter(KENV_CTX_SOFTIRQ, &irq_task, 0, false);
+	check_bh_disable();
+	expect_clean("LOCKING: local_bh_disable in softirq");
+
+	setup();
+	check_lock_busy(&lock_a, 1);	/* held by a context no longer running */
+	check_lock_acquire(&lock_a);
+	expect_only("LOCKING: a lock held elsewhere that nothing can release", INV_LOCKING,
+		    "test.a is already held (taken on cpu 1) and cannot be released");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&lock_a);
+	check_lock_busy(&lock_a, 0);
+	check_lock_acquire(&lock_a);
+	expect_only("LOCKING: a lock this context holds is reported once", INV_LOCKING,
+		    "this very context");
+	tap_ok(check_count(INV_LOCKING) == 1, "LOCKING: ... by check_lock_acquire() alone");
+}
+
+static void test_progress_observed(void)
+{
+	setup();
+	check_stall_busy("the scheduler", NULL, -1, 200000, 5000);
+	expect_only("PROGRESS: a scheduler that does not come to rest", INV_PROGRESS,
+		    "livelock: the scheduler is still busy after 200000 steps");
+
+	setup();
+	check_stall_busy("the driver", "synchronize_rcu", 0, 7, 0);
+	expect_only("PROGRESS: a driver wait that does not end", INV_PROGRESS,
+		    "the driver waiting for synchronize_rcu is still busy");
+
+	setup();
+	check_stall_blocked("the driver", "rcu_barrier", 0, 0, "a reader blocks the grace period");
+	expect_only("PROGRESS: a driver waits and nothing can run", INV_PROGRESS,
+		    "the driver waits for rcu_barrier but nothing can run (a reader blocks");
+
+	setup();
+	check_stall_blocked("quiesce", NULL, -1, 3, NULL);
+	expect_only("PROGRESS: contexts stay blocked with nothing to run", INV_PROGRESS,
+		    "quiesce: 3 context(s) stay blocked");
+}
+
+static void test_bounded_observed(void)
+{
+	setup();
+	check_alloc_failed(KENV_GFP_KERNEL | KENV_GFP_NOWARN, 1, "page limit");
+	expect_only("BOUNDED: a failed GFP_KERNEL allocation is an OOM", INV_BOUNDED,
+		    "OOM: a page allocation with gfp=KERNEL|NOWARN failed (page limit)");
+
+	setup();
+	check_alloc_failed(KENV_GFP_KERNEL | KENV_GFP_NORETRY, 1, NULL);
+	check_alloc_failed(KENV_GFP_KERNEL | KENV_GFP_NOMEMALLOC, 1, NULL);
+	check_alloc_failed(KENV_GFP_NOWAIT, 1, NULL);
+	check_alloc_failed(KENV_GFP_POOL, 1, NULL);
+	expect_clean("BOUNDED: NORETRY, NOMEMALLOC, NOWAIT and POOL failures are expected");
+}
+
+static bool answer_unchanged;
+
+static bool unchanged(void *arg)
+{
+	(void)arg;
+	return answer_unchanged;
+}
+
+static void test_accounting_observed(void)
+{
+	setup();
+	tap_ok(!check_shrink_count(0, NULL, NULL), "ACCOUNTING: check_shrink_count() false");
+	expect_only("ACCOUNTING: the shrinker counts 0", INV_ACCOUNTING, "returned 0");
+
+	setup();
+	answer_unchanged = true;
+	fake_stats[1].pending[KVFREE_CH_SLAB] = 3;
+	fake_stats[2].cached_pages = 2;
+	check_shrink_count(4, unchanged, NULL);
+	expect_only("ACCOUNTING: the shrinker's count differs from the CPUs'", INV_ACCOUNTING,
+		    "returned 4, but the CPUs hold 5");
+
+	setup();
+	answer_unchanged = true;
+	fake_stats[1].pending[KVFREE_CH_SLAB] = 3;
+	fake_stats[2].cached_pages = 2;
+	tap_ok(check_shrink_count(5, unchanged, NULL), "ACCOUNTING: check_shrink_count() true");
+	check_shrink_count(KVFREE_SHRINK_EMPTY, NULL, NULL);
+	answer_unchanged = false;
+	check_shrink_count(4, unchanged, NULL);	/* something ran since: not compared */
+	fake_impl_reset();
+	answer_unchanged = true;
+	check_shrink_count(KVFREE_SHRINK_EMPTY, unchanged, NULL);
+	expect_clean("ACCOUNTING: the shrinker's count matches, or cannot be compared");
+}
+
 int main(void)
 {
 	test_gp_safety();
+	test_gp_safety_observed();
 	test_exactly_once();
+	test_exactly_once_observed();
 	test_barrier();
 	test_no_alloc_atomic();
+	test_no_alloc_atomic_observed();
 	test_locking();
+	test_locking_observed();
 	test_progress();
+	test_progress_observed();
 	test_bounded();
+	test_bounded_observed();
 	test_accounting();
+	test_accounting_observed();
 	test_per_cpu();
 	test_hotplug();
 	test_misuse();
