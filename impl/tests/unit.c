@@ -218,34 +218,28 @@ void unit_gp(void)
 
 /* ---- registry -------------------------------------------------------------- */
 
-static const struct unit_test *const *all_tests[] = {
-	unit_tests_queue,
-	unit_tests_reclaim,
-	unit_tests_cache,
-	unit_tests_misc,
-};
+/* Every UNIT_TEST's record, gathered by the linker (unit.h). */
+extern const struct unit_test *const __start_unit_tests[];
+extern const struct unit_test *const __stop_unit_tests[];
 
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-		for (size_t s = 0; s < sizeof(all_tests) / sizeof(all_tests[0]); s++)
-			for (const struct unit_test *const *t = all_tests[s]; *t; t++)
-				printf("%s\n", (*t)->name);
+		for (const struct unit_test *const *t = __start_unit_tests; t < __stop_unit_tests; t++)
+			printf("%s\n", (*t)->name);
 		return 0;
 	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s NAME | --list\n", argv[0]);
 		return 2;
 	}
-	for (size_t s = 0; s < sizeof(all_tests) / sizeof(all_tests[0]); s++) {
-		for (const struct unit_test *const *t = all_tests[s]; *t; t++) {
-			if (strcmp((*t)->name, argv[1]) != 0)
-				continue;
-			current_test = (*t)->name;
-			(*t)->fn();
-			printf("ok %s\n", current_test);
-			return 0;
-		}
+	for (const struct unit_test *const *t = __start_unit_tests; t < __stop_unit_tests; t++) {
+		if (strcmp((*t)->name, argv[1]) != 0)
+			continue;
+		current_test = (*t)->name;
+		(*t)->fn();
+		printf("ok %s\n", current_test);
+		return 0;
 	}
 	fprintf(stderr, "%s: no test named '%s' (try --list)\n", argv[0], argv[1]);
 	return 2;

@@ -30,16 +30,19 @@ struct unit_test {
 	void (*fn)(void);
 };
 
+/*
+ * UNIT_TEST(name) { ... } defines a test and registers it: the linker
+ * gathers every test's record into the section "unit_tests", which unit.c
+ * walks, and impl/tests/meson.build finds the names in the sources, so a
+ * test is written in exactly one place.  The records are pointers, not the
+ * structs themselves, so the section holds nothing but equal-sized entries.
+ */
 #define UNIT_TEST(tname)							\
 	static void unit_fn_##tname(void);					\
 	static const struct unit_test unit_##tname = { #tname, unit_fn_##tname }; \
+	static const struct unit_test *const unit_ptr_##tname			\
+		__attribute__((used, section("unit_tests"))) = &unit_##tname;	\
 	static void unit_fn_##tname(void)
-
-/* NULL-terminated lists, one per file. */
-extern const struct unit_test *const unit_tests_queue[];
-extern const struct unit_test *const unit_tests_reclaim[];
-extern const struct unit_test *const unit_tests_cache[];
-extern const struct unit_test *const unit_tests_misc[];
 
 _Noreturn void unit_fail(const char *file, int line, const char *expr);
 _Noreturn void unit_fail_eq(const char *file, int line, const char *a, const char *b,

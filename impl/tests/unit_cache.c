@@ -199,17 +199,3 @@ UNIT_TEST(nolocks_empty_pool_falls_back_to_list)
 	EXPECT_EQ(unit_snap(0).fallback_list, 1);
 	unit_finish_clean();
 }
-
-const struct unit_test *const unit_tests_cache[] = {
-	&unit_miss_kicks_deferred_refill_outside_lock,
-	&unit_kernel_policy_refills_only_on_miss,
-	&unit_refill_stops_at_first_failure,
-	&unit_cache_recycles_pages_up_to_cap,
-	&unit_shrinker_reports_empty,
-	&unit_shrinker_drains_cache_and_refill_backs_off,
-	&unit_watermark_refills_below_watermark_before_miss,
-	&unit_watermark_rate_triggers_refill,
-	&unit_nolocks_takes_pool_page_under_lock,
-	&unit_nolocks_empty_pool_falls_back_to_list,
-	NULL,
-};

@@ -127,13 +127,3 @@ UNIT_TEST(config_rejects_bad_values)
 	cfg.short_delay_ns = cfg.drain_delay_ns + 1;
 	EXPECT(!kvfree_rcu_config_valid(&cfg, &why));
 }
-
-const struct unit_test *const unit_tests_misc[] = {
-	&unit_barrier_frees_everything_queued_before,
-	&unit_cpu_offline_hands_objects_to_batches,
-	&unit_double_queue_warns_and_leaks,
-	&unit_nmi_call_refused_and_counted,
-	&unit_headless_from_atomic_reported,
-	&unit_config_rejects_bad_values,
-	NULL,
-};

@@ -152,15 +152,3 @@ UNIT_TEST(headless_falls_back_to_inline_synchronize)
 	EXPECT_EQ(sim_tasks_alive(), 0);
 	unit_finish_clean();
 }
-
-const struct unit_test *const unit_tests_queue[] = {
-	&unit_queue_lands_on_callers_cpu,
-	&unit_slab_and_vmalloc_use_separate_channels,
-	&unit_two_arg_cache_empty_takes_list_without_allocating,
-	&unit_page_fills_then_takes_cached_page,
-	&unit_headless_allocates_page_with_lock_dropped,
-	&unit_headless_relocks_same_krc_after_migration,
-	&unit_headless_relock_finds_cpu_offline_uses_current_krc,
-	&unit_headless_falls_back_to_inline_synchronize,
-	NULL,
-};

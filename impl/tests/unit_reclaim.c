@@ -220,16 +220,3 @@ UNIT_TEST(list_channel_freed_after_gp)
 	EXPECT(!sim_obj_live(obj));
 	unit_finish_clean();
 }
-
-const struct unit_test *const unit_tests_reclaim[] = {
-	&unit_monitor_waits_drain_delay_then_batch_waits_gp,
-	&unit_monitor_short_delay_when_page_worth_pending,
-	&unit_two_batches_in_flight_and_monitor_rearms_while_busy,
-	&unit_monitor_rearms_for_list_channel_while_batches_busy,
-	&unit_early_reclaim_of_one_page_keeps_the_others_counted,
-	&unit_polled_early_reclaim_frees_without_new_gp,
-	&unit_page_cookie_refreshed_on_every_insert,
-	&unit_cookie_not_passed_leaks_with_warning,
-	&unit_list_channel_freed_after_gp,
-	NULL,
-};
