@@ -233,6 +233,8 @@ static struct kvfree_rcu_bulk_data *get_cached_bnode_locked(struct kfree_rcu_cpu
 
 	if (!krcp->nr_bkv_objs)
 		return NULL;
+	/* The count and the list change together, under the lock. */
+	KENV_ASSERT(krcp->bkvcache.first != NULL);
 	WRITE_ONCE(krcp->nr_bkv_objs, krcp->nr_bkv_objs - 1);
 	return (struct kvfree_rcu_bulk_data *)llist_del_first(&krcp->bkvcache);
 }
@@ -813,6 +815,8 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 		atomic_long_inc(&(*krcp)->bulk_pages);
 	}
 
+	/* A page is full at page_entries: the test above takes a new one then. */
+	KENV_ASSERT(bnode->nr_records < kvfree_cfg.page_entries);
 	bnode->records[bnode->nr_records++] = ptr;
 	/* Refreshed on every insert: the page's cookie covers its newest record. */
 	bnode->gp_snap = get_state_synchronize_rcu();

@@ -229,8 +229,18 @@ int main(int argc, char **argv)
 			printf("%s\n", (*t)->name);
 		return 0;
 	}
+	/* The debug-only assertion tier fires where it is compiled in (unit-debug-assert). */
+	if (argc == 2 && strcmp(argv[1], "--debug-assert") == 0) {
+#ifdef KENV_DEBUG
+		KENV_ASSERT(argc == 1);
+		return 1;
+#else
+		printf("KENV_ASSERT is compiled out (-Ddebug_asserts=enabled compiles it in)\n");
+		return 77;
+#endif
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s NAME | --list\n", argv[0]);
+		fprintf(stderr, "usage: %s NAME | --list | --debug-assert\n", argv[0]);
 		return 2;
 	}
 	for (const struct unit_test *const *t = __start_unit_tests; t < __stop_unit_tests; t++) {
