@@ -17,18 +17,8 @@
 #include "catalogue.h"
 #include "check.h"
 #include "ops.h"
+#include "tap.h"
 
-static unsigned int tap_n, tap_failed;
-
-static bool tap_ok(bool cond, const char *what)
-{
-	tap_n++;
-	if (!cond)
-		tap_failed++;
-	printf("%sok %u - %s\n", cond ? "" : "not ", tap_n, what);
-	fflush(stdout);
-	return cond;
-}
 
 #define HEADER "id\tinvariant\tengines\tcommit\tversion\ttitle\tmechanism\tfidelity\n"
 #define GOOD_B1 "B1\tPROGRESS\tsim,afl\t594aa5975b9b\tv5.9\tTitle\tMechanism.\tFaithful.\n"
@@ -41,7 +31,7 @@ static void refused(const char *text, unsigned int line, const char *word, const
 	int rc = bug_catalogue_parse(text, strlen(text), "t.tsv", &cat, err, sizeof(err));
 
 	snprintf(want, sizeof(want), "t.tsv:%u: ", line);
-	if (!tap_ok(rc == -1 && strncmp(err, want, strlen(want)) == 0 && strstr(err, word), what))
+	if (!tap_ok(rc == -1 && strncmp(err, want, strlen(want)) == 0 && strstr(err, word), "%s", what))
 		printf("#   rc %d, message '%s'\n#   want it to start with '%s' and name '%s'\n",
 		       rc, rc == -1 ? err : "", want, word);
 	bug_catalogue_free(&cat);
@@ -175,8 +165,5 @@ int main(void)
 	test_real_catalogue();
 	test_malformed();
 	test_subcommand();
-	printf("1..%u\n", tap_n);
-	if (tap_failed)
-		printf("# %u of %u checks failed\n", tap_failed, tap_n);
-	return tap_failed ? 1 : 0;
+	return tap_done();
 }

@@ -39,9 +39,7 @@ extern uint64_t fake_now_ns;
 /* Zero the snapshot, 4 CPUs online, default configuration, clock 0. */
 void fake_impl_reset(void);
 
-/* TAP: one "ok"/"not ok" line per call; tap_done() prints the plan, returns the exit code. */
-void tap_ok(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int tap_done(void);
+/* The checks' report: the project's TAP producer. */
+#include "tap.h"
 
 #endif /* KVTORTURE_FAKE_ENV_H */

@@ -21,6 +21,7 @@
 #include "kvfree_rcu.h"
 #include "ops.h"
 #include "sim.h"
+#include "tap.h"
 
 static const char program[] =
 	"kvtorture-repro 1\n"
@@ -35,17 +36,8 @@ static const char program[] =
 	"queue-loop cpu=1 ctx=kthread form=head ch=vmalloc mask=none k=5\n"
 	"run-pending\n";
 
-static int nr_tests, nr_failed;
 static unsigned long most_owned;
 static bool reported;
-
-static void ok(bool cond, const char *what, unsigned long a, unsigned long b)
-{
-	nr_tests++;
-	if (!cond)
-		nr_failed++;
-	printf("%s %d - %s (%lu, %lu)\n", cond ? "ok" : "not ok", nr_tests, what, a, b);
-}
 
 static void after_op(size_t idx, void *arg)
 {
@@ -61,13 +53,9 @@ static void after_op(size_t idx, void *arg)
 		reported |= check_pages_owned(cpu, &owned);
 		if (owned > most_owned)
 			most_owned = owned;
-		if (owned != st.bulk_pages) {
-			char what[96];
-
-			snprintf(what, sizeof(what), "after op %zu, cpu%d: reported pages = walked pages",
-				 idx, cpu);
-			ok(false, what, owned, st.bulk_pages);
-		}
+		if (owned != st.bulk_pages)
+			TAP_OK(false, "after op %zu, cpu%d: reported pages (%lu) = walked pages (%lu)",
+			       idx, cpu, owned, st.bulk_pages);
 	}
 }
 
@@ -79,11 +67,8 @@ int main(void)
 	unsigned long left = 0;
 	int rc;
 
-	if (!kvt_kernel_reports_pages()) {
-		printf("1..0 # SKIP kernel %s attaches pages without a list operation (chain layout)\n",
-		       kvt_kernel_version());
-		return 0;
-	}
+	if (!kvt_kernel_reports_pages())
+		return tap_skip_all("this kernel attaches pages without a list operation (chain layout)");
 	if (kvt_prog_parse(program, strlen(program), "test_kernel_owner", &prog, &err) != 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 99;
@@ -93,16 +78,15 @@ int main(void)
 	opts.after_op = after_op;
 	rc = kvt_run(&prog, &opts);
 	kvt_prog_free(&prog);
-	ok(rc == 0, "the program passes on the kernel's code", (unsigned long)rc, 0);
-	ok(reported, "the kernel's list operations reported page ownership", reported, 1);
-	ok(most_owned >= 2, "a CPU owned several pages at once, per the reports", most_owned, 2);
+	TAP_EQ(rc, 0, "the program passes on the kernel's code");
+	TAP_OK(reported, "the kernel's list operations reported page ownership");
+	TAP_OK(most_owned >= 2, "a CPU owned several pages at once, per the reports (%lu)", most_owned);
 	for (int cpu = 0; cpu < 2; cpu++) {
 		unsigned long owned = 0;
 
 		check_pages_owned(cpu, &owned);
 		left += owned;
 	}
-	ok(left == 0, "after the final barrier every page was given back", left, 0);
-	printf("1..%d\n", nr_tests);
-	return nr_failed ? 1 : 0;
+	TAP_EQ(left, 0, "after the final barrier every page was given back");
+	return tap_done();
 }

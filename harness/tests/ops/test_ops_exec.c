@@ -160,7 +160,7 @@ static void test_cases(void)
 			snprintf(what, sizeof(what), "%s passes (policy %s, %s GPs)", cases[i].name,
 				 policies[p], i % 2 ? "auto" : "explicit");
 			if (parse_case(policies[p], i % 2 ? "auto" : "explicit", cases[i].ops, &prog)) {
-				tap_ok(false, what);
+				tap_ok(false, "%s", what);
 				continue;
 			}
 			record_opts(&opts);

@@ -212,7 +212,7 @@ static void test_malformed(void)
 		ret = kvt_prog_parse(bad_cases[i].text, strlen(bad_cases[i].text), "bad.kvt", &prog,
 				     &err);
 		snprintf(what, sizeof(what), "malformed case %zu is rejected", i);
-		tap_ok(ret == -1 && prog.ops == NULL && prog.nr == 0, what);
+		tap_ok(ret == -1 && prog.ops == NULL && prog.nr == 0, "%s", what);
 		snprintf(what, sizeof(what), "malformed case %zu names FILE:LINE and the fault", i);
 		tap_eq_str(err.msg, bad_cases[i].msg, what);
 	}

@@ -169,7 +169,7 @@ static void test_pinned_inputs(void)
 		tap_eq_str(text, p->text, what);
 		snprintf(what, sizeof(what), "pinned %s: its canonical bytes decode the same", p->name);
 		if (!kvt_prog_encode(&prog, &bin, &len, &why)) {
-			tap_ok(false, what);
+			tap_ok(false, "%s", what);
 		} else {
 			kvt_prog_decode(bin, len, &again);
 			text2 = print_to_string(&again);

@@ -13,7 +13,7 @@
 #include "check.h"
 #include "kenv.h"
 #include "sim.h"
-#include "tap_sim.h"
+#include "tap.h"
 
 static char log_buf[256];
 

@@ -11,7 +11,7 @@
 #include "check.h"
 #include "kenv.h"
 #include "sim.h"
-#include "tap_sim.h"
+#include "tap.h"
 
 #define NR_TASKS 4
 #define ITERS 60

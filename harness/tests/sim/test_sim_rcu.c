@@ -12,7 +12,7 @@
 #include "check.h"
 #include "kenv.h"
 #include "sim.h"
-#include "tap_sim.h"
+#include "tap.h"
 
 static void setup(unsigned int cpus, bool auto_gp, uint64_t gp_ns)
 {

@@ -10,7 +10,7 @@
 #include "check.h"
 #include "kenv.h"
 #include "sim.h"
-#include "tap_sim.h"
+#include "tap.h"
 
 #define POINTS 200000
 #define RUNS 20000
