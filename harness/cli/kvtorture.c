@@ -30,6 +30,7 @@
 #include "check.h"
 #include "exec.h"
 #include "ops.h"
+#include "splitmix64.h"
 
 #define EXIT_VIOLATION 1
 #define EXIT_USAGE 2
@@ -185,14 +186,6 @@ static const char sim_help[] =
 	"DIR (default: corpus/found) and the exit status is 1.  Defaults: --seed from\n"
 	"the clock, --duration 10, --ops 64.\n";
 
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 static int cmd_sim(int argc, char **argv)
 {
 	uint64_t seed = (uint64_t)time(NULL), duration = 10, runs = 0, nr_ops = 64, v;
@@ -267,7 +260,7 @@ static int cmd_sim(int argc, char **argv)
 		struct kvt_prog prog;
 		enum kvt_policy pol = policy >= 0 ? (enum kvt_policy)policy
 						  : (enum kvt_policy)(run % KVT_POLICY_NR);
-		uint64_t run_seed = mix64(seed ^ mix64(run));
+		uint64_t run_seed = splitmix64_mix(seed ^ splitmix64_mix(run));
 		int rc;
 
 		kvt_prog_random(&prog, run_seed, nr_ops, pol);

@@ -18,6 +18,7 @@
 
 #include "kenv.h"
 #include "kvfree_rcu.h"
+#include "splitmix64.h"
 #include "ops.h"
 
 _Static_assert((int)KVT_POLICY_KERNEL == (int)KVFREE_POLICY_KERNEL &&
@@ -1217,15 +1218,6 @@ int kvt_prog_load(const char *path, struct kvt_prog *prog, struct kvt_err *err)
  * Random programs
  */
 
-static uint64_t splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static const uint8_t core_ops[] = {
 	KVT_OP_QUEUE, KVT_OP_QUEUE, KVT_OP_QUEUE_LOOP, KVT_OP_PUBLISH, KVT_OP_RETIRE,
 	KVT_OP_READER_BEGIN, KVT_OP_READER_DEREF, KVT_OP_READER_END, KVT_OP_ADVANCE,
@@ -1239,7 +1231,7 @@ void kvt_prog_random(struct kvt_prog *prog, uint64_t seed, size_t nr_ops,
 	uint64_t st = seed;
 
 	for (size_t i = 0; i < KVT_CONFIG_BYTES; i++)
-		cfgb[i] = (uint8_t)splitmix64(&st);
+		cfgb[i] = (uint8_t)splitmix64_next(&st);
 	config_decode(cfgb, &prog->cfg);
 	prog->cfg.policy = (unsigned int)policy < KVT_POLICY_NR ? policy : KVT_POLICY_KERNEL;
 	if (nr_ops > KVT_MAX_OPS)
@@ -1247,7 +1239,7 @@ void kvt_prog_random(struct kvt_prog *prog, uint64_t seed, size_t nr_ops,
 	prog->ops = xcalloc(nr_ops, sizeof(*prog->ops));
 	prog->nr = nr_ops;
 	for (size_t i = 0; i < nr_ops; i++) {
-		uint64_t r = splitmix64(&st);
+		uint64_t r = splitmix64_next(&st);
 		unsigned int code = (unsigned int)((r >> 32) % KVT_OP_NR);
 		uint8_t raw[KVT_OP_BYTES] = { 0, (uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16) };
 

@@ -10,15 +10,7 @@
 #include <inttypes.h>
 
 #include "sim_internal.h"
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
+#include "splitmix64.h"
 
 void sim_rng_seed(uint64_t seed)
 {
@@ -26,7 +18,7 @@ void sim_rng_seed(uint64_t seed)
 	unsigned int i;
 
 	for (i = 0; i < 4; i++)
-		sim.rng[i] = splitmix64(&x);
+		sim.rng[i] = splitmix64_next(&x);
 }
 
 uint64_t sim_random(void)
