@@ -30,6 +30,7 @@
 #include "check.h"
 #include "exec.h"
 #include "ops.h"
+#include "sibling.h"
 #include "splitmix64.h"
 
 #define EXIT_VIOLATION 1
@@ -601,24 +602,15 @@ static int cmd_minimize(int argc, char **argv)
  */
 static int run_sibling(const char *cmd, const char *env, const char *rel, char **argv)
 {
-	char self[4096], path[4200];
+	char path[4200];
 	const char *over = getenv(env);
-	ssize_t n;
-	char *slash;
 
 	if (over && *over) {
 		snprintf(path, sizeof(path), "%s", over);
-	} else {
-		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n < 0) {
-			fprintf(stderr, "kvtorture %s: cannot find myself: %s\n", cmd, strerror(errno));
-			return EXIT_SETUP;
-		}
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash)
-			*slash = '\0';
-		snprintf(path, sizeof(path), "%s/%s", self, rel);
+	} else if (!kvt_sibling_path(rel, path, sizeof(path))) {
+		fprintf(stderr, "kvtorture %s: cannot find %s beside myself: %s\n", cmd, rel,
+			strerror(errno));
+		return EXIT_SETUP;
 	}
 	argv[0] = path;
 	execv(path, argv);
@@ -681,19 +673,13 @@ static int select_impl(int *argcp, char **argv)
 	}
 #ifdef KVT_KERNEL_PROGRAM
 	if (!strcmp(want, "kernel")) {
-		char self[4096], path[4200];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		char *slash;
+		char path[4200];
 
-		if (n < 0) {
-			fprintf(stderr, "%s: cannot find myself: %s\n", prog_name, strerror(errno));
+		if (!kvt_sibling_path(KVT_KERNEL_PROGRAM, path, sizeof(path))) {
+			fprintf(stderr, "%s: cannot find %s beside myself: %s\n", prog_name,
+				KVT_KERNEL_PROGRAM, strerror(errno));
 			return EXIT_SETUP;
 		}
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash)
-			*slash = '\0';
-		snprintf(path, sizeof(path), "%s/%s", self, KVT_KERNEL_PROGRAM);
 		argv[0] = path;
 		execv(path, argv);
 		fprintf(stderr, "%s: cannot run %s: %s\n", prog_name, path, strerror(errno));
