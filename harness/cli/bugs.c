@@ -9,6 +9,7 @@
  * without any bug.  That is the 'bugs' test suite's whole check, and the same
  * comparison ci/hunt makes for what its engines find.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,20 +240,63 @@ static bool field_parse(const char *name, enum bug_field *field)
 	return false;
 }
 
+/* What `kvtorture bugs` was asked to do; one at a time. */
+enum bugs_mode { BUGS_DESCRIBE, BUGS_BUILT, BUGS_IDS, BUGS_FIELD, BUGS_REPRO, BUGS_EXPECT, BUGS_VERIFY };
+
+/*
+ * The options: one mode, its value, and the positional arguments left in
+ * argv[optind..].  Returns -1 to go on, else an exit status (help, bad usage).
+ */
+static int bugs_options(int argc, char **argv, enum bugs_mode *mode, const char **value)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "built", no_argument, NULL, BUGS_BUILT },
+		{ "ids", no_argument, NULL, BUGS_IDS },
+		{ "field", required_argument, NULL, BUGS_FIELD },
+		{ "reproducer", required_argument, NULL, BUGS_REPRO },
+		{ "expect-ids", required_argument, NULL, BUGS_EXPECT },
+		{ "verify", required_argument, NULL, BUGS_VERIFY },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	*mode = BUGS_DESCRIBE;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(bugs_help, stdout);
+			return 0;
+		}
+		if (c == ':')
+			return bugs_usage("%s needs a value", argv[optind - 1]);
+		if (c == '?')
+			return bugs_usage("unknown option '%s'", argv[optind - 1]);
+		if (*mode != BUGS_DESCRIBE)
+			return bugs_usage("takes one of --built, --ids, --field, --reproducer, "
+					  "--expect-ids, --verify, not '%s' too", argv[optind - 1]);
+		*mode = (enum bugs_mode)c;
+		*value = optarg;
+	}
+	return -1;
+}
+
 int kvt_cmd_bugs(int argc, char **argv)
 {
 	struct bug_catalogue cat;
 	char pathbuf[4096], err[640], repro[4200];
-	const char *path;
+	const char *path, *value = NULL;
+	enum bugs_mode mode;
 	enum bug_field field;
-	int rc = 0;
+	int rc = bugs_options(argc, argv, &mode, &value), nargs;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		fputs(bugs_help, stdout);
-		return 0;
-	}
-	if (argc >= 2 && !strcmp(argv[1], "--built")) {
-		if (argc != 2)
+	if (rc >= 0)
+		return rc;
+	rc = 0;
+	nargs = argc - optind;
+	if (mode == BUGS_BUILT) {
+		if (nargs)
 			return bugs_usage("--built takes no argument%s", "");
 		printf("%s\n", *injected_bug ? injected_bug : "none");
 		return 0;
@@ -265,45 +309,51 @@ int kvt_cmd_bugs(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	if (argc >= 2 && !strcmp(argv[1], "--ids")) {
+	switch (mode) {
+	case BUGS_IDS:
+		if (nargs) {
+			rc = bugs_usage("--ids takes no argument%s", "");
+			break;
+		}
 		for (size_t i = 0; i < cat.nr; i++)
 			printf("%s\n", cat.bugs[i].field[BUG_ID]);
-	} else if (argc >= 2 && !strcmp(argv[1], "--field")) {
+		break;
+	case BUGS_FIELD: {
 		const struct bug_entry *e;
 
-		if (argc != 4 || !field_parse(argv[2], &field))
+		if (nargs != 1 || !field_parse(value, &field))
 			rc = bugs_usage("--field needs a column name and an ID%s", "");
-		else if (!(e = bug_catalogue_find(&cat, argv[3])))
-			rc = bugs_usage("no bug '%s' in the catalogue", argv[3]);
+		else if (!(e = bug_catalogue_find(&cat, argv[optind])))
+			rc = bugs_usage("no bug '%s' in the catalogue", argv[optind]);
 		else
 			printf("%s\n", e->field[field]);
-	} else if (argc >= 2 && !strcmp(argv[1], "--reproducer")) {
-		if (argc != 3)
+		break;
+	}
+	case BUGS_REPRO:
+		if (nargs)
 			rc = bugs_usage("--reproducer needs an ID%s", "");
-		else if (!bug_catalogue_find(&cat, argv[2]))
-			rc = bugs_usage("no bug '%s' in the catalogue", argv[2]);
+		else if (!bug_catalogue_find(&cat, value))
+			rc = bugs_usage("no bug '%s' in the catalogue", value);
 		else {
-			reproducer_path(&cat, argv[2], repro, sizeof(repro));
+			reproducer_path(&cat, value, repro, sizeof(repro));
 			printf("%s\n", repro);
 		}
-	} else if (argc >= 2 && !strcmp(argv[1], "--expect-ids")) {
-		if (argc != 3)
-			rc = bugs_usage("--expect-ids needs a comma-separated list%s", "");
-		else
-			rc = expect_ids(&cat, argv[2]);
-	} else if (argc >= 2 && !strcmp(argv[1], "--verify")) {
-		if (argc != 3 && argc != 4)
-			rc = bugs_usage("--verify needs an ID and optionally a FILE%s", "");
-		else
-			rc = verify(&cat, argv[2], argc == 4 ? argv[3] : NULL);
-	} else if (argc >= 2 && argv[1][0] == '-') {
-		rc = bugs_usage("unknown option '%s'", argv[1]);
-	} else if (argc == 1) {
-		printf("%zu historical kvfree_rcu() bugs (%s):\n\n", cat.nr, cat.path);
-		for (size_t i = 0; i < cat.nr; i++)
-			describe(&cat, &cat.bugs[i]);
-	} else {
-		for (int i = 1; i < argc && !rc; i++) {
+		break;
+	case BUGS_EXPECT:
+		rc = nargs ? bugs_usage("--expect-ids needs a comma-separated list%s", "")
+			   : expect_ids(&cat, value);
+		break;
+	case BUGS_VERIFY:
+		rc = nargs > 1 ? bugs_usage("--verify needs an ID and optionally a FILE%s", "")
+			       : verify(&cat, value, nargs ? argv[optind] : NULL);
+		break;
+	case BUGS_DESCRIBE:
+		if (!nargs) {
+			printf("%zu historical kvfree_rcu() bugs (%s):\n\n", cat.nr, cat.path);
+			for (size_t i = 0; i < cat.nr; i++)
+				describe(&cat, &cat.bugs[i]);
+		}
+		for (int i = optind; i < argc && !rc; i++) {
 			const struct bug_entry *e = bug_catalogue_find(&cat, argv[i]);
 
 			if (!e)
@@ -311,6 +361,9 @@ int kvt_cmd_bugs(int argc, char **argv)
 			else
 				describe(&cat, e);
 		}
+		break;
+	case BUGS_BUILT:
+		break;
 	}
 	bug_catalogue_free(&cat);
 	return rc;

@@ -17,6 +17,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -55,6 +56,29 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, " (see '%s %s --help')\n", prog_name, cmd);
 	return EXIT_USAGE;
+}
+
+/*
+ * The options of every subcommand are read with getopt_long() from a ":"
+ * optstring and opterr off, so its errors come here and are reported the
+ * project's way (exit 2, naming the option).  @c is what getopt_long()
+ * returned ('?' or ':').
+ */
+static int option_error(const char *cmd, int c, char **argv)
+{
+	char shortopt[3] = { '-', (char)optopt, 0 };
+
+	/* A missing value: the option is the argument just read, long or short. */
+	if (c == ':')
+		return usage_error(cmd, "%s needs a value", argv[optind - 1]);
+	return usage_error(cmd, "unknown option '%s'", optopt ? shortopt : argv[optind - 1]);
+}
+
+/* Start reading a subcommand's options (getopt keeps state between calls). */
+static void options_begin(void)
+{
+	optind = 0;
+	opterr = 0;
 }
 
 static bool parse_u64_arg(const char *s, uint64_t *v)
@@ -197,52 +221,62 @@ static int cmd_sim(int argc, char **argv)
 	uint64_t run, violations = 0;
 	double start, last_print;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "ops", required_argument, NULL, 'n' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
 
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+	options_begin();
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
 			fputs(sim_help, stdout);
 			return 0;
-		} else if (!strcmp(a, "--seed")) {
-			if (!parse_u64_arg(val, &seed))
-				return usage_error("sim", "--seed needs a number, not '%s'", val ? val : "");
-			i++;
-		} else if (!strcmp(a, "--duration")) {
-			if (!parse_u64_arg(val, &duration))
-				return usage_error("sim", "--duration needs seconds, not '%s'", val ? val : "");
-			i++;
-		} else if (!strcmp(a, "--runs")) {
-			if (!parse_u64_arg(val, &runs) || runs == 0)
-				return usage_error("sim", "--runs needs a positive number, not '%s'", val ? val : "");
-			i++;
-		} else if (!strcmp(a, "--ops")) {
-			if (!parse_u64_arg(val, &v) || v == 0 || v > KVT_MAX_OPS)
-				return usage_error("sim", "--ops needs 1..65536, not '%s'", val ? val : "");
+		case 's':
+			if (!parse_u64_arg(optarg, &seed))
+				return usage_error("sim", "--seed needs a number, not '%s'", optarg);
+			break;
+		case 'd':
+			if (!parse_u64_arg(optarg, &duration))
+				return usage_error("sim", "--duration needs seconds, not '%s'", optarg);
+			break;
+		case 'r':
+			if (!parse_u64_arg(optarg, &runs) || runs == 0)
+				return usage_error("sim", "--runs needs a positive number, not '%s'", optarg);
+			break;
+		case 'n':
+			if (!parse_u64_arg(optarg, &v) || v == 0 || v > KVT_MAX_OPS)
+				return usage_error("sim", "--ops needs 1..65536, not '%s'", optarg);
 			nr_ops = v;
-			i++;
-		} else if (!strcmp(a, "--policy")) {
-			if (!val)
-				return usage_error("sim", "--policy needs a value%s", "");
-			if (!strcmp(val, "all")) {
+			break;
+		case 'p':
+			if (!strcmp(optarg, "all")) {
 				policy = -1;
-			} else {
-				policy = -2;
-				for (int p = 0; p < KVT_POLICY_NR; p++)
-					if (!strcmp(val, kvt_policy_name((enum kvt_policy)p)))
-						policy = p;
-				if (policy == -2)
-					return usage_error("sim", "unknown policy '%s'", val);
+				break;
 			}
-			i++;
-		} else if (!strcmp(a, "--out")) {
-			if (!val)
-				return usage_error("sim", "--out needs a folder%s", "");
-			out = val;
-			i++;
-		} else {
-			return usage_error("sim", "unknown option '%s'", a);
+			policy = -2;
+			for (int p = 0; p < KVT_POLICY_NR; p++)
+				if (!strcmp(optarg, kvt_policy_name((enum kvt_policy)p)))
+					policy = p;
+			if (policy == -2)
+				return usage_error("sim", "unknown policy '%s'", optarg);
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			return option_error("sim", c, argv);
 		}
 	}
+	if (optind < argc)
+		return usage_error("sim", "takes no argument, got '%s'", argv[optind]);
 
 	printf("kvtorture sim: seed %" PRIu64 " (implementation: %s)\n", seed, KVT_IMPL_NAME);
 	fflush(stdout);
@@ -386,26 +420,30 @@ static int replay_path(const char *path, bool verbose)
 
 static int cmd_replay(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
 	bool verbose = false;
-	int rc = 0, files = 0;
+	int rc = 0, files = 0, c;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+	options_begin();
+	while ((c = getopt_long(argc, argv, ":hv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
 			fputs(replay_help, stdout);
 			return 0;
-		}
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+		case 'v':
 			verbose = true;
-			continue;
+			break;
+		default:
+			return option_error("replay", c, argv);
 		}
-		if (argv[i][0] == '-')
-			return usage_error("replay", "unknown option '%s'", argv[i]);
 	}
-	for (int i = 1; i < argc; i++) {
+	for (int i = optind; i < argc; i++) {
 		int r;
 
-		if (argv[i][0] == '-')
-			continue;
 		files++;
 		r = replay_path(argv[i], verbose);
 		/* Bad input outranks a violation: it means the run was not complete. */
@@ -422,14 +460,23 @@ static int cmd_replay(int argc, char **argv)
 static int load_or_report(const char *cmd, int argc, char **argv, struct kvt_prog *prog,
 			  const char *help)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct kvt_err err;
+	int c;
 
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	options_begin();
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c != 'h')
+			return option_error(cmd, c, argv);
 		fputs(help, stdout);
 		return -1;
 	}
-	if (argc != 2 || argv[1][0] == '-')
+	if (argc - optind != 1)
 		return usage_error(cmd, "needs exactly one FILE%s", "");
+	argv[1] = argv[optind];
 	if (kvt_prog_load(argv[1], prog, &err) != 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return EXIT_USAGE;
@@ -531,22 +578,29 @@ static int cmd_minimize(int argc, char **argv)
 	enum check_inv inv;
 	size_t before;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	options_begin();
+	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
 			fputs(help, stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "-o")) {
-			if (i + 1 >= argc)
-				return usage_error("minimize", "-o needs a file%s", "");
-			out = argv[++i];
-		} else if (argv[i][0] == '-') {
-			return usage_error("minimize", "unknown option '%s'", argv[i]);
-		} else if (in) {
-			return usage_error("minimize", "takes one FILE, got also '%s'", argv[i]);
-		} else {
-			in = argv[i];
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			return option_error("minimize", c, argv);
 		}
 	}
+	if (optind < argc)
+		in = argv[optind++];
+	if (optind < argc)
+		return usage_error("minimize", "takes one FILE, got also '%s'", argv[optind]);
 	if (!in)
 		return usage_error("minimize", "needs a FILE%s", "");
 	if (!out) {
