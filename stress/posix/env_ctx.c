@@ -39,6 +39,8 @@ const char *kenv_ctx_name(enum kenv_ctx ctx)
  * The depth grows before the frame is filled, and shrinks after it is
  * cleared, so an NMI arriving in between pushes its frame above ours instead
  * of over it; the compiler barriers keep that order against the handler.
+ * The top pointer follows the depth: a handler that runs in between sets
+ * it from the depth it saw, which is what we then set it to as well.
  */
 void posix_frame_push(enum kenv_ctx ctx)
 {
@@ -61,6 +63,7 @@ void posix_frame_push(enum kenv_ctx ctx)
 	if (ctx == KENV_CTX_HARDIRQ || ctx == KENV_CTX_NMI)
 		t->irq_off = true;
 	ENV_SIGNAL_FENCE();
+	t->top = POSIX_FRAME_OFFSET(d);
 }
 
 void posix_frame_pop(void)
@@ -73,6 +76,8 @@ void posix_frame_pop(void)
 	t->irq_off = t->frames[d - 1].saved_irq_off;
 	ENV_SIGNAL_FENCE();
 	t->depth = d - 1;
+	ENV_SIGNAL_FENCE();
+	t->top = POSIX_FRAME_OFFSET(d - 2);
 }
 
 #if POSIX_CHECKED
@@ -142,10 +147,10 @@ bool kenv_irqs_disabled(void)
 
 bool posix_thread_preemptible(const struct posix_thread *t)
 {
-	const struct posix_frame *f = &t->frames[t->depth - 1];
+	const struct posix_frame *f = posix_cur_frame((struct posix_thread *)t);
 
 	return (f->ctx == KENV_CTX_TASK || f->ctx == KENV_CTX_KTHREAD) && !t->irq_off &&
-	       !t->preempt && !t->bh && !t->rcu_nest && !f->nr_locks;
+	       !t->preempt && !t->bh && !t->rcu_nest && !*posix_lock_count((struct posix_thread *)t);
 }
 
 bool kenv_preemptible(void)
@@ -208,12 +213,11 @@ void kenv_local_irq_restore(unsigned long flags)
 	struct posix_thread *t = posix_cur();
 
 	ENV_SIGNAL_FENCE();
-	if (flags)
-		return;
-	t->irq_off = false;
+	/* Off when saved: it still is (a no-op store, but no branch). */
+	t->irq_off = flags != 0;
 #if POSIX_CHECKED
 	ENV_SIGNAL_FENCE();
-	if (atomic_load_explicit(&t->irq_pending, memory_order_relaxed))
+	if (!flags && atomic_load_explicit(&t->irq_pending, memory_order_relaxed))
 		posix_irq_replay(t, false);
 #endif
 }
@@ -265,7 +269,8 @@ void posix_irq_exit(void)
 	posix_frame_pop();
 	/* irq_exit(): softirqs raised by the handler run now, unless nested or masked. */
 	cpu = kenv_cpu();
-	if (!t->irq_off && !t->bh && !posix_in_interrupt(t) &&
-	    atomic_load_explicit(&posix_cpus[cpu].softirq_pending, memory_order_relaxed))
+	if (!t->irq_off && !t->bh &&
+	    atomic_load_explicit(&posix_cpus[cpu].softirq_pending, memory_order_relaxed) &&
+	    !posix_in_interrupt(t))
 		posix_do_softirq(cpu);
 }

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "posix_env.h"
@@ -80,7 +81,7 @@
 struct posix_frame {
 	enum kenv_ctx ctx;
 	bool saved_irq_off;		/* the mask of the interrupted frame */
-	unsigned int nr_locks;		/* raw locks this frame holds */
+	unsigned int nr_locks;		/* raw locks held (posix_lock_count) */
 #if POSIX_CHECKED
 	struct check_task ct;
 #endif
@@ -97,6 +98,13 @@ struct posix_thread {
 	ENV_SIGNAL_SHARED bool irq_off;	/* the soft mask */
 	unsigned int preempt, bh, rcu_nest;
 	ENV_SIGNAL_SHARED int depth;	/* frames in use, frames[depth - 1] is current */
+	/*
+	 * The byte offset of frames[depth - 1] in this record, kept beside the
+	 * depth so the fast paths (lock owner tag, context queries) find the
+	 * current frame with one load and an add.  An offset rather than a
+	 * pointer: the thread-local stand-in can be initialised statically.
+	 */
+	ENV_SIGNAL_SHARED unsigned int top;
 	struct posix_frame frames[POSIX_MAX_FRAMES];
 	unsigned int env_internal;	/* >0: the env allocates for itself */
 	uint64_t rng;
@@ -116,7 +124,7 @@ struct posix_thread {
  * Records live in a static table (never freed, and not reused until the next
  * posix_env_start(), so the watchdog may read the record of a thread that has
  * exited); the thread-local pointer finds the caller's.  Unregistered threads
- * share a thread-local stand-in: task context on CPU 0.
+ * each have a thread-local stand-in: task context on CPU 0.
  */
 extern struct posix_thread posix_thread_table[POSIX_MAX_THREADS];
 extern _Atomic(int) posix_nr_registered;
@@ -130,9 +138,38 @@ static inline struct posix_thread *posix_cur(void)
 	return t ? t : &posix_anon;
 }
 
+#define POSIX_FRAME_OFFSET(d) \
+	((unsigned int)(offsetof(struct posix_thread, frames) + (size_t)(d) * sizeof(struct posix_frame)))
+
 static inline struct posix_frame *posix_cur_frame(struct posix_thread *t)
 {
-	return &t->frames[t->depth - 1];
+	return (struct posix_frame *)((char *)t + t->top);
+}
+
+/*
+ * Who holds a raw lock.  Checked flavour: the frame (the lock word holds the
+ * holder's frame, the count is the frame's), so an interrupt or NMI
+ * re-entering a lock of its own thread is recognised.  Unchecked flavour:
+ * the thread, counted in its base frame, as nothing interrupts a thread
+ * there unless it asks (posix_irq_enter) and the frame bookkeeping would be
+ * paid for on every lock.
+ */
+static inline uintptr_t posix_lock_owner(struct posix_thread *t)
+{
+#if POSIX_CHECKED
+	return (uintptr_t)posix_cur_frame(t);
+#else
+	return (uintptr_t)t;
+#endif
+}
+
+static inline unsigned int *posix_lock_count(struct posix_thread *t)
+{
+#if POSIX_CHECKED
+	return &posix_cur_frame(t)->nr_locks;
+#else
+	return &t->frames[0].nr_locks;
+#endif
 }
 
 static inline void posix_cpu_relax(void)

@@ -2,11 +2,11 @@
 /*
  * env_lock.c - raw spinlocks of the posix environment.
  *
- * A lock word holds 0 or its holder's frame (the struct posix_frame of the
- * context that took it), so kenv_lock_held() is one comparison and, in the
- * checked flavour, a handler re-entering a lock its own thread holds is
- * recognised (the owner is a frame of this thread) and reported instead of
- * spinning forever.  Acquisition tries the compare-and-swap first (one
+ * A lock word holds 0 or its holder (posix_lock_owner: the frame of the
+ * context that took it in the checked flavour, the thread in the unchecked
+ * one), so kenv_lock_held() is one comparison and, in the checked flavour, a
+ * handler re-entering a lock its own thread holds is recognised (the owner
+ * is a frame of this thread) and reported instead of spinning forever.  Acquisition tries the compare-and-swap first (one
  * locked instruction when the lock is free, even on a line another CPU
  * wrote last), then spins on plain loads until the word looks free, yielding
  * now and then to a holder that was descheduled (there may be more CPU
@@ -57,7 +57,7 @@ static void lock_acquire_check(struct posix_thread *t, struct kenv_lock *lock)
 void kenv_raw_spin_lock(struct kenv_lock *lock)
 {
 	struct posix_thread *t = posix_cur();
-	struct posix_frame *f = posix_cur_frame(t);
+	uintptr_t me = posix_lock_owner(t);
 	uintptr_t expected = 0;
 	unsigned int spins = 0;
 
@@ -65,7 +65,7 @@ void kenv_raw_spin_lock(struct kenv_lock *lock)
 	lock_acquire_check(t, lock);
 #endif
 	/* Acquire: the critical section cannot float above the lock. */
-	while (!atomic_compare_exchange_weak_explicit(&lock->word, &expected, (uintptr_t)f,
+	while (!atomic_compare_exchange_weak_explicit(&lock->word, &expected, me,
 						      memory_order_acquire, memory_order_relaxed)) {
 		while (atomic_load_explicit(&lock->word, memory_order_relaxed)) {
 			if (++spins % 128 == 0)
@@ -78,20 +78,20 @@ void kenv_raw_spin_lock(struct kenv_lock *lock)
 #if POSIX_CHECKED
 	lock->cpu = kenv_cpu();
 #endif
-	f->nr_locks++;
+	(*posix_lock_count(t))++;
 }
 
 void kenv_raw_spin_unlock(struct kenv_lock *lock)
 {
-	struct posix_frame *f = posix_cur_frame(posix_cur());
+	struct posix_thread *t = posix_cur();
 
 #if POSIX_CHECKED
 	ENV_CHECK(check_lock_release(lock));
 	/* Not this context's lock: the checker has reported it; leave the holder's lock alone. */
-	if (atomic_load_explicit(&lock->word, memory_order_relaxed) != (uintptr_t)f)
+	if (atomic_load_explicit(&lock->word, memory_order_relaxed) != posix_lock_owner(t))
 		return;
 #endif
-	f->nr_locks--;
+	(*posix_lock_count(t))--;
 	/* Release: everything written under the lock is visible to the next holder. */
 	atomic_store_explicit(&lock->word, 0, memory_order_release);
 }
@@ -99,5 +99,5 @@ void kenv_raw_spin_unlock(struct kenv_lock *lock)
 bool kenv_lock_held(const struct kenv_lock *lock)
 {
 	return atomic_load_explicit(&((struct kenv_lock *)lock)->word, memory_order_relaxed) ==
-	       (uintptr_t)posix_cur_frame(posix_cur());
+	       posix_lock_owner(posix_cur());
 }

@@ -22,7 +22,7 @@
 struct posix_thread posix_thread_table[POSIX_MAX_THREADS];
 _Atomic(int) posix_nr_registered;
 POSIX_TLS struct posix_thread *posix_me;
-POSIX_TLS struct posix_thread posix_anon = { .depth = 1 };
+POSIX_TLS struct posix_thread posix_anon = { .depth = 1, .top = POSIX_FRAME_OFFSET(0) };
 POSIX_TLS _Atomic(unsigned int) *posix_my_pending;
 
 uint64_t posix_rand_next(uint64_t *state)
@@ -69,6 +69,7 @@ void posix_register_self(const char *name, enum posix_role role, int cpu)
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->rng = posix_cfg.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(id + 1));
 	t->depth = 1;
+	t->top = POSIX_FRAME_OFFSET(0);
 	t->frames[0].ctx = base_ctx(role);
 #if POSIX_CHECKED
 	for (int c = 0; c < KENV_CTX_NR; c++)
