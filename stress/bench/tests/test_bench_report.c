@@ -134,13 +134,13 @@ static void test_parser(void)
 static void test_names(void)
 {
 	enum bench_method m;
-	enum benv_reclaim r;
+	enum posix_reclaim r;
 
 	for (int i = 0; i < BM_NR; i++)
 		ok(bench_method_parse(bench_method_name((enum bench_method)i), &m) && (int)m == i,
 		   "method names round-trip");
 	ok(!bench_method_parse("kfree", &m), "an unknown method is refused");
-	ok(benv_reclaim_parse("inline", &r) && r == BENV_RECLAIM_INLINE, "reclaim mode parses");
+	ok(bench_reclaim_parse("inline", &r) && r == POSIX_RECLAIM_INLINE, "reclaim mode parses");
 	ok(!bench_method_irq_ok(BM_HEADLESS) && !bench_method_irq_ok(BM_SYNC_FREE) &&
 	   bench_method_irq_ok(BM_KVFREE), "only non-sleeping methods run in hardirq context");
 }
