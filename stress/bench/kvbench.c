@@ -17,8 +17,9 @@
  * runner under each flooding scenario and policy and compares the policies
  * (bench_policy.h).
  *
- * Exit codes: 0 done; 1 a run lost objects or the implementation warned;
- * 2 bad usage; 99 set-up error.  KVBENCH_DEBUG=1 in the environment prints
+ * Exit codes: 0 done; 1 a run lost objects, the implementation warned or
+ * (policies) a stress run failed; 2 bad usage, or (policies) a report.json
+ * that cannot be read; 99 set-up error.  KVBENCH_DEBUG=1 in the environment prints
  * each CPU's kvfree_rcu counters after every kvfree_rcu run.
  */
 #include <errno.h>
