@@ -379,19 +379,8 @@ static void test_timing_configuration(void)
 	posix_env_stop();
 }
 
-int main(void)
+static void test_interrupts(void)
 {
-	struct posix_env_config cfg;
-	pthread_t thr[3];
-	uint64_t t0;
-	bool pending;
-
-	posix_env_config_default(&cfg);
-	cfg.nr_cpus = 2;
-	check_reset();
-	posix_env_start(&cfg);
-	printf("1..37\n");
-
 	/* The main thread is a task on CPU 0. */
 	OK(kenv_context() == KENV_CTX_TASK && kenv_preemptible() && kenv_cpu() == 0,
 	   "main thread: preemptible task on cpu 0");
@@ -412,6 +401,13 @@ int main(void)
 	OK(atomic_load(&irq_ctx_ok) == atomic_load(&irqs_seen) && atomic_load(&irqs_seen) >= 2,
 	   "handlers run in hardirq context with irqs off (%d of %d)",
 	   atomic_load(&irq_ctx_ok), atomic_load(&irqs_seen));
+}
+
+static void test_rcu(void)
+{
+	pthread_t thr[3];
+	unsigned long c;
+	bool passed;
 
 	/* Polled cookies against call_rcu callbacks. */
 	for (int i = 0; i < 3; i++)
@@ -423,20 +419,22 @@ int main(void)
 	   (long)atomic_load(&cb_done));
 	OK(atomic_load(&cb_bad) == 0, "every cookie taken before call_rcu passed by its callback (%ld bad)",
 	   (long)atomic_load(&cb_bad));
-	{
-		unsigned long c;
-		bool passed;
 
-		/* Our own read-side section keeps any GP from ending meanwhile. */
-		kenv_rcu_read_lock();
-		c = kenv_get_state_synchronize_rcu();
-		sleep_ms(20);
-		passed = kenv_poll_state_synchronize_rcu(c);
-		kenv_rcu_read_unlock();
-		OK(!passed, "a cookie does not pass while a reader that predates it is inside");
-		kenv_synchronize_rcu();
-		OK(kenv_poll_state_synchronize_rcu(c), "it has after synchronize_rcu");
-	}
+	/* Our own read-side section keeps any GP from ending meanwhile. */
+	kenv_rcu_read_lock();
+	c = kenv_get_state_synchronize_rcu();
+	sleep_ms(20);
+	passed = kenv_poll_state_synchronize_rcu(c);
+	kenv_rcu_read_unlock();
+	OK(!passed, "a cookie does not pass while a reader that predates it is inside");
+	kenv_synchronize_rcu();
+	OK(kenv_poll_state_synchronize_rcu(c), "it has after synchronize_rcu");
+}
+
+static void test_work(void)
+{
+	uint64_t t0;
+	bool pending;
 
 	/* Work: queue semantics and flush. */
 	kenv_delayed_work_init(&dwork3, dwork_fn);
@@ -479,6 +477,12 @@ int main(void)
 	OK(pending, "queue_rcu_work: busy, not run while a reader that predates it is inside");
 	kenv_flush_rcu_work(&rwork);
 	OK(atomic_load(&rwork_ok) == 1, "flush_rcu_work: ran, after a full GP");
+}
+
+static void test_timer_lock_softirq(void)
+{
+	pthread_t thr[3];
+	bool held;
 
 	/* Timers: hardirq context; cancel reports pending. */
 	kenv_timer_init(&timer, timer_fn);
@@ -497,9 +501,9 @@ int main(void)
 	for (int i = 0; i < 3; i++)
 		pthread_join(thr[i], NULL);
 	kenv_raw_spin_lock(&lock);
-	pending = kenv_lock_held(&lock) && !kenv_preemptible();
+	held = kenv_lock_held(&lock) && !kenv_preemptible();
 	kenv_raw_spin_unlock(&lock);
-	OK(counter == 600000 && pending && !kenv_lock_held(&lock),
+	OK(counter == 600000 && held && !kenv_lock_held(&lock),
 	   "raw lock: %ld of 600000 increments, held/preemptible tracked", counter);
 
 	/* Softirqs: raised under bh-off, run at the bh enable in softirq context. */
@@ -510,7 +514,21 @@ int main(void)
 	kenv_local_bh_enable();
 	OK(atomic_load(&softirq_runs) == 1 && atomic_load(&softirq_ctx_ok) == 1,
 	   "and runs at the bh enable, in softirq context");
+}
 
+int main(void)
+{
+	struct posix_env_config cfg;
+
+	posix_env_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	check_reset();
+	posix_env_start(&cfg);
+	printf("1..37\n");
+	test_interrupts();
+	test_rcu();
+	test_work();
+	test_timer_lock_softirq();
 	test_events();
 	posix_env_stop();
 	test_timing_configuration();
