@@ -59,37 +59,44 @@ static unsigned int pool_slots(void)
 	return posix_cfg.pool_pages < POOL_MAX ? posix_cfg.pool_pages : POOL_MAX;
 }
 
-/* Carve a new mapping into free pages.  Caller holds page_mutex. */
-static bool page_grow_locked(void)
+/* Map a new chunk, link its pages, and put them on the free list. */
+static bool page_grow(void)
 {
+	size_t last = (size_t)(PAGE_CHUNK_PAGES - 1) * KENV_PAGE_SIZE;
 	char *chunk = mmap(NULL, (size_t)PAGE_CHUNK_PAGES * KENV_PAGE_SIZE,
 			   PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (chunk == MAP_FAILED)
 		return false;
-	for (int i = PAGE_CHUNK_PAGES - 1; i >= 0; i--) {
-		void *page = chunk + (size_t)i * KENV_PAGE_SIZE;
-
-		*(void **)page = page_free_list;
-		page_free_list = page;
-		PAGE_POISON(page);
-	}
+	/* Linked outside the lock: the system call and the loop hold nobody up. */
+	for (size_t off = 0; off < last; off += KENV_PAGE_SIZE)
+		*(void **)(chunk + off) = chunk + off + KENV_PAGE_SIZE;
+	/* Poisoned before any other thread can take one (the link word stays readable). */
+	for (size_t off = 0; off <= last; off += KENV_PAGE_SIZE)
+		PAGE_POISON(chunk + off);
+	pthread_mutex_lock(&page_mutex);
+	*(void **)(chunk + last) = page_free_list;
+	page_free_list = chunk;
+	pthread_mutex_unlock(&page_mutex);
 	return true;
 }
 
 static void *page_get(void)
 {
-	void *page = NULL;
+	void *page;
 
-	pthread_mutex_lock(&page_mutex);
-	if (page_free_list || page_grow_locked()) {
+	do {
+		pthread_mutex_lock(&page_mutex);
 		page = page_free_list;
-		page_free_list = *(void **)page;
-	}
-	pthread_mutex_unlock(&page_mutex);
-	if (page)
-		PAGE_UNPOISON(page);
-	return page;
+		if (page)
+			page_free_list = *(void **)page;
+		pthread_mutex_unlock(&page_mutex);
+		if (page) {
+			PAGE_UNPOISON(page);
+			return page;
+		}
+	} while (page_grow());
+	return NULL;
 }
 
 static void page_put(void *page)

@@ -215,15 +215,21 @@ static inline void posix_point(void)
 void posix_irq_enter(void);
 void posix_irq_exit(void);
 
-/* Env-private softirqs (POSIX_SOFTIRQ_FLOOD), as kenv_open/raise_softirq. */
+/*
+ * Env-private softirqs (POSIX_SOFTIRQ_FLOOD), as kenv_open/raise_softirq:
+ * open before raising, from sleep context; raise from any context but NMI.
+ */
 void posix_open_softirq(unsigned int nr, void (*fn)(void));
 void posix_raise_softirq(unsigned int nr);
 
 /* ---- identity, random numbers, statistics ---------------------------------- */
 
-/* Registered threads so far (ids 0 .. n-1). */
+/* Registered threads so far (ids 0 .. n-1).  Context: any. */
 int posix_nr_threads(void);
-/* The caller's registry id (-1 unregistered), name, and a seeded per-thread random number. */
+/*
+ * The caller's registry id (-1 unregistered), name, and a seeded per-thread
+ * random number.  Context: any (the random stream is the caller's own).
+ */
 int posix_thread_id(void);
 const char *posix_thread_name(void);
 uint64_t posix_random(void);
