@@ -133,7 +133,8 @@ static void *thread_trampoline(void *p)
 	void *ret;
 
 	/* For perf and top; the kernel keeps 15 characters. */
-	snprintf(comm, sizeof(comm), "%s", ts->name);
+	memcpy(comm, ts->name, sizeof(comm) - 1);
+	comm[sizeof(comm) - 1] = 0;
 	pthread_setname_np(pthread_self(), comm);
 	urcu_memb_register_thread();
 	posix_register_self(ts->name, role, cpu);
