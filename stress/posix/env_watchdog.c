@@ -14,12 +14,12 @@
 #endif
 
 /* The context of @t's frame @d, in range even if the record is torn. */
-static const char *frame_ctx_name(const struct posix_thread *t, int d)
+RACY_READER static const char *frame_ctx_name(const struct posix_thread *t, int d)
 {
 	return posix_ctx_name((enum kenv_ctx)(t->frames[d].ctx % KENV_CTX_NR));
 }
 
-static void dump_locks(int fd, const struct posix_thread *t, int depth)
+RACY_READER static void dump_locks(int fd, const struct posix_thread *t, int depth)
 {
 	for (int d = 0; d < depth; d++) {
 		const struct check_task *ct = &t->frames[d].ct;
@@ -55,7 +55,7 @@ RACY_READER void posix_dump_threads(int fd)
 }
 
 /* Whether @t is atomic now: irqs, preemption or bh off, a raw lock held, or in a handler. */
-static bool looks_atomic(const struct posix_thread *t)
+RACY_READER static bool looks_atomic(const struct posix_thread *t)
 {
 	int depth = t->depth;
 
