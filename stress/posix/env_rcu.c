@@ -52,7 +52,8 @@ static char rcu_hb;
 #define RCU_HB_ACQUIRE() do { } while (0)
 #endif
 
-#define GP_IDLE_NS (10u * 1000 * 1000)
+/* Backstop only: every request posts gp_wake while the GP thread idles. */
+#define GP_IDLE_NS (20u * 1000 * 1000)
 #define GP_SLEEPER_NS (5u * 1000 * 1000)
 
 /* Written by the GP thread only; read anywhere. */

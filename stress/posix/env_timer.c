@@ -25,7 +25,8 @@
 #define TIMER_RUNNING 2u
 
 #define MAX_TIMERS 4096
-#define TIMER_IDLE_NS (10u * 1000 * 1000)
+/* The longest the timer thread sleeps: an earlier expiry posts timer_wake. */
+#define TIMER_IDLE_NS (20u * 1000 * 1000)
 
 static struct kenv_timer *_Atomic timer_registry[MAX_TIMERS];
 static _Atomic(int) nr_timers;

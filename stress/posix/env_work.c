@@ -26,7 +26,8 @@
 #define WORK_GEN_SHIFT 8
 #define WORK_GEN_MASK 0xffffffu
 
-#define KWORKER_IDLE_NS (10u * 1000 * 1000)
+/* Backstop only: a push posts kworker_wake while the kworker idles. */
+#define KWORKER_IDLE_NS (20u * 1000 * 1000)
 #define WORK_POLL_NS (50u * 1000)
 #define REENTRY_POLL_NS (20u * 1000)
 
