@@ -124,6 +124,7 @@ struct flood_cpu {
 	struct spsc_ring irq_ring, nmi_ring;
 	struct item_stack rxq;
 	_Atomic(int) in_workload;
+	_Atomic(int) in_softirq;	/* softirq_flood_fn() runs for this CPU */
 } __attribute__((aligned(64)));
 
 static struct flood_cpu fcpu[KENV_NR_CPUS_MAX];
@@ -371,15 +372,29 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-/* softirq: a NET-style handler with an item budget and a time budget. */
+/*
+ * softirq: a NET-style handler with an item budget and a time budget.  Once
+ * the flood stops it takes nothing more: kvt_flood_stop() waits for passes in
+ * progress (in_softirq, flood_stop: either the pass sees the stop, or the
+ * stop sees the pass), then gives back what is left, so no object is queued
+ * after the run's final barrier began.
+ */
 static void softirq_flood_fn(void)
 {
-	struct item_stack *q = &fcpu[kenv_cpu()].rxq;
+	struct flood_cpu *fc = &fcpu[kenv_cpu()];
+	struct item_stack *q = &fc->rxq;
 	uint64_t deadline = kenv_clock_ns() + 1000 * 1000;
-	struct kvt_obj *list = atomic_exchange(&q->top, NULL);
+	struct kvt_obj *list;
 	int budget = 64;
 
-	while (list && budget-- > 0 && kenv_clock_ns() < deadline) {
+	atomic_fetch_add(&fc->in_softirq, 1);
+	if (atomic_load(&flood_stop)) {
+		atomic_fetch_sub(&fc->in_softirq, 1);
+		return;
+	}
+	list = atomic_exchange(&q->top, NULL);
+	while (list && budget-- > 0 && kenv_clock_ns() < deadline &&
+	       !atomic_load_explicit(&flood_stop, memory_order_relaxed)) {
 		struct kvt_obj *next = (struct kvt_obj *)list->rh.next;
 
 		atomic_fetch_sub(&q->len, 1);
@@ -397,8 +412,9 @@ static void softirq_flood_fn(void)
 		} while (!atomic_compare_exchange_weak(&q->top, &top, list));
 		list = next;
 	}
-	if (atomic_load(&q->top))
+	if (atomic_load(&q->top) && !atomic_load(&flood_stop))
 		posix_raise_softirq(POSIX_SOFTIRQ_FLOOD);
+	atomic_fetch_sub(&fc->in_softirq, 1);
 }
 
 static void rxq_push(struct item_stack *q, struct kvt_obj *obj)
@@ -705,9 +721,9 @@ void kvt_flood_stop(void)
 	for (int i = 0; i < nr_threads; i++)
 		pthread_join(threads[i], NULL);
 	nr_threads = 0;
-	/* The CPU threads finish the workload pass they are in. */
+	/* The CPU threads finish the workload pass, the softirq pass they are in. */
 	for (int cpu = 0; cpu < fcfg.nr_cpus; cpu++)
-		while (atomic_load(&fcpu[cpu].in_workload))
+		while (atomic_load(&fcpu[cpu].in_workload) || atomic_load(&fcpu[cpu].in_softirq))
 			sleep_ns(100 * 1000);
 	posix_set_irq_handler(NULL);
 	posix_set_nmi_handler(NULL);
