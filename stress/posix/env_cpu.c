@@ -107,7 +107,9 @@ static void *cpu_main(void *arg)
 			continue;
 		}
 		atomic_store(&c->cpu_parked, 0);
-		if (atomic_fetch_and(&c->pending, ~POSIX_PEND_JOB) & POSIX_PEND_JOB)
+		/* Look before the locked and: the workload loop comes here often. */
+		if ((atomic_load_explicit(&c->pending, memory_order_relaxed) & POSIX_PEND_JOB) &&
+		    (atomic_fetch_and(&c->pending, ~POSIX_PEND_JOB) & POSIX_PEND_JOB))
 			run_job(cpu, &seen_gen);
 		posix_run_pending();
 		/* Back from a "system call": softirqs raised meanwhile run here. */
