@@ -3,12 +3,14 @@
  * bench_obj.c - per-thread accounting of benchmark objects, latency
  * histograms and the tick clock (see bench_obj.h).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bench_obj.h"
+#include "posix_env.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -20,8 +22,11 @@
 /* Records are never freed: a thread that exited still counts in the sums. */
 static struct bench_acct *_Atomic accts[MAX_ACCTS];
 static _Atomic(int) nr_accts;
-/* initial-exec: see BENV_TLS in benv.h. */
-static __thread __attribute__((tls_model("initial-exec"))) struct bench_acct *acct_me;
+/* initial-exec: see POSIX_TLS in posix_env.h. */
+static POSIX_TLS struct bench_acct *acct_me;
+/* Its destructor gives an exiting thread's record up for the next thread. */
+static pthread_key_t acct_key;
+static pthread_once_t acct_key_once = PTHREAD_ONCE_INIT;
 
 static double ns_per_tick = 1.0;
 static uint64_t tick_overhead;
@@ -167,6 +172,29 @@ static int accts_used(void)
 	return n < MAX_ACCTS ? n : MAX_ACCTS;
 }
 
+static void acct_thread_exit(void *p)
+{
+	struct bench_acct *a = p;
+
+	atomic_store(&a->in_use, false);
+}
+
+static void acct_key_init(void)
+{
+	if (pthread_key_create(&acct_key, acct_thread_exit))
+		KENV_DIE("pthread_key_create");
+}
+
+/* Make @a the calling thread's record, given up again when the thread exits. */
+static struct bench_acct *acct_adopt(struct bench_acct *a)
+{
+	pthread_once(&acct_key_once, acct_key_init);
+	if (pthread_setspecific(acct_key, a))
+		KENV_DIE("pthread_setspecific");
+	acct_me = a;
+	return a;
+}
+
 struct bench_acct *bench_acct_self(void)
 {
 	struct bench_acct *a = acct_me;
@@ -179,10 +207,8 @@ struct bench_acct *bench_acct_self(void)
 		bool busy = false;
 
 		a = atomic_load(&accts[i]);
-		if (a && atomic_compare_exchange_strong(&a->in_use, &busy, true)) {
-			acct_me = a;
-			return a;
-		}
+		if (a && atomic_compare_exchange_strong(&a->in_use, &busy, true))
+			return acct_adopt(a);
 	}
 	/* calloc: the histograms are 16 KiB; never freed (see accts[]). */
 	a = calloc(1, sizeof(*a));
@@ -193,17 +219,7 @@ struct bench_acct *bench_acct_self(void)
 		KENV_DIE("too many threads for the benchmark counters");
 	atomic_store(&a->in_use, true);
 	atomic_store(&accts[id], a);
-	acct_me = a;
-	return a;
-}
-
-void bench_acct_release(void)
-{
-	struct bench_acct *a = acct_me;
-
-	acct_me = NULL;
-	if (a)
-		atomic_store(&a->in_use, false);
+	return acct_adopt(a);
 }
 
 void bench_obj_free_stamped(struct bench_obj *obj, struct bench_acct *a)
@@ -229,6 +245,17 @@ void bench_obj_reclaimed_bulk(size_t nr, void **objs)
 	for (size_t i = 0; i < nr; i++)
 		bench_obj_free_one(objs[i], a);
 	bench_acct_inc(&a->freed, nr);
+}
+
+/* The environment's kfree, vfree and kfree_bulk (the unchecked flavour's hooks). */
+void posix_obj_reclaim(void *obj)
+{
+	bench_obj_reclaimed(obj);
+}
+
+void posix_obj_reclaim_bulk(size_t nr, void **objs)
+{
+	bench_obj_reclaimed_bulk(nr, objs);
 }
 
 void bench_acct_counts(uint64_t *queued, uint64_t *freed)

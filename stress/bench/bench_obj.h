@@ -76,12 +76,11 @@ struct bench_acct {
 	struct bench_hist reclaim;	/* queue-to-free ticks of stamped objects */
 	struct bench_hist call;		/* ticks of sampled release calls */
 };
-struct bench_acct *bench_acct_self(void);
 /*
- * The calling thread is about to exit: its record keeps its counts until the
- * next bench_acct_reset(), and a thread created later may take it over.
+ * When the thread exits, its record keeps its counts until the next
+ * bench_acct_reset(), and a thread created later may take it over.
  */
-void bench_acct_release(void);
+struct bench_acct *bench_acct_self(void);
 
 static inline void bench_acct_inc(_Atomic(uint64_t) *c, uint64_t n)
 {
@@ -104,10 +103,11 @@ static inline void bench_obj_free_one(struct bench_obj *obj, struct bench_acct *
 
 /*
  * Free one object and count it.  Context: any thread, not under a lock that
- * malloc may need.
+ * malloc may need.  The environment's kfree and vfree reach it through
+ * posix_obj_reclaim() (posix_env.h), which bench_obj.c defines.
  */
 void bench_obj_reclaimed(void *obj);
-/* Free @nr objects and count them once (kfree_bulk). */
+/* Free @nr objects and count them once (kfree_bulk, through posix_obj_reclaim_bulk()). */
 void bench_obj_reclaimed_bulk(size_t nr, void **objs);
 
 /* Sum of every thread's counters (racy while running). */

@@ -3,14 +3,16 @@
  * bench_policy.c - `kvbench policies` (see bench_policy.h).
  *
  * The stress runner is a separate program (it links the checked posix
- * environment; this one links the timing environment), so it is run as a
- * child and read back through its report.json, whose layout it owns: the
- * parser looks keys up by name inside each per-CPU object and fails loudly
- * when one is missing rather than guessing.
+ * environment; this one links the unchecked flavour), so it is run as a
+ * child and read back through its report.json, whose layout it owns.  The
+ * report is read with json-c: keys are looked up by name, whatever the
+ * spacing, and a report that is not JSON or lacks a key is refused with the
+ * file, line and column, never read as zeros.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +21,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "bench_policy.h"
 #include "bench_report.h"
 #include "kvfree_rcu.h"
 
 #define NR_SCENARIOS 5
 #define MAX_REPS 8
+/* Exit code of a report that cannot be read: bad input, as for bad options. */
+#define EXIT_BAD_INPUT 2
 
 static const char *const scenarios[NR_SCENARIOS] = {
 	"syscall", "kthread", "softirq", "irq", "pressure",
@@ -34,78 +40,160 @@ static const char *const scenarios[NR_SCENARIOS] = {
  * report.json
  */
 
-/* The unsigned number after @key inside [@p, @end), or false. */
-static bool num_after(const char *p, const char *end, const char *key, uint64_t *v)
+static void __attribute__((format(printf, 3, 4))) set_err(char *err, size_t len,
+							  const char *fmt, ...)
 {
-	size_t klen = strlen(key);
+	va_list ap;
 
-	for (; p && p + klen <= end; p++) {
-		if (!memcmp(p, key, klen)) {
-			char *e;
-
-			p += klen;
-			while (p < end && (*p == ' ' || *p == ':'))
-				p++;
-			errno = 0;
-			*v = strtoull(p, &e, 10);
-			return e != p && !errno;
-		}
-	}
-	return false;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
 }
 
-bool bench_parse_stress_report(const char *json, struct bench_stress_summary *s)
+/* The 1-based line and column of byte @off of @text. */
+static void line_col(const char *text, size_t off, unsigned int *line, unsigned int *col)
 {
-	const char *per_cpu = strstr(json, "\"per_cpu\": [");
-	const char *end, *cpu;
-	uint64_t v;
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off && text[i]; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+/* Parse @text as one JSON value; NULL with a message naming @name, line and column. */
+static struct json_object *parse_json(const char *text, const char *name, char *err,
+				      size_t errlen)
+{
+	size_t len = strlen(text), end;
+	struct json_tokener *tok;
+	struct json_object *root;
+	enum json_tokener_error jerr;
+	unsigned int line, col;
+
+	if (len > INT_MAX) {
+		set_err(err, errlen, "%s: too large to be a report", name);
+		return NULL;
+	}
+	tok = json_tokener_new();
+	if (!tok) {
+		set_err(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!root && jerr == json_tokener_continue) {
+		line_col(text, len, &line, &col);
+		set_err(err, errlen, "%s:%u:%u: truncated: the JSON text ends inside a value",
+			name, line, col);
+		return NULL;
+	}
+	if (!root) {
+		line_col(text, end, &line, &col);
+		set_err(err, errlen, "%s:%u:%u: not JSON: %s", name, line, col,
+			json_tokener_error_desc(jerr));
+		return NULL;
+	}
+	end += strspn(text + end, " \t\r\n");
+	if (end < len) {
+		line_col(text, end, &line, &col);
+		set_err(err, errlen, "%s:%u:%u: text after the JSON value", name, line, col);
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* The unsigned integer at JSON pointer @ptr below @obj ("/fallbacks/list"). */
+static bool get_u64(struct json_object *obj, const char *ptr, uint64_t *v)
+{
+	struct json_object *o;
+
+	if (json_pointer_get(obj, ptr, &o) || !json_object_is_type(o, json_type_int) ||
+	    json_object_get_int64(o) < 0)
+		return false;
+	*v = json_object_get_uint64(o);
+	return true;
+}
+
+/* Add one per-CPU entry of the report to @s. */
+static bool add_cpu(struct json_object *cpu, size_t idx, struct bench_stress_summary *s,
+		    const char *name, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"/calls", "/fallbacks/list", "/fallbacks/sync", "/refills/pages", "/direct_allocs",
+		"/pool_allocs", "/peak_pending", "/peak_pages", "/reclaim_latency_ns/p50",
+		"/reclaim_latency_ns/p99",
+	};
+	uint64_t v[sizeof(keys) / sizeof(keys[0])];
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if (!get_u64(cpu, keys[k], &v[k])) {
+			set_err(err, errlen, "%s: per_cpu[%zu] has no unsigned number at %s", name,
+				idx, keys[k]);
+			return false;
+		}
+	}
+	s->calls += v[0];
+	s->fallback_list += v[1];
+	s->fallback_sync += v[2];
+	s->refill_pages += v[3];
+	s->direct_allocs += v[4];
+	s->pool_allocs += v[5];
+	s->peak_pending += v[6];
+	s->peak_pages += v[7];
+	if (v[8] > s->reclaim_p50)
+		s->reclaim_p50 = v[8];
+	if (v[9] > s->reclaim_p99)
+		s->reclaim_p99 = v[9];
+	return true;
+}
+
+static bool summarise(struct json_object *root, struct bench_stress_summary *s,
+		      const char *name, char *err, size_t errlen)
+{
+	struct json_object *status, *per_cpu;
+
+	if (!json_object_object_get_ex(root, "status", &status) ||
+	    !json_object_is_type(status, json_type_string)) {
+		set_err(err, errlen, "%s: no \"status\" string", name);
+		return false;
+	}
+	s->passed = !strcmp(json_object_get_string(status), "pass");
+	if (!json_object_object_get_ex(root, "per_cpu", &per_cpu) ||
+	    !json_object_is_type(per_cpu, json_type_array) ||
+	    !json_object_array_length(per_cpu)) {
+		set_err(err, errlen, "%s: no \"per_cpu\" array of CPUs", name);
+		return false;
+	}
+	/* Optional: older reports lack them, and they only annotate the comparison. */
+	(void)get_u64(root, "/totals/pages_peak", &s->env_pages_peak);
+	(void)get_u64(root, "/gps", &s->gps);
+	for (size_t i = 0; i < json_object_array_length(per_cpu); i++)
+		if (!add_cpu(json_object_array_get_idx(per_cpu, i), i, s, name, err, errlen))
+			return false;
+	return true;
+}
+
+bool bench_parse_stress_report(const char *json, const char *name,
+			       struct bench_stress_summary *s, char *err, size_t errlen)
+{
+	struct json_object *root;
+	bool ok;
 
 	memset(s, 0, sizeof(*s));
-	if (!per_cpu)
+	root = parse_json(json, name, err, errlen);
+	if (!root)
 		return false;
-	end = strstr(per_cpu, "\n  ]");
-	if (!end)
-		return false;
-	s->passed = strstr(json, "\"status\": \"pass\"") != NULL;
-	if (num_after(json, per_cpu, "\"pages_peak\"", &v))
-		s->env_pages_peak = v;
-	if (num_after(end, end + strlen(end), "\"gps\"", &v))
-		s->gps = v;
-	for (cpu = strstr(per_cpu, "{\"cpu\""); cpu && cpu < end;) {
-		const char *next = strstr(cpu + 1, "{\"cpu\"");
-		const char *stop = next && next < end ? next : end;
-		const char *fb = strstr(cpu, "\"fallbacks\"");
-		const char *rf = strstr(cpu, "\"refills\"");
-		const char *lat = strstr(cpu, "\"reclaim_latency_ns\"");
-		uint64_t calls, list, sync, pages, direct, pool, ppend, ppages, p50, p99;
-
-		if (!fb || !rf || !lat || fb > stop || rf > stop || lat > stop ||
-		    !num_after(cpu, stop, "\"calls\"", &calls) ||
-		    !num_after(fb, stop, "\"list\"", &list) ||
-		    !num_after(fb, stop, "\"sync\"", &sync) ||
-		    !num_after(rf, stop, "\"pages\"", &pages) ||
-		    !num_after(cpu, stop, "\"direct_allocs\"", &direct) ||
-		    !num_after(cpu, stop, "\"pool_allocs\"", &pool) ||
-		    !num_after(cpu, stop, "\"peak_pending\"", &ppend) ||
-		    !num_after(cpu, stop, "\"peak_pages\"", &ppages) ||
-		    !num_after(lat, stop, "\"p50\"", &p50) ||
-		    !num_after(lat, stop, "\"p99\"", &p99))
-			return false;
-		s->calls += calls;
-		s->fallback_list += list;
-		s->fallback_sync += sync;
-		s->refill_pages += pages;
-		s->direct_allocs += direct;
-		s->pool_allocs += pool;
-		s->peak_pending += ppend;
-		s->peak_pages += ppages;
-		if (p50 > s->reclaim_p50)
-			s->reclaim_p50 = p50;
-		if (p99 > s->reclaim_p99)
-			s->reclaim_p99 = p99;
-		cpu = next;
-	}
-	return true;
+	ok = summarise(root, s, name, err, errlen);
+	json_object_put(root);
+	return ok;
 }
 
 static char *slurp(const char *path)
@@ -153,6 +241,8 @@ struct pol_opts {
 	bool plots;
 	bool scen[NR_SCENARIOS];
 	bool pol[KVFREE_POLICY_NR];
+	const char *pnames[KVFREE_POLICY_NR];
+	char started[32];
 };
 
 /* Run @argv with its output in @log (the stress runner prints its own report). */
@@ -180,13 +270,39 @@ static int run_child(char *const argv[], const char *log)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Read back the report a run wrote into @dir; the run exited with @rc. */
+static int read_report(const char *dir, int rc, const char *what,
+		       struct bench_stress_summary *s)
+{
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	char *json;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/report.json", dir);
+	json = slurp(path);
+	if (!json) {
+		fprintf(stderr, "kvbench: %s: no %s (exit %d)\n", what, path, rc);
+		return rc ? rc : 99;
+	}
+	ok = bench_parse_stress_report(json, path, s, err, sizeof(err));
+	free(json);
+	if (!ok) {
+		fprintf(stderr, "kvbench: %s\n", err);
+		return EXIT_BAD_INPUT;
+	}
+	return rc;
+}
+
 static int run_one(const struct pol_opts *o, const char *scenario, const char *policy, int rep,
 		   struct bench_stress_summary *s)
 {
 	/* Room for the file name after the folder: snprintf cannot truncate. */
-	char dir[PATH_MAX - 64], path[PATH_MAX], secs[16], cpus[16], seed[16];
-	char *json;
-	int rc;
+	char dir[PATH_MAX - 64], log[PATH_MAX], what[64], secs[16], cpus[16], seed[16];
+	char *const argv[] = {
+		(char *)o->kvstress, "--scenario", (char *)scenario, "--policy",
+		(char *)policy, "--cpus", cpus, "--duration", secs, "--seed", seed,
+		"--no-chaos", "--no-plots", "--quiet", "--report", dir, NULL,
+	};
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/stress-%s-%s-%d", o->out, scenario, policy,
 			     rep) >= sizeof(dir)) {
@@ -196,34 +312,18 @@ static int run_one(const struct pol_opts *o, const char *scenario, const char *p
 	snprintf(secs, sizeof(secs), "%u", o->seconds);
 	snprintf(cpus, sizeof(cpus), "%d", o->cpus);
 	snprintf(seed, sizeof(seed), "%d", rep + 1);
-	{
-		char *const argv[] = {
-			(char *)o->kvstress, "--scenario", (char *)scenario, "--policy",
-			(char *)policy, "--cpus", cpus, "--duration", secs, "--seed", seed,
-			"--no-chaos", "--no-plots", "--quiet", "--report", dir, NULL,
-		};
-
-		if (mkdir(dir, 0777) && errno != EEXIST) {
-			fprintf(stderr, "kvbench: cannot create %s: %s\n", dir, strerror(errno));
-			return 99;
-		}
-		snprintf(path, sizeof(path), "%s/output.txt", dir);
-		rc = run_child(argv, path);
-	}
-	snprintf(path, sizeof(path), "%s/report.json", dir);
-	json = slurp(path);
-	if (!json) {
-		fprintf(stderr, "kvbench: %s %s: no %s (exit %d)\n", scenario, policy, path, rc);
-		return rc ? rc : 99;
-	}
-	if (!bench_parse_stress_report(json, s)) {
-		fprintf(stderr, "kvbench: %s: not the report layout this parser knows\n", path);
-		free(json);
+	snprintf(what, sizeof(what), "%s %s", scenario, policy);
+	if (mkdir(dir, 0777) && errno != EEXIST) {
+		fprintf(stderr, "kvbench: cannot create %s: %s\n", dir, strerror(errno));
 		return 99;
 	}
-	free(json);
-	return rc;
+	snprintf(log, sizeof(log), "%s/output.txt", dir);
+	return read_report(dir, run_child(argv, log), what, s);
 }
+
+/* ---------------------------------------------------------------------------
+ * Options
+ */
 
 static _Noreturn void pol_usage(const char *fmt, const char *arg)
 {
@@ -249,12 +349,107 @@ static bool set_from_list(char *list, const char *const *names, int n, bool *set
 	return true;
 }
 
+static bool pol_takes_value(const char *a)
+{
+	static const char *const valued[] = {
+		"--kvstress", "--out", "--seconds", "--cpus", "--reps", "--scenarios", "--policy",
+	};
+
+	for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
+		if (!strcmp(a, valued[i]))
+			return true;
+	return false;
+}
+
+/* Set the option @a (one that takes a value) to @v. */
+static void pol_set(struct pol_opts *o, const char *a, char *v)
+{
+	if (!strcmp(a, "--kvstress"))
+		o->kvstress = v;
+	else if (!strcmp(a, "--out"))
+		o->out = v;
+	else if (!strcmp(a, "--seconds"))
+		o->seconds = (unsigned int)strtoul(v, NULL, 10);
+	else if (!strcmp(a, "--cpus"))
+		o->cpus = (int)strtol(v, NULL, 10);
+	else if (!strcmp(a, "--reps"))
+		o->reps = (int)strtol(v, NULL, 10);
+	else if (!strcmp(a, "--scenarios")) {
+		if (!set_from_list(v, scenarios, NR_SCENARIOS, o->scen))
+			pol_usage("unknown scenario in %s", v);
+	} else if (!strcmp(a, "--policy")) {
+		if (!set_from_list(v, o->pnames, KVFREE_POLICY_NR, o->pol))
+			pol_usage("unknown policy in %s", v);
+	}
+}
+
+/* Without --kvstress: the one built beside us (build/stress/bench/kvbench, build/stress/kvstress). */
+static const char *sibling_kvstress(void)
+{
+	static char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	path[n] = 0;
+	slash = strrchr(path, '/');
+	if (!slash)
+		return NULL;
+	strcpy(slash, "/../kvstress");
+	return path;
+}
+
+static void pol_parse(struct pol_opts *o, int argc, char **argv)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	*o = (struct pol_opts){ .seconds = 3, .cpus = 2, .reps = 1, .plots = true, .out = "." };
+	gmtime_r(&now, &tm);
+	strftime(o->started, sizeof(o->started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (int p = 0; p < KVFREE_POLICY_NR; p++) {
+		o->pnames[p] = kvfree_policy_name((enum kvfree_policy)p);
+		o->pol[p] = true;
+	}
+	for (int s = 0; s < NR_SCENARIOS; s++)
+		o->scen[s] = true;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--no-plots")) {
+			o->plots = false;
+			continue;
+		}
+		if (!pol_takes_value(argv[i]))
+			pol_usage("unknown option %s", argv[i]);
+		if (i + 1 >= argc)
+			pol_usage("%s needs a value", argv[i]);
+		pol_set(o, argv[i], argv[i + 1]);
+		i++;
+	}
+	if (!o->kvstress) {
+		o->kvstress = sibling_kvstress();
+		if (!o->kvstress || access(o->kvstress, X_OK))
+			pol_usage("%s", "no kvstress beside kvbench: give --kvstress PATH");
+	}
+	if (o->seconds < 1 || o->seconds > 3600 || o->cpus < 1 || o->cpus > 64 || o->reps < 1 ||
+	    o->reps > MAX_REPS)
+		pol_usage("%s", "--seconds 1..3600, --cpus 1..64, --reps 1..8");
+	if (access(o->kvstress, X_OK))
+		pol_usage("cannot execute %s", o->kvstress);
+}
+
+/* ---------------------------------------------------------------------------
+ * Results
+ */
+
+static struct bench_stress_summary results[NR_SCENARIOS][KVFREE_POLICY_NR][MAX_REPS];
+
 static double pct(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * (double)part / (double)whole : 0;
 }
 
-static double median3(double *v, int n)
+static double median(double *v, int n)
 {
 	/* n <= MAX_REPS: insertion sort. */
 	for (int i = 1; i < n; i++)
@@ -267,202 +462,161 @@ static double median3(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-int bench_policies_main(int argc, char **argv)
+/* Every selected scenario and policy, @o->reps times; the worst exit code. */
+static int run_all(const struct pol_opts *o)
 {
-	static struct bench_stress_summary res[NR_SCENARIOS][KVFREE_POLICY_NR][MAX_REPS];
-	const char *pnames[KVFREE_POLICY_NR];
-	struct pol_opts o = { .seconds = 3, .cpus = 2, .reps = 1, .plots = true, .out = "." };
-	char path[PATH_MAX], started[32];
 	int worst = 0;
-	time_t now = time(NULL);
-	struct tm tm;
-	FILE *f;
 
-	gmtime_r(&now, &tm);
-	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	for (int p = 0; p < KVFREE_POLICY_NR; p++) {
-		pnames[p] = kvfree_policy_name((enum kvfree_policy)p);
-		o.pol[p] = true;
-	}
-	for (int s = 0; s < NR_SCENARIOS; s++)
-		o.scen[s] = true;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		char *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(a, "--no-plots")) {
-			o.plots = false;
-			continue;
-		}
-		if (strcmp(a, "--kvstress") && strcmp(a, "--out") && strcmp(a, "--seconds") &&
-		    strcmp(a, "--cpus") && strcmp(a, "--reps") && strcmp(a, "--scenarios") &&
-		    strcmp(a, "--policy"))
-			pol_usage("unknown option %s", a);
-		if (!v)
-			pol_usage("%s needs a value", a);
-		i++;
-		if (!strcmp(a, "--kvstress"))
-			o.kvstress = v;
-		else if (!strcmp(a, "--out"))
-			o.out = v;
-		else if (!strcmp(a, "--seconds"))
-			o.seconds = (unsigned int)strtoul(v, NULL, 10);
-		else if (!strcmp(a, "--cpus"))
-			o.cpus = (int)strtol(v, NULL, 10);
-		else if (!strcmp(a, "--reps"))
-			o.reps = (int)strtol(v, NULL, 10);
-		else if (!strcmp(a, "--scenarios")) {
-			if (!set_from_list(v, scenarios, NR_SCENARIOS, o.scen))
-				pol_usage("unknown scenario in %s", v);
-		} else if (!strcmp(a, "--policy")) {
-			if (!set_from_list(v, pnames, KVFREE_POLICY_NR, o.pol))
-				pol_usage("unknown policy in %s", v);
-		} else {
-			pol_usage("unknown option %s", a);
-		}
-	}
-	if (!o.kvstress) {
-		/* Built beside us: build/stress/bench/kvbench and build/stress/kvstress. */
-		static char sibling[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", sibling, sizeof(sibling) - 16);
-		char *slash;
-
-		if (n > 0) {
-			sibling[n] = 0;
-			slash = strrchr(sibling, '/');
-			if (slash) {
-				strcpy(slash, "/../kvstress");
-				o.kvstress = sibling;
-			}
-		}
-		if (!o.kvstress || access(o.kvstress, X_OK))
-			pol_usage("%s", "no kvstress beside kvbench: give --kvstress PATH");
-	}
-	if (o.seconds < 1 || o.seconds > 3600 || o.cpus < 1 || o.cpus > 64 || o.reps < 1 ||
-	    o.reps > MAX_REPS)
-		pol_usage("%s", "--seconds 1..3600, --cpus 1..64, --reps 1..8");
-	if (access(o.kvstress, X_OK))
-		pol_usage("cannot execute %s", o.kvstress);
-	if (mkdir(o.out, 0777) && errno != EEXIST) {
-		fprintf(stderr, "kvbench: cannot create %s: %s\n", o.out, strerror(errno));
-		return 99;
-	}
-
-	for (int r = 0; r < o.reps; r++) {
+	for (int r = 0; r < o->reps; r++) {
 		for (int s = 0; s < NR_SCENARIOS; s++) {
 			for (int p = 0; p < KVFREE_POLICY_NR; p++) {
+				const struct bench_stress_summary *x = &results[s][p][r];
 				int rc;
 
-				if (!o.scen[s] || !o.pol[p])
+				if (!o->scen[s] || !o->pol[p])
 					continue;
-				rc = run_one(&o, scenarios[s], pnames[p], r, &res[s][p][r]);
+				rc = run_one(o, scenarios[s], o->pnames[p], r, &results[s][p][r]);
+				if (rc == EXIT_BAD_INPUT)
+					return rc;
 				fprintf(stderr, "rep %d %-9s %-10s exit %d, %llu calls, fallbacks %.4f %%\n",
-					r + 1, scenarios[s], pnames[p], rc,
-					(unsigned long long)res[s][p][r].calls,
-					pct(res[s][p][r].fallback_list + res[s][p][r].fallback_sync,
-					    res[s][p][r].calls));
+					r + 1, scenarios[s], o->pnames[p], rc,
+					(unsigned long long)x->calls,
+					pct(x->fallback_list + x->fallback_sync, x->calls));
 				if (rc > worst)
 					worst = rc;
 			}
 		}
 	}
+	return worst;
+}
+
+/* The columns of the table, as medians over the repetitions. */
+enum pol_col { COL_CALLS, COL_FB, COL_LIST, COL_SYNC, COL_PAGES, COL_PAGEPEAK, COL_PEAKPEND,
+	       COL_P50, COL_P99, COL_NR };
+
+static void pol_medians(const struct pol_opts *o, int s, int p, double m[COL_NR])
+{
+	double v[COL_NR][MAX_REPS];
+
+	for (int r = 0; r < o->reps; r++) {
+		const struct bench_stress_summary *x = &results[s][p][r];
+
+		v[COL_CALLS][r] = (double)x->calls;
+		v[COL_FB][r] = pct(x->fallback_list + x->fallback_sync, x->calls);
+		v[COL_LIST][r] = pct(x->fallback_list, x->calls);
+		v[COL_SYNC][r] = pct(x->fallback_sync, x->calls);
+		v[COL_PAGES][r] = (double)(x->refill_pages + x->direct_allocs + x->pool_allocs);
+		v[COL_PAGEPEAK][r] = (double)x->peak_pages;
+		v[COL_PEAKPEND][r] = (double)x->peak_pending;
+		v[COL_P50][r] = (double)x->reclaim_p50 / 1e6;
+		v[COL_P99][r] = (double)x->reclaim_p99 / 1e6;
+	}
+	for (int k = 0; k < COL_NR; k++)
+		m[k] = median(v[k], o->reps);
+}
+
+/* The table on stdout, and DIR/policies.dat for the plots. */
+static bool write_table(const struct pol_opts *o)
+{
+	char path[PATH_MAX];
+	FILE *f;
 
 	printf("kvbench policies %s: kvstress --cpus %d --duration %u --no-chaos, %d repetition(s), medians\n",
-	       started, o.cpus, o.seconds, o.reps);
+	       o->started, o->cpus, o->seconds, o->reps);
 	bench_machine_text(stdout);
 	printf("%-9s %-10s %11s %10s %10s %10s %9s %9s %11s %10s %12s %12s\n", "scenario",
 	       "policy", "calls", "fallback%", "list%", "sync%", "pages", "pagepeak", "peakpend",
 	       "pool", "recl p50 ms", "recl p99 ms");
-	snprintf(path, sizeof(path), "%s/policies.dat", o.out);
+	snprintf(path, sizeof(path), "%s/policies.dat", o->out);
 	f = fopen(path, "w");
 	if (!f)
-		return 99;
+		return false;
 	fprintf(f, "# scenario kernel watermark nolocks: fallback %% (median), then reclaim p99 ms\n");
 	for (int s = 0; s < NR_SCENARIOS; s++) {
-		double fbm[KVFREE_POLICY_NR] = { 0 }, p99m[KVFREE_POLICY_NR] = { 0 };
+		double fb[KVFREE_POLICY_NR] = { 0 }, p99[KVFREE_POLICY_NR] = { 0 };
 
-		if (!o.scen[s])
-			continue;
-		for (int p = 0; p < KVFREE_POLICY_NR; p++) {
-			double v[9][MAX_REPS];
+		for (int p = 0; p < KVFREE_POLICY_NR && o->scen[s]; p++) {
+			double m[COL_NR];
 
-			if (!o.pol[p])
+			if (!o->pol[p])
 				continue;
-			for (int r = 0; r < o.reps; r++) {
-				const struct bench_stress_summary *x = &res[s][p][r];
-
-				v[0][r] = (double)x->calls;
-				v[1][r] = pct(x->fallback_list + x->fallback_sync, x->calls);
-				v[2][r] = pct(x->fallback_list, x->calls);
-				v[3][r] = pct(x->fallback_sync, x->calls);
-				v[4][r] = (double)(x->refill_pages + x->direct_allocs + x->pool_allocs);
-				v[5][r] = (double)x->peak_pages;
-				v[6][r] = (double)x->peak_pending;
-				v[7][r] = (double)x->reclaim_p50 / 1e6;
-				v[8][r] = (double)x->reclaim_p99 / 1e6;
-			}
-			for (int k = 0; k < 9; k++)
-				v[k][0] = median3(v[k], o.reps);
-			fbm[p] = v[1][0];
-			p99m[p] = v[8][0];
+			pol_medians(o, s, p, m);
+			fb[p] = m[COL_FB];
+			p99[p] = m[COL_P99];
 			printf("%-9s %-10s %11.0f %10.4f %10.4f %10.4f %9.0f %9.0f %11.0f %10llu %12.3g %12.3g\n",
-			       scenarios[s], pnames[p], v[0][0], v[1][0], v[2][0], v[3][0], v[4][0],
-			       v[5][0], v[6][0], (unsigned long long)res[s][p][0].pool_allocs,
-			       v[7][0], v[8][0]);
+			       scenarios[s], o->pnames[p], m[COL_CALLS], m[COL_FB], m[COL_LIST],
+			       m[COL_SYNC], m[COL_PAGES], m[COL_PAGEPEAK], m[COL_PEAKPEND],
+			       (unsigned long long)results[s][p][0].pool_allocs, m[COL_P50], m[COL_P99]);
 		}
-		fprintf(f, "%s %.6g %.6g %.6g %.6g %.6g %.6g\n", scenarios[s], fbm[0], fbm[1], fbm[2],
-			p99m[0], p99m[1], p99m[2]);
+		if (o->scen[s])
+			fprintf(f, "%s %.6g %.6g %.6g %.6g %.6g %.6g\n", scenarios[s], fb[0], fb[1],
+				fb[2], p99[0], p99[1], p99[2]);
 	}
-	fclose(f);
+	return !fclose(f);
+}
 
-	snprintf(path, sizeof(path), "%s/policies.json", o.out);
+static void write_json_run(FILE *f, const struct pol_opts *o, int s, int p, int r, bool first)
+{
+	const struct bench_stress_summary *x = &results[s][p][r];
+
+	fprintf(f, "%s\n    {\"scenario\": \"%s\", \"policy\": \"%s\", \"rep\": %d"
+		", \"passed\": %s, \"calls\": %llu, \"fallback_list\": %llu"
+		", \"fallback_sync\": %llu, \"fallback_pct\": %.6g"
+		", \"pages_allocated\": %llu, \"refill_pages\": %llu"
+		", \"direct_allocs\": %llu, \"pool_allocs\": %llu"
+		", \"peak_pending\": %llu, \"peak_pages\": %llu"
+		", \"env_pages_peak\": %llu, \"reclaim_ns_p50\": %llu"
+		", \"reclaim_ns_p99\": %llu, \"gps\": %llu}",
+		first ? "" : ",", scenarios[s], o->pnames[p], r + 1, x->passed ? "true" : "false",
+		(unsigned long long)x->calls, (unsigned long long)x->fallback_list,
+		(unsigned long long)x->fallback_sync,
+		pct(x->fallback_list + x->fallback_sync, x->calls),
+		(unsigned long long)(x->refill_pages + x->direct_allocs + x->pool_allocs),
+		(unsigned long long)x->refill_pages, (unsigned long long)x->direct_allocs,
+		(unsigned long long)x->pool_allocs, (unsigned long long)x->peak_pending,
+		(unsigned long long)x->peak_pages, (unsigned long long)x->env_pages_peak,
+		(unsigned long long)x->reclaim_p50, (unsigned long long)x->reclaim_p99,
+		(unsigned long long)x->gps);
+}
+
+/* DIR/policies.json: every run. */
+static bool write_json(const struct pol_opts *o)
+{
+	char path[PATH_MAX];
+	bool first = true;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/policies.json", o->out);
 	f = fopen(path, "w");
 	if (!f)
-		return 99;
+		return false;
 	fprintf(f, "{\n  \"tool\": \"kvbench policies\",\n  \"started\": \"%s\",\n"
 		   "  \"stress\": {\"cpus\": %d, \"seconds\": %u, \"chaos\": false, \"reps\": %d},\n"
-		   "  \"machine\": {\n", started, o.cpus, o.seconds, o.reps);
+		   "  \"machine\": {\n", o->started, o->cpus, o->seconds, o->reps);
 	bench_machine_json(f, "    ");
 	fprintf(f, "  },\n  \"runs\": [");
-	for (int s = 0, first = 1; s < NR_SCENARIOS; s++) {
+	for (int s = 0; s < NR_SCENARIOS; s++) {
 		for (int p = 0; p < KVFREE_POLICY_NR; p++) {
-			for (int r = 0; r < o.reps && o.scen[s] && o.pol[p]; r++) {
-				const struct bench_stress_summary *x = &res[s][p][r];
-
-				fprintf(f, "%s\n    {\"scenario\": \"%s\", \"policy\": \"%s\", \"rep\": %d"
-					", \"passed\": %s, \"calls\": %llu, \"fallback_list\": %llu"
-					", \"fallback_sync\": %llu, \"fallback_pct\": %.6g"
-					", \"pages_allocated\": %llu, \"refill_pages\": %llu"
-					", \"direct_allocs\": %llu, \"pool_allocs\": %llu"
-					", \"peak_pending\": %llu, \"peak_pages\": %llu"
-					", \"env_pages_peak\": %llu, \"reclaim_ns_p50\": %llu"
-					", \"reclaim_ns_p99\": %llu, \"gps\": %llu}",
-					first ? "" : ",", scenarios[s], pnames[p], r + 1,
-					x->passed ? "true" : "false", (unsigned long long)x->calls,
-					(unsigned long long)x->fallback_list,
-					(unsigned long long)x->fallback_sync,
-					pct(x->fallback_list + x->fallback_sync, x->calls),
-					(unsigned long long)(x->refill_pages + x->direct_allocs +
-							     x->pool_allocs),
-					(unsigned long long)x->refill_pages,
-					(unsigned long long)x->direct_allocs,
-					(unsigned long long)x->pool_allocs,
-					(unsigned long long)x->peak_pending,
-					(unsigned long long)x->peak_pages,
-					(unsigned long long)x->env_pages_peak,
-					(unsigned long long)x->reclaim_p50,
-					(unsigned long long)x->reclaim_p99, (unsigned long long)x->gps);
-				first = 0;
+			for (int r = 0; r < o->reps && o->scen[s] && o->pol[p]; r++) {
+				write_json_run(f, o, s, p, r, first);
+				first = false;
 			}
 		}
 	}
 	fprintf(f, "\n  ]\n}\n");
-	fclose(f);
+	return !fclose(f);
+}
 
-	snprintf(path, sizeof(path), "%s/policies.gp", o.out);
+/* DIR/policies.gp: the gnuplot script for the two plots. */
+static bool write_gnuplot(const struct pol_opts *o)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/policies.gp", o->out);
 	f = fopen(path, "w");
 	if (!f)
-		return 99;
+		return false;
 	fprintf(f, "# gnuplot script written by kvbench policies: gnuplot policies.gp (in this folder)\n"
 		   "set terminal pngcairo size 1000,600 noenhanced\n"
 		   "set style data histograms\nset style histogram clustered gap 1\n"
@@ -478,8 +632,27 @@ int bench_policies_main(int argc, char **argv)
 		   "set ylabel 'ms'\nset logscale y\n"
 		   "plot 'policies.dat' using 5:xtic(1) title 'kernel', '' using 6 title 'watermark', "
 		   "'' using 7 title 'nolocks'\n",
-		o.cpus, o.seconds, o.reps, o.reps);
-	fclose(f);
+		o->cpus, o->seconds, o->reps, o->reps);
+	return !fclose(f);
+}
+
+int bench_policies_main(int argc, char **argv)
+{
+	struct pol_opts o;
+	int worst;
+
+	pol_parse(&o, argc, argv);
+	if (mkdir(o.out, 0777) && errno != EEXIST) {
+		fprintf(stderr, "kvbench: cannot create %s: %s\n", o.out, strerror(errno));
+		return 99;
+	}
+	worst = run_all(&o);
+	if (worst == EXIT_BAD_INPUT)
+		return EXIT_BAD_INPUT;
+	if (!write_table(&o) || !write_json(&o) || !write_gnuplot(&o)) {
+		fprintf(stderr, "kvbench: cannot write the results in %s\n", o.out);
+		return 99;
+	}
 	if (o.plots)
 		bench_run_gnuplot(o.out, "policies.gp");
 	return worst == 0 ? 0 : 1;

@@ -16,6 +16,7 @@
 #define KVTORTURE_BENCH_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* What one report.json says, summed over CPUs. */
@@ -32,12 +33,22 @@ struct bench_stress_summary {
 };
 
 /*
- * Parse the text of a stress report.json into @s.  Returns false when the
- * text lacks the per-CPU section.  Context: any.
+ * Parse the text of a stress report.json into @s, with json-c: any layout
+ * of the same JSON reads the same.  @name names the text in messages (the
+ * file's path).  Returns false, with a one-line message in @err naming
+ * @name, when the text is not JSON (with the line and column where json-c
+ * stopped: truncated, malformed, or text after the value) or lacks the
+ * status, the per-CPU array or a per-CPU key; a missing key is never read as
+ * zero.  Context: any.
  */
-bool bench_parse_stress_report(const char *json, struct bench_stress_summary *s);
+bool bench_parse_stress_report(const char *json, const char *name,
+			       struct bench_stress_summary *s, char *err, size_t errlen);
 
-/* `kvbench policies ...` (argv[0] is "policies"); returns the exit code. */
+/*
+ * `kvbench policies ...` (argv[0] is "policies"); returns the exit code: 0,
+ * 1 when a stress run failed, 2 for bad usage or a report.json that cannot
+ * be read (the message names the file and line), 99 for a set-up error.
+ */
 int bench_policies_main(int argc, char **argv);
 
 #endif /* KVTORTURE_BENCH_POLICY_H */

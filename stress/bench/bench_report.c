@@ -119,7 +119,7 @@ void bench_row_label(const struct bench_row *row, char *buf, size_t len)
 
 	if (bench_method_is_kvfree(c->method))
 		snprintf(buf, len, "%s/%s/%d/%s/%s", bench_method_name(c->method),
-			 c->irq ? "irq" : "task", c->threads, benv_reclaim_name(c->reclaim),
+			 c->irq ? "irq" : "task", c->threads, bench_reclaim_name(c->reclaim),
 			 kvfree_policy_name(c->policy));
 	else
 		snprintf(buf, len, "%s/%s/%d", bench_method_name(c->method),
@@ -182,7 +182,7 @@ void bench_print_table(FILE *f, const struct bench_report *rep)
 			snprintf(fb, sizeof(fb), "-");
 		fprintf(f, "%-22s %-4s %3d %-7s %-9s %23s %8.1f %7.2f %13s %17s %9.0f %8s %20s %20s\n",
 			bench_method_name(c->method), c->irq ? "irq" : "task", c->threads,
-			kv ? benv_reclaim_name(c->reclaim) : "-",
+			kv ? bench_reclaim_name(c->reclaim) : "-",
 			kv ? kvfree_policy_name(c->policy) : "-", cpus,
 			bench_row_stat(row, MET_WALL_PER_OBJ).median,
 			bench_row_stat(row, MET_MOPS).median, calls, recl,
@@ -294,7 +294,7 @@ void bench_write_json(FILE *f, const struct bench_report *rep)
 			bench_method_name(c->method), c->irq ? "hardirq" : "task", c->threads);
 		if (kv)
 			fprintf(f, ", \"reclaim\": \"%s\", \"policy\": \"%s\"",
-				benv_reclaim_name(c->reclaim), kvfree_policy_name(c->policy));
+				bench_reclaim_name(c->reclaim), kvfree_policy_name(c->policy));
 		fprintf(f, ", \"reps\": %d,\n     \"summary\": {", row->reps);
 		for (int m = 0; m < MET_NR; m++) {
 			fprintf(f, "%s\"%s\": ", m ? ", " : "", bench_metric_name((enum bench_metric)m));
@@ -352,7 +352,7 @@ static void series_label(const struct bench_row *row, char *buf, size_t len)
 {
 	if (bench_method_is_kvfree(row->cfg.method))
 		snprintf(buf, len, "%s(%s)", bench_method_name(row->cfg.method),
-			 benv_reclaim_name(row->cfg.reclaim));
+			 bench_reclaim_name(row->cfg.reclaim));
 	else
 		snprintf(buf, len, "%s", bench_method_name(row->cfg.method));
 }

@@ -30,6 +30,20 @@ static const char *const method_names[BM_NR] = {
 	[BM_FREE] = "free",
 };
 
+static const char *const reclaim_names[POSIX_RECLAIM_NR] = {
+	[POSIX_RECLAIM_WORKER] = "worker",
+	[POSIX_RECLAIM_INLINE] = "inline",
+};
+
+/* The index of @name in @names[0 .. @n - 1], or -1. */
+static int name_index(const char *const *names, unsigned int n, const char *name)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
+			return (int)i;
+	return -1;
+}
+
 const char *bench_method_name(enum bench_method m)
 {
 	return (unsigned int)m < BM_NR ? method_names[m] : NULL;
@@ -37,13 +51,25 @@ const char *bench_method_name(enum bench_method m)
 
 bool bench_method_parse(const char *name, enum bench_method *m)
 {
-	for (unsigned int i = 0; i < BM_NR; i++) {
-		if (!strcmp(name, method_names[i])) {
-			*m = (enum bench_method)i;
-			return true;
-		}
-	}
-	return false;
+	int i = name_index(method_names, BM_NR, name);
+
+	if (i >= 0)
+		*m = (enum bench_method)i;
+	return i >= 0;
+}
+
+const char *bench_reclaim_name(enum posix_reclaim r)
+{
+	return (unsigned int)r < POSIX_RECLAIM_NR ? reclaim_names[r] : NULL;
+}
+
+bool bench_reclaim_parse(const char *name, enum posix_reclaim *r)
+{
+	int i = name_index(reclaim_names, POSIX_RECLAIM_NR, name);
+
+	if (i >= 0)
+		*r = (enum posix_reclaim)i;
+	return i >= 0;
 }
 
 bool bench_method_irq_ok(enum bench_method m)
@@ -127,7 +153,7 @@ static void caller(int cpu, void *arg)
 			objs[i]->payload = n + (uint64_t)i;
 		}
 		if (cfg->irq)
-			benv_irq_enter();
+			posix_irq_enter();
 		for (int i = 0; i < BENCH_BURST; i++) {
 			uint64_t k = n + (uint64_t)i;
 
@@ -146,10 +172,10 @@ static void caller(int cpu, void *arg)
 			}
 		}
 		if (cfg->irq)
-			benv_irq_exit();
+			posix_irq_exit();
 		bench_acct_inc(&a->queued, BENCH_BURST);
 		n += BENCH_BURST;
-		benv_point();
+		posix_point();
 	}
 	/* Unregistering flushes this thread's defer queue: part of the measured drain. */
 	if (cfg->method == BM_DEFER_RCU)
@@ -157,12 +183,16 @@ static void caller(int cpu, void *arg)
 	atomic_fetch_add(&job->objects, n);
 }
 
-/* Before the clocks start: defer_rcu's per-thread queue (a mutex and a thread start). */
+/*
+ * Before the clocks start: the caller's counters (a calloc the first time)
+ * and defer_rcu's per-thread queue (a mutex and a thread start).
+ */
 static void prepare(int cpu, void *arg)
 {
 	struct job *job = arg;
 
 	(void)cpu;
+	(void)bench_acct_self();
 	if (job->cfg->method == BM_DEFER_RCU && urcu_memb_defer_register_thread())
 		KENV_DIE("rcu_defer_register_thread");
 }
@@ -184,11 +214,11 @@ static void nap_ns(uint64_t ns)
 
 static void sample_memory(const struct bench_run_config *cfg, struct bench_run_result *res)
 {
-	struct benv_stats es;
+	struct posix_env_stats es;
 	uint64_t q, f, pending, bytes;
 
 	bench_acct_counts(&q, &f);
-	benv_stats(&es);
+	posix_env_stats(&es);
 	pending = q > f ? q - f : 0;
 	/* Storage: kvfree_rcu's pages, defer_rcu's rings; call_rcu links through the objects. */
 	bytes = pending * OBJ_CHUNK_BYTES + es.pages_in_use * KENV_PAGE_SIZE;
@@ -202,20 +232,22 @@ static void sample_memory(const struct bench_run_config *cfg, struct bench_run_r
 
 void bench_run(const struct bench_run_config *cfg, struct bench_run_result *res)
 {
-	struct benv_config ecfg;
+	struct posix_env_config ecfg;
 	struct kvfree_rcu_config kcfg;
 	struct job job = { .cfg = cfg };
 	struct bench_hist reclaim, call;
-	struct benv_stats es;
+	struct posix_env_stats es;
 	uint64_t wall0, cpu0, deadline, q, f;
 	bool kv = bench_method_is_kvfree(cfg->method);
 
 	memset(res, 0, sizeof(*res));
-	benv_config_default(&ecfg);
+	posix_env_config_default(&ecfg);
 	ecfg.nr_cpus = cfg->threads;
 	ecfg.reclaim = cfg->reclaim;
 	ecfg.gp_on_get_state = cfg->gp_on_get_state;
-	benv_start(&ecfg);
+	/* Softirqs run on the raising CPU's thread, at its points: no thread of their own. */
+	ecfg.ksoftirqd = false;
+	posix_env_start(&ecfg);
 	kvfree_rcu_config_default(&kcfg);
 	kcfg.nr_cpus = (unsigned int)cfg->threads;
 	kcfg.policy = cfg->policy;
@@ -224,21 +256,21 @@ void bench_run(const struct bench_run_config *cfg, struct bench_run_result *res)
 	/* liburcu creates its call_rcu worker on first use: not inside the timing. */
 	if (cfg->method == BM_CALL_RCU)
 		(void)urcu_memb_get_default_call_rcu_data();
-	benv_run_on_cpus(prepare, &job);
+	posix_run_on_cpus(prepare, &job);
 	bench_acct_reset();
-	benv_reset_peak();
+	posix_reset_peak();
 
 	wall0 = now_ns(CLOCK_MONOTONIC);
 	cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
 	deadline = wall0 + cfg->duration_ns;
-	benv_cpus_begin(caller, &job);
-	while (!benv_cpus_done()) {
+	posix_cpus_begin(caller, &job);
+	while (!posix_cpus_done()) {
 		sample_memory(cfg, res);
 		if (now_ns(CLOCK_MONOTONIC) >= deadline)
 			atomic_store(&job.stop, true);
 		nap_ns(SAMPLE_NS);
 	}
-	benv_cpus_wait();
+	posix_cpus_wait();
 	res->flood_ns = now_ns(CLOCK_MONOTONIC) - wall0;
 	sample_memory(cfg, res);
 
@@ -270,7 +302,7 @@ void bench_run(const struct bench_run_config *cfg, struct bench_run_result *res)
 	res->call_ns_p99 = bench_ticks_to_ns(bench_hist_percentile(&call, 99));
 	res->reclaim_ns_p50 = bench_ticks_to_ns(bench_hist_percentile(&reclaim, 50));
 	res->reclaim_ns_p99 = bench_ticks_to_ns(bench_hist_percentile(&reclaim, 99));
-	benv_stats(&es);
+	posix_env_stats(&es);
 	res->peak_pages = es.pages_peak;
 	res->pages_allocated = es.pages_allocated;
 	res->gps = es.gps;
@@ -290,5 +322,5 @@ void bench_run(const struct bench_run_config *cfg, struct bench_run_result *res)
 		}
 	}
 	kvfree_rcu_exit();
-	benv_stop();
+	posix_env_stop();
 }

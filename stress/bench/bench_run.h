@@ -2,7 +2,8 @@
 /*
  * bench_run.h - one timed run of one deferred-free method.
  *
- * A run starts the timing environment with one CPU thread per caller, and on
+ * A run starts the environment (the unchecked flavour of the posix
+ * environment) with one CPU thread per caller, and on
  * each of them allocates 32-byte objects with malloc() in bursts of
  * BENCH_BURST and releases each with the method under test (inside an
  * emulated hardirq for the interrupt variant), until the run's time is up.
@@ -16,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "benv.h"
+#include "posix_env.h"
 #include "kvfree_rcu.h"
 
 enum bench_method {
@@ -39,6 +40,9 @@ enum bench_method {
 /* "kvfree_rcu", ...; NULL out of range. */
 const char *bench_method_name(enum bench_method m);
 bool bench_method_parse(const char *name, enum bench_method *m);
+/* Where deferred work runs (posix_env.h): "worker", "inline"; NULL out of range. */
+const char *bench_reclaim_name(enum posix_reclaim r);
+bool bench_reclaim_parse(const char *name, enum posix_reclaim *r);
 /* Whether @m may be called from hardirq context (no sleeping). */
 bool bench_method_irq_ok(enum bench_method m);
 /* Whether @m runs the reference implementation (and so depends on reclaim and policy). */
@@ -48,10 +52,10 @@ struct bench_run_config {
 	enum bench_method method;
 	int threads;			/* CPU threads calling, 1 .. KENV_NR_CPUS_MAX */
 	bool irq;			/* release inside an emulated hardirq */
-	enum benv_reclaim reclaim;
+	enum posix_reclaim reclaim;
 	enum kvfree_policy policy;
 	uint64_t duration_ns;		/* how long the callers call */
-	bool gp_on_get_state;		/* see struct benv_config */
+	bool gp_on_get_state;		/* see struct posix_env_config */
 };
 
 struct bench_run_result {

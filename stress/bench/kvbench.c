@@ -9,16 +9,17 @@
  *           [--policy LIST] [--cpus N] [--reps N] [--out DIR] [--no-plots]
  *
  * The first form times kvfree_rcu() (both forms), liburcu's call_rcu(),
- * defer_rcu() and synchronize_rcu() + free, and plain free() on the timing
- * environment (benv.h), for each number of caller threads, in task context
- * and (for what may run there) in hardirq context, each configuration --reps
- * times, interleaved.  It prints a table, and with --out writes
+ * defer_rcu() and synchronize_rcu() + free, and plain free() on the
+ * unchecked flavour of the posix environment (posix_env.h), for each number
+ * of caller threads, in task context and (for what may run there) in
+ * hardirq context, each configuration --reps times, interleaved.  It prints a table, and with --out writes
  * DIR/methods.json and gnuplot plots.  The second form runs the stress
  * runner under each flooding scenario and policy and compares the policies
  * (bench_policy.h).
  *
- * Exit codes: 0 done; 1 a run lost objects or the implementation warned;
- * 2 bad usage; 99 set-up error.  KVBENCH_DEBUG=1 in the environment prints
+ * Exit codes: 0 done; 1 a run lost objects, the implementation warned or
+ * (policies) a stress run failed; 2 bad usage, or (policies) a report.json
+ * that cannot be read; 99 set-up error.  KVBENCH_DEBUG=1 in the environment prints
  * each CPU's kvfree_rcu counters after every kvfree_rcu run.
  */
 #include <errno.h>
@@ -83,7 +84,7 @@ struct options {
 	int nr_methods;
 	int threads[MAX_LIST];
 	int nr_threads;
-	enum benv_reclaim reclaims[BENV_RECLAIM_NR];
+	enum posix_reclaim reclaims[POSIX_RECLAIM_NR];
 	int nr_reclaims;
 	enum kvfree_policy policies[KVFREE_POLICY_NR];
 	int nr_policies;
@@ -118,8 +119,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 	o->threads[1] = 2;
 	o->threads[2] = 4;
 	o->nr_threads = 3;
-	o->reclaims[0] = BENV_RECLAIM_WORKER;
-	o->reclaims[1] = BENV_RECLAIM_INLINE;
+	o->reclaims[0] = POSIX_RECLAIM_WORKER;
+	o->reclaims[1] = POSIX_RECLAIM_INLINE;
 	o->nr_reclaims = 2;
 	o->policies[0] = KVFREE_POLICY_KERNEL;
 	o->nr_policies = 1;
@@ -173,8 +174,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 		} else if (!strcmp(a, "--reclaim")) {
 			n = split_list(val, items);
 			o->nr_reclaims = 0;
-			for (int k = 0; k < n && o->nr_reclaims < BENV_RECLAIM_NR; k++)
-				if (!benv_reclaim_parse(items[k], &o->reclaims[o->nr_reclaims++]))
+			for (int k = 0; k < n && o->nr_reclaims < POSIX_RECLAIM_NR; k++)
+				if (!bench_reclaim_parse(items[k], &o->reclaims[o->nr_reclaims++]))
 					bad_usage("unknown reclaim mode %s (worker, inline)", items[k]);
 		} else if (!strcmp(a, "--policy")) {
 			n = split_list(val, items);
@@ -224,7 +225,7 @@ static int build_matrix(const struct options *o, struct bench_row *rows)
 			for (int k = 0; k < BM_NR; k++) {
 				struct bench_run_config cfg = {
 					.method = order[k], .threads = o->threads[t], .irq = irq,
-					.reclaim = BENV_RECLAIM_WORKER, .policy = KVFREE_POLICY_KERNEL,
+					.reclaim = POSIX_RECLAIM_WORKER, .policy = KVFREE_POLICY_KERNEL,
 					.duration_ns = o->duration_ns,
 					.gp_on_get_state = o->gp_on_get_state,
 				};

@@ -52,6 +52,10 @@ static char rcu_hb;
 #define RCU_HB_ACQUIRE() do { } while (0)
 #endif
 
+/* Backstop only: every request posts gp_wake while the GP thread idles. */
+#define GP_IDLE_NS (20u * 1000 * 1000)
+#define GP_SLEEPER_NS (5u * 1000 * 1000)
+
 /* Written by the GP thread only; read anywhere. */
 static _Atomic(unsigned long) gp_seq;
 static _Atomic(uint64_t) gp_count;
@@ -89,20 +93,25 @@ static void gp_request(unsigned long cookie)
 		sem_post(&gp_wake);
 }
 
-/*
- * Like the kernel's get_state_synchronize_rcu(), taking a cookie does not ask
- * for a grace period: call_rcu(), synchronize_rcu() and rcu_barrier() do.
- * Asking on every call made the GP thread run grace periods back to back
- * under a flood, each one a membarrier() that interrupts every CPU thread.
- */
 static unsigned long cookie_now(void)
 {
 	return (atomic_load(&gp_seq) + 3) & ~1UL;
 }
 
+/*
+ * Like the kernel's get_state_synchronize_rcu(), taking a cookie does not ask
+ * for a grace period (unless configured to): call_rcu(), synchronize_rcu()
+ * and rcu_barrier() do.  Asking on every call made the GP thread run grace
+ * periods back to back under a flood, each one a membarrier() that
+ * interrupts every CPU thread.
+ */
 unsigned long kenv_get_state_synchronize_rcu(void)
 {
-	return cookie_now();
+	unsigned long cookie = cookie_now();
+
+	if (posix_cfg.gp_on_get_state)
+		gp_request(cookie);
+	return cookie;
 }
 
 bool kenv_poll_state_synchronize_rcu(unsigned long cookie)
@@ -114,17 +123,13 @@ void kenv_rcu_read_lock(void)
 {
 	urcu_memb_read_lock();
 	posix_cur()->rcu_nest++;
-	atomic_signal_fence(memory_order_seq_cst);
+	ENV_SIGNAL_FENCE();
 }
 
 void kenv_rcu_read_unlock(void)
 {
-	struct posix_thread *t = posix_cur();
-
-	atomic_signal_fence(memory_order_seq_cst);
-	if (KENV_WARN_ON_ONCE(KENV_WARN_BUG, "LOCKING", t->rcu_nest == 0, NULL))
+	if (!posix_nest_leave(&posix_cur()->rcu_nest, "rcu_read_unlock"))
 		return;
-	t->rcu_nest--;
 	RCU_HB_RELEASE();
 	urcu_memb_read_unlock();
 }
@@ -153,7 +158,7 @@ static void wait_for(bool (*done)(uint64_t), uint64_t arg)
 
 		/* A bounded wait also covers a broadcast that raced with our check. */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 5 * 1000 * 1000;
+		ts.tv_nsec += GP_SLEEPER_NS;
 		if (ts.tv_nsec >= 1000000000) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
@@ -178,7 +183,7 @@ void kenv_synchronize_rcu(void)
 {
 	unsigned long cookie;
 
-	check_might_sleep("synchronize_rcu");
+	ENV_CHECK(check_might_sleep("synchronize_rcu"));
 	kenv_sched_point("synchronize_rcu");
 	cookie = cookie_now();
 	gp_request(cookie);
@@ -189,13 +194,18 @@ void kenv_rcu_barrier(void)
 {
 	uint64_t target = atomic_load(&cb_queued);
 
-	check_might_sleep("rcu_barrier");
+	ENV_CHECK(check_might_sleep("rcu_barrier"));
 	gp_request(cookie_now());
 	wait_for(callbacks_done, target);
 }
 
+/* ---------------------------------------------------------------------------
+ * The GP thread
+ */
+
 static void run_callbacks(struct kenv_rcu_head *list)
 {
+	struct posix_thread *self = posix_cur();
 	struct kenv_rcu_head *rev = NULL;
 	uint64_t n = 0;
 
@@ -208,7 +218,7 @@ static void run_callbacks(struct kenv_rcu_head *list)
 		list = next;
 	}
 	posix_frame_push(KENV_CTX_SOFTIRQ);
-	posix_cur()->bh++;
+	self->bh++;
 	while (rev) {
 		struct kenv_rcu_head *next = rev->next;
 
@@ -216,36 +226,33 @@ static void run_callbacks(struct kenv_rcu_head *list)
 		rev = next;
 		n++;
 	}
-	posix_cur()->bh--;
+	self->bh--;
 	posix_frame_pop();
 	atomic_fetch_add(&posix_stat_rcu_cbs, n);
 	atomic_fetch_add(&cb_done, n);
 }
 
+/* Sleep until a GP is wanted; false when the environment stops meanwhile. */
+static bool gp_wait_for_request(void)
+{
+	while (seq_passed(atomic_load(&gp_seq), atomic_load(&gp_wanted))) {
+		if (atomic_load(&posix_stopping))
+			return false;
+		atomic_store(&gp_idle, true);
+		/* Re-check after announcing the sleep: a request may have raced. */
+		if (seq_passed(atomic_load(&gp_seq), atomic_load(&gp_wanted)))
+			posix_sem_wait_ns(&gp_wake, GP_IDLE_NS);
+		atomic_store(&gp_idle, false);
+	}
+	return true;
+}
+
 static void *gp_main(void *arg)
 {
 	(void)arg;
-	for (;;) {
+	while (gp_wait_for_request()) {
 		struct kenv_rcu_head *batch;
 
-		while (seq_passed(atomic_load(&gp_seq), atomic_load(&gp_wanted))) {
-			if (atomic_load(&posix_stopping))
-				return NULL;
-			atomic_store(&gp_idle, true);
-			/* Re-check after announcing the sleep: a request may have raced. */
-			if (seq_passed(atomic_load(&gp_seq), atomic_load(&gp_wanted))) {
-				struct timespec ts;
-
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += 10 * 1000 * 1000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
-				sem_timedwait(&gp_wake, &ts);
-			}
-			atomic_store(&gp_idle, false);
-		}
 		/*
 		 * Take the callbacks before the counter goes odd: each of them was
 		 * queued before this GP started, so every cookie its queuer took
@@ -254,13 +261,13 @@ static void *gp_main(void *arg)
 		batch = atomic_exchange_explicit(&cb_inbox, NULL, memory_order_acquire);
 		/* GP start: odd counter first, then the checker (see the top comment). */
 		atomic_fetch_add(&gp_seq, 1);
-		check_gp_started();
+		ENV_CHECK(check_gp_started());
 		kenv_sched_point("gp_start");
 		if (!posix_cfg.gp_early) {
 			urcu_memb_synchronize_rcu();
 			RCU_HB_ACQUIRE();
 		}
-		check_gp_ended();
+		ENV_CHECK(check_gp_ended());
 		atomic_fetch_add(&gp_seq, 1);
 		atomic_fetch_add(&gp_count, 1);
 		if (batch)
@@ -271,10 +278,18 @@ static void *gp_main(void *arg)
 			pthread_mutex_unlock(&gp_mutex);
 		}
 	}
+	return NULL;
 }
 
 void posix_rcu_start(void)
 {
+	/* A new run: callbacks of the last one were dropped with it. */
+	atomic_store(&cb_inbox, NULL);
+	atomic_store(&cb_queued, 0);
+	atomic_store(&cb_done, 0);
+	atomic_store(&gp_count, 0);
+	atomic_store(&gp_wanted, atomic_load(&gp_seq));
+	atomic_store(&gp_idle, false);
 	if (sem_init(&gp_wake, 0, 0))
 		KENV_DIE("sem_init");
 	posix_thread_create(&gp_thr, "rcu_gp", POSIX_ROLE_ENV, 0, gp_main, NULL);
@@ -286,6 +301,7 @@ void posix_rcu_stop(void)
 	atomic_store(&posix_stopping, true);
 	sem_post(&gp_wake);
 	pthread_join(gp_thr, NULL);
+	sem_destroy(&gp_wake);
 }
 
 uint64_t posix_rcu_gps(void)

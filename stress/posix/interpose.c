@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * interpose.c - malloc family wrappers that catch allocations in atomic context.
+ * interpose.c - malloc family wrappers that catch allocations in atomic context
+ * (checked flavour only: a timing run must not pay for them).
  *
  * Linked into the stress programs: every malloc, calloc, realloc, free,
  * posix_memalign, aligned_alloc and memalign called by a registered thread
@@ -17,6 +18,12 @@
 #include <stddef.h>
 
 #include "env_internal.h"
+
+#if !POSIX_CHECKED
+#error "interpose.c belongs to the checked flavour only"
+#endif
+
+_Atomic(uint64_t) posix_interpose_reports;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define KVT_NO_INTERPOSE 1

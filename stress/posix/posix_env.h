@@ -2,30 +2,50 @@
 /*
  * posix_env.h - the kenv.h environment on real threads.
  *
- * Every emulated CPU is a "CPU thread" running a workload loop in task
- * context, plus a kworker thread (both work queues) and a ksoftirqd thread,
- * all carrying the CPU's id.  Hardirqs are thread-directed real-time signals
- * sent to a CPU thread; local irq masking is a soft mask (a thread-local flag
- * the handler checks; an interrupt arriving while masked is recorded and
- * replayed on restore, so masking makes no system call).  An NMI is a second
- * signal that ignores the mask.  Grace periods come from liburcu (memb): a GP
- * thread advances a kernel-style sequence counter around each
- * urcu synchronize_rcu(), and the polled-GP cookies, call_rcu, rcu_work and
- * rcu_barrier are all built on that counter, so the checker's GP model and
- * the real grace periods agree.  Timers fire in a timer thread that runs their
- * handler as a hardirq of the timer's CPU.
+ * Every emulated CPU is a "CPU thread" in task context, running a workload
+ * loop (posix_set_cpu_workload) or a job handed to every CPU at once
+ * (posix_run_on_cpus), plus the threads that run what the kernel defers:
+ * per-CPU kworkers (both work queues) and ksoftirqd threads, a timer thread
+ * that fires timers as hardirqs of their CPU, and a GP thread that advances a
+ * kernel-style sequence counter around each liburcu (memb)
+ * urcu_memb_synchronize_rcu(), on which the polled-GP cookies, call_rcu,
+ * rcu_work and rcu_barrier are built.  Two choices the kernel leaves to its
+ * scheduler are configurable: where deferred work runs (a kworker per CPU,
+ * or the CPU thread itself at its preemption points, posix_point()), and
+ * whether softirqs raised outside interrupts go to a ksoftirqd thread or to
+ * the CPU thread.
+ *
+ * One source, two flavours, as liburcu builds its flavours:
+ *
+ *   checked (posix_lib)   every lock, allocation, free, grace period and
+ *                         context change is reported to the checker
+ *                         (check.h); hardirqs are thread-directed real-time
+ *                         signals sent to a CPU thread, NMIs a second signal
+ *                         that ignores the soft irq mask; freed objects are
+ *                         poisoned and quarantined (posix_obj.h); malloc is
+ *                         interposed; scheduling points inject seeded
+ *                         chaos; CPUs go offline and online; a watchdog
+ *                         finds threads stuck atomic.  For correctness runs.
+ *   unchecked             the same execution model with the checker hooks
+ *   (posix_unchecked_lib) compiled to nothing, no signals, no NMIs, no
+ *                         vmalloc space, no chaos: every freed object goes
+ *                         to the program's posix_obj_reclaim().  For timing
+ *                         runs (stress/bench), which must not measure the
+ *                         checks.
  *
  * Every thread that touches the environment is registered (posix_thread_create
  * does it) and owns a thread-local record: its CPU id, its context stack
- * (task/kthread, then softirq, hardirq and NMI frames pushed on top), the soft
- * irq mask, preempt/bh counts, and one struct check_task per frame for the lock
- * checker.  The records are listed for the watchdog's hang dump.
+ * (task/kthread, then softirq, hardirq and NMI frames pushed on top), the
+ * soft irq mask and the preempt/bh counts; in the checked flavour also one
+ * struct check_task per frame for the lock checker.
  */
 #ifndef KVTORTURE_POSIX_ENV_H
 #define KVTORTURE_POSIX_ENV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kenv.h"
@@ -34,15 +54,12 @@
 #define POSIX_MAX_THREADS 512
 
 /*
- * Hold back interrupts (not NMIs) on the calling thread without disabling
- * irqs as far as the checker can see: they are recorded and replayed at the
- * unhold.  Wraps the harness's own checker calls from CPU threads, so that an
- * interrupt rarely finds its thread inside the checker (where the checker
- * would have to defer the handler's operations).  Nestable.  Context: any
- * but NMI.
+ * Thread-local variables of the environment use the initial-exec model: the
+ * environment is always linked into the program, and the default model of
+ * position-independent objects would make every access a __tls_get_addr()
+ * call, on every kenv function of the fast path.
  */
-void posix_irq_hold(void);
-void posix_irq_unhold(void);
+#define POSIX_TLS __thread __attribute__((tls_model("initial-exec")))
 
 /* Env-private softirqs, numbered after kenv.h's: the softirq flooder's. */
 #define POSIX_SOFTIRQ_FLOOD ((unsigned int)KENV_SOFTIRQ_NR)
@@ -61,10 +78,18 @@ enum posix_role {
 	POSIX_ROLE_NR
 };
 
+/* Where deferred work runs. */
+enum posix_reclaim {
+	POSIX_RECLAIM_WORKER,	/* each CPU's kworker thread */
+	POSIX_RECLAIM_INLINE,	/* the CPU thread itself, at its posix_point()s */
+	POSIX_RECLAIM_NR
+};
+
 /*
- * Seeded adversarial scheduling at kenv_sched_point(): rates in parts per
- * million of points.  Delays only where the caller may be preempted, spins
- * anywhere; injected interrupts only on CPU threads with irqs on.
+ * Seeded adversarial scheduling at kenv_sched_point() (checked flavour):
+ * rates in parts per million of points.  Delays only where the caller may be
+ * preempted, spins anywhere; injected interrupts only on CPU threads with
+ * irqs on.
  */
 struct posix_chaos {
 	unsigned int yield_ppm;
@@ -82,7 +107,26 @@ struct posix_env_config {
 	uint64_t seed;			/* drives every random decision of the env */
 	unsigned int fault_ppm;		/* page allocations that fail (fault injection) */
 	unsigned int pool_pages;	/* per-CPU lock-free pool capacity (KENV_GFP_POOL) */
-	struct posix_chaos chaos;
+	/*
+	 * INLINE: no kworkers; work and timers of a CPU run on its CPU thread at
+	 * its preemption points, as a per-CPU kworker sharing the CPU would.
+	 * Not combined with CPU hotplug (posix_cpu_offline refuses).
+	 */
+	enum posix_reclaim reclaim;
+	/*
+	 * Whether softirqs raised outside an interrupt or bh-off section (by a
+	 * task, a kworker, the timer thread) go to a ksoftirqd thread per CPU
+	 * (true) or to the CPU thread, which runs them at its next point (false).
+	 * Either way they also run at irq exit and bh enable.
+	 */
+	bool ksoftirqd;
+	/*
+	 * Whether get_state_synchronize_rcu() also asks for a grace period.  The
+	 * kernel's does not (only call_rcu, synchronize_rcu and the barrier do);
+	 * a benchmark knob to see what asking would cost.
+	 */
+	bool gp_on_get_state;
+	struct posix_chaos chaos;	/* checked flavour only */
 	/*
 	 * Test knob: end every grace period without waiting for readers (the GP
 	 * counter and the checker's GP model still advance): a lying RCU that
@@ -91,29 +135,36 @@ struct posix_env_config {
 	bool gp_early;
 };
 
-/* Fill @cfg with the defaults (2 CPUs, no faults, no chaos). */
+/* Fill @cfg with the defaults (2 CPUs, kworkers, ksoftirqd, no faults, no chaos). */
 void posix_env_config_default(struct posix_env_config *cfg);
 
 /*
- * Start the environment: block the interrupt signals in the caller, create
- * liburcu's default call_rcu worker while they are blocked (0.13 workers
- * inherit the mask), register the caller as POSIX_ROLE_MAIN on CPU 0, start
- * the GP and timer threads and every CPU's kworker, ksoftirqd and (idle) CPU
- * thread.  Context: the main thread, once; exits 99 on a set-up failure.
- * Pairs with posix_env_stop().  Call it before kvfree_rcu_init().
+ * Start the environment: register the caller as POSIX_ROLE_MAIN on CPU 0
+ * (and with liburcu), create liburcu's default call_rcu worker, start the GP
+ * and timer threads, the kworkers (worker mode), the ksoftirqd threads (if
+ * configured) and one idle CPU thread per CPU.  The checked flavour first
+ * blocks the interrupt signals in the caller, so that every thread it creates
+ * inherits the mask.  Context: the main thread; exits 99 on a set-up
+ * failure.  Pairs with posix_env_stop(), after which it may be called again
+ * (a new run: counters restart).  Call it before kvfree_rcu_init().
  */
 void posix_env_start(const struct posix_env_config *cfg);
-/* Stop and join every env thread.  Context: the main thread, after kvfree_rcu_exit(). */
+/*
+ * Stop and join every env thread.  Context: the main thread, after
+ * kvfree_rcu_exit(), with every thread made by posix_thread_create() joined.
+ */
 void posix_env_stop(void);
 
 /*
- * Create a registered thread: interrupt signals blocked, registered with
- * liburcu and the environment as @role on @cpu before @fn runs; CPU threads
- * unblock interrupts after registering.  @name is copied.  Context: sleep.
- * Pairs with pthread_join().
+ * Create a registered thread: registered with liburcu and the environment
+ * as @role on @cpu before @fn runs (checked flavour: interrupt signals
+ * blocked until then; CPU threads unblock them).  @name is copied and is the
+ * thread's name for perf and top.  Context: sleep.  Pairs with pthread_join().
  */
 void posix_thread_create(pthread_t *thr, const char *name, enum posix_role role, int cpu,
 			 void *(*fn)(void *), void *arg);
+
+/* ---- CPU threads ---------------------------------------------------------- */
 
 /*
  * The CPU threads' workload: @fn(cpu, @arg) is called in a loop in task
@@ -123,60 +174,71 @@ void posix_thread_create(pthread_t *thr, const char *name, enum posix_role role,
 void posix_set_cpu_workload(void (*fn)(int cpu, void *arg), void *arg);
 
 /*
- * Interrupt handlers, called in hardirq (NMI) context on the interrupted CPU
- * thread, from a real signal or from a replay.  Context: set before the
- * flood starts; NULL ignores the interrupt (it is still counted).
+ * Run @fn(@cpu, @arg) once on every CPU thread, in task context, and return
+ * when all of them have returned.  Meanwhile, and afterwards until
+ * posix_env_stop(), each CPU thread keeps serving what is posted to it.
+ * Context: the main thread, one job at a time, with every CPU online.
  */
-void posix_set_irq_handler(void (*fn)(int cpu));
-void posix_set_nmi_handler(void (*fn)(int cpu));
-/* Send an interrupt / NMI to @cpu's thread.  Context: any; false if offline. */
-bool posix_raise_irq(int cpu);
-bool posix_raise_nmi(int cpu);
+void posix_run_on_cpus(void (*fn)(int cpu, void *arg), void *arg);
+/*
+ * The same in steps, so the main thread can sample while the CPUs work:
+ * begin hands out the job; done says whether every CPU returned from it;
+ * wait blocks until they have.  Context: as posix_run_on_cpus(); every
+ * begin pairs with one wait.
+ */
+void posix_cpus_begin(void (*fn)(int cpu, void *arg), void *arg);
+bool posix_cpus_done(void);
+void posix_cpus_wait(void);
 
 /*
- * Hold back interrupts (not NMIs) on the calling thread without disabling
- * irqs as far as the checker can see: they are recorded and replayed at the
- * unhold.  Wraps the harness's own checker calls from CPU threads, so that an
- * interrupt rarely finds its thread inside the checker (where the checker
- * would have to defer the handler's operations).  Nestable.  Context: any
- * but NMI.
+ * A CPU thread's preemption point: run what is posted to its CPU (expired
+ * timers and work in inline mode, softirqs when there is no ksoftirqd).  One
+ * relaxed load when nothing is.  Context: any thread (only a CPU thread in
+ * preemptible task context at its base frame runs anything).
  */
-void posix_irq_hold(void);
-void posix_irq_unhold(void);
+extern POSIX_TLS _Atomic(unsigned int) *posix_my_pending;
+void posix_run_pending(void);
+static inline void posix_point(void)
+{
+	_Atomic(unsigned int) *p = posix_my_pending;
 
-/* Env-private softirqs (POSIX_SOFTIRQ_FLOOD), as kenv_open/raise_softirq. */
+	if (p && atomic_load_explicit(p, memory_order_relaxed))
+		posix_run_pending();
+}
+
+/*
+ * Enter / leave an emulated hardirq on the calling thread (irqs off inside);
+ * the exit runs the softirqs raised meanwhile, as irq_exit() does, unless it
+ * is nested in another interrupt or bh is off.  Context: a registered thread
+ * in task or kthread context; pairs nest like real interrupts.
+ */
+void posix_irq_enter(void);
+void posix_irq_exit(void);
+
+/*
+ * Env-private softirqs (POSIX_SOFTIRQ_FLOOD), as kenv_open/raise_softirq:
+ * open before raising, from sleep context; raise from any context but NMI.
+ */
 void posix_open_softirq(unsigned int nr, void (*fn)(void));
 void posix_raise_softirq(unsigned int nr);
 
-/*
- * CPU hotplug.  posix_cpu_offline() stops the CPU thread's workload, its
- * ksoftirqd and interrupt delivery, and waits until no thread is inside
- * posix_cpu_enter() on @cpu; its kworker and timers keep running, reporting
- * the first online CPU as theirs.  Context: sleep, on another CPU; CPU 0
- * never goes offline (returns false).  Pairs with posix_cpu_online().
- */
-bool posix_cpu_offline(int cpu);
-void posix_cpu_online(int cpu);
-/*
- * A user or kthread flooder's stay on its CPU: enter picks an online CPU (the
- * current one if online) and returns it; the CPU cannot go offline until
- * exit.  Context: task or kthread, preemptible.
- */
-int posix_cpu_enter(void);
-void posix_cpu_exit(void);
+/* ---- identity, random numbers, statistics ---------------------------------- */
 
-/* rr-chaos-style starvation: the thread @id sleeps at its next preemptible points until @until_ns. */
-void posix_starve(int id, uint64_t until_ns);
-/* Registered threads so far (ids 0 .. n-1) and whether @id may be starved. */
+/* Registered threads so far (ids 0 .. n-1).  Context: any. */
 int posix_nr_threads(void);
-bool posix_thread_starvable(int id);
-
-/* The caller's registry id, name, and a seeded per-thread random number. */
+/*
+ * The caller's registry id (-1 unregistered), name, and a seeded per-thread
+ * random number.  Context: any (the random stream is the caller's own).
+ */
 int posix_thread_id(void);
 const char *posix_thread_name(void);
 uint64_t posix_random(void);
 
-/* Counters for progress lines, reports and the watchdog.  Context: any (racy). */
+/*
+ * Counters for progress lines, reports and the watchdog.  The interrupt,
+ * scheduling point and interposer counts stay 0 in the unchecked flavour.
+ * Context: any (racy).
+ */
 struct posix_env_stats {
 	uint64_t gps;				/* grace periods completed */
 	uint64_t gp_seq;
@@ -191,13 +253,73 @@ struct posix_env_stats {
 	uint64_t warnings[2];			/* kenv_warn by kind */
 	uint64_t pages_in_use;			/* pages handed out and not freed */
 	uint64_t pages_peak;
+	uint64_t pages_allocated;		/* allocations that succeeded, pool included */
 	uint64_t page_failures;			/* injected and real failures */
 	uint64_t pool_allocs, pool_misses;
 	uint64_t interpose_reports;		/* allocator calls in atomic context */
 };
 void posix_env_stats(struct posix_env_stats *st);
+/* Restart the peak-pages watermark from the pages in use now.  Context: any. */
+void posix_reset_peak(void);
 /* A number that grows whenever anything in the environment makes progress. */
 uint64_t posix_progress(void);
+
+/* ---- pages ------------------------------------------------------------------ */
+
+/*
+ * The fault-injection rate of page allocations, changeable while running (the
+ * pressure flooder).  Context: any.
+ */
+void posix_set_fault_ppm(unsigned int ppm);
+/* Put pages into @cpu's lock-free pool up to its capacity.  Context: sleep. */
+void posix_pool_refill(int cpu);
+
+/* ---- checked flavour only ------------------------------------------------------ */
+
+/*
+ * Hold back interrupts (not NMIs) on the calling thread without disabling
+ * irqs as far as the checker can see: they are recorded and replayed at the
+ * unhold.  Wraps the harness's own checker calls from CPU threads, so that an
+ * interrupt rarely finds its thread inside the checker (where the checker
+ * would have to defer the handler's operations).  Nestable.  Context: any
+ * but NMI.
+ */
+void posix_irq_hold(void);
+void posix_irq_unhold(void);
+
+/*
+ * Interrupt handlers, called in hardirq (NMI) context on the interrupted CPU
+ * thread, from a real signal or from a replay.  Context: set before the
+ * flood starts; NULL ignores the interrupt (it is still counted).
+ */
+void posix_set_irq_handler(void (*fn)(int cpu));
+void posix_set_nmi_handler(void (*fn)(int cpu));
+/* Send an interrupt / NMI to @cpu's thread.  Context: any; false if offline. */
+bool posix_raise_irq(int cpu);
+bool posix_raise_nmi(int cpu);
+
+/*
+ * CPU hotplug.  posix_cpu_offline() stops the CPU thread's workload, its
+ * ksoftirqd and interrupt delivery, and waits until no thread is inside
+ * posix_cpu_enter() on @cpu; its kworker and timers keep running, reporting
+ * the first online CPU as theirs.  Context: sleep, on another CPU; CPU 0
+ * never goes offline, nor any in inline reclaim mode (returns false).  Pairs
+ * with posix_cpu_online().
+ */
+bool posix_cpu_offline(int cpu);
+void posix_cpu_online(int cpu);
+/*
+ * A user or kthread flooder's stay on its CPU: enter picks an online CPU (the
+ * current one if online) and returns it; the CPU cannot go offline until
+ * exit.  Context: task or kthread, preemptible.
+ */
+int posix_cpu_enter(void);
+void posix_cpu_exit(void);
+
+/* rr-chaos-style starvation: the thread @id sleeps at its next preemptible points until @until_ns. */
+void posix_starve(int id, uint64_t until_ns);
+/* Whether thread @id may be starved (not an env thread, not the main thread). */
+bool posix_thread_starvable(int id);
 
 /*
  * Watchdog scan, from one thread periodically: the id of a thread that has
@@ -215,18 +337,23 @@ int posix_watchdog_scan(uint64_t bound_ns);
 void posix_dump_threads(int fd);
 
 /*
- * The fault-injection rate of page allocations, changeable while running (the
- * pressure flooder).  Context: any.
- */
-void posix_set_fault_ppm(unsigned int ppm);
-/* Put pages into @cpu's lock-free pool up to its capacity.  Context: sleep. */
-void posix_pool_refill(int cpu);
-
-/*
- * Whether the malloc interposer is compiled in (not in sanitizer builds), and
- * a flag that makes it (and check_alloc from the env's own allocations) look
- * away while the harness itself allocates.  Context: any.
+ * Whether the malloc interposer is compiled in (the checked flavour, not in
+ * sanitizer builds).  Context: any.
  */
 bool posix_interpose_enabled(void);
+
+/* ---- unchecked flavour only: provided by the program ---------------------------- */
+
+/*
+ * Where freed objects go in the unchecked flavour: kenv_kfree() and
+ * kenv_vfree() call posix_obj_reclaim() with each non-NULL object,
+ * kenv_kfree_bulk() calls posix_obj_reclaim_bulk() once per bulk.  The
+ * program that links the unchecked flavour defines both (the benchmarks
+ * count and free their objects there), as the environment defines
+ * check_current() for the checker.  Context: wherever the implementation
+ * frees (kworker, CPU thread, softirq); not under a raw lock.
+ */
+void posix_obj_reclaim(void *obj);
+void posix_obj_reclaim_bulk(size_t nr, void **objs);
 
 #endif /* KVTORTURE_POSIX_ENV_H */

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_posix_env.c - unit tests of the posix environment's primitives, on
- * their own (no kvfree_rcu): the soft irq mask and its replay, NMIs through
- * the mask, polled cookies against call_rcu, work, delayed work, cancel,
- * rcu_work, timers, raw locks and softirqs at bh enable.  TAP output.
+ * their own (no kvfree_rcu), in its checked flavour: the soft irq mask and
+ * its replay, NMIs through the mask, polled cookies against call_rcu, work,
+ * delayed work, cancel, rcu_work, timers, raw locks and softirqs at bh
+ * enable; the events the environment reports reaching the checker, which
+ * judges them; then a second run in the timing configuration (inline
+ * reclaim, no ksoftirqd): jobs on every CPU, work, timers and softirqs at
+ * the CPU thread's preemption points, emulated hardirqs.  TAP output.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,6 +16,7 @@
 
 #include "check.h"
 #include "posix_env.h"
+#include "posix_obj.h"
 
 static int test_nr, failures;
 
@@ -178,19 +183,204 @@ static void test_softirq(void)
 	atomic_fetch_add(&softirq_runs, 1);
 }
 
-int main(void)
+/* ---- events the environment reports: the checker judges them ------------ */
+
+/* How many violations of @inv one call of @fn adds. */
+static unsigned long added(enum check_inv inv, void (*fn)(void))
+{
+	unsigned long before = check_count(inv);
+
+	fn();
+	return check_count(inv) - before;
+}
+
+static void oom_refill(void)
+{
+	void *sleeping, *noretry;
+
+	posix_set_fault_ppm(1000000);
+	sleeping = kenv_page_alloc(KENV_GFP_KERNEL);
+	noretry = kenv_page_alloc(KENV_GFP_KERNEL | KENV_GFP_NORETRY | KENV_GFP_NOMEMALLOC);
+	posix_set_fault_ppm(0);
+	if (sleeping || noretry)
+		printf("# an allocation did not fail under a 100%% fault rate\n");
+}
+
+static void page_free_locked(void)
+{
+	void *page = kenv_page_alloc(KENV_GFP_NOWAIT);
+	unsigned long flags = kenv_local_irq_save();
+
+	kenv_raw_spin_lock(&lock);
+	kenv_page_free(page);
+	kenv_raw_spin_unlock(&lock);
+	kenv_local_irq_restore(flags);
+}
+
+static void unqueue_twice(void)
+{
+	struct kvt_obj *obj = kvt_obj_alloc(16, false);
+
+	kenv_debug_obj_queue(obj);
+	kenv_debug_obj_unqueue(obj);
+	kenv_debug_obj_unqueue(obj);
+	kvt_obj_discard(obj);
+}
+
+static void reader_sees_reuse(void)
+{
+	struct kvt_obj *obj = kvt_obj_alloc(16, false);
+
+	kenv_rcu_read_lock();
+	kvt_obj_verify(obj, obj->gen + 1, "test reader");
+	kenv_rcu_read_unlock();
+	kvt_obj_discard(obj);
+}
+
+static void preempt_unbalanced(void)
+{
+	kenv_preempt_enable();
+}
+
+static void test_events(void)
+{
+	check_set_mode(CHECK_RECORD);
+	check_set_quiet(true);
+	OK(added(INV_BOUNDED, oom_refill) == 1,
+	   "a failed KERNEL page allocation is BOUNDED (OOM), a NORETRY|NOMEMALLOC one is not");
+	OK(added(INV_NO_ALLOC_ATOMIC, page_free_locked) == 1,
+	   "a page given back under a raw lock is NO-ALLOC-ATOMIC");
+	OK(added(INV_EXACTLY_ONCE, unqueue_twice) == 1,
+	   "a second debug-objects unqueue is EXACTLY-ONCE");
+	OK(added(INV_GP_SAFETY, reader_sees_reuse) == 1,
+	   "a reader finding an object's memory reused is GP-SAFETY");
+	OK(added(INV_LOCKING, preempt_unbalanced) == 1,
+	   "preempt_enable without a disable is LOCKING");
+	check_set_mode(CHECK_ABORT);
+	check_set_quiet(false);
+	check_reset();
+}
+
+/* ---- the timing configuration: inline reclaim, no ksoftirqd ------------- */
+
+static _Atomic(int) job_cpus, job_ctx_ok, inline_work_ok, inline_timer_ok, inline_softirq_ok;
+static _Atomic(int) irq_exit_softirq_ok;
+static _Atomic(int) job_thread[2];
+static struct kenv_work inline_work;
+static struct kenv_timer inline_timer;
+
+static void inline_work_fn(struct kenv_work *w)
+{
+	(void)w;
+	/* On the CPU thread that queued it, in a kthread frame of its own. */
+	atomic_store(&inline_work_ok, posix_thread_id() == atomic_load(&job_thread[1]) &&
+				      kenv_context() == KENV_CTX_KTHREAD && kenv_preemptible() ? 1 : -1);
+}
+
+static void inline_timer_fn(struct kenv_timer *t)
+{
+	(void)t;
+	atomic_store(&inline_timer_ok, posix_thread_id() == atomic_load(&job_thread[1]) &&
+				       kenv_in_hardirq() && kenv_irqs_disabled() ? 1 : -1);
+}
+
+static void inline_softirq_fn(void)
+{
+	if (posix_thread_id() == atomic_load(&job_thread[1]) && kenv_in_softirq())
+		atomic_fetch_add(&inline_softirq_ok, 1);
+	else
+		atomic_store(&inline_softirq_ok, -100);
+}
+
+/* Call posix_point() until *@flag is set (or a second passed). */
+static void point_until(_Atomic(int) *flag)
+{
+	for (int i = 0; i < 1000 && !atomic_load(flag); i++) {
+		posix_point();
+		sleep_ms(1);
+	}
+}
+
+static void count_job(int cpu, void *arg)
+{
+	(void)arg;
+	atomic_store(&job_thread[cpu], posix_thread_id());
+	if (kenv_cpu() == cpu && kenv_context() == KENV_CTX_TASK && kenv_preemptible())
+		atomic_fetch_add(&job_ctx_ok, 1);
+	atomic_fetch_add(&job_cpus, 1);
+}
+
+static void inline_job(int cpu, void *arg)
+{
+	(void)arg;
+	if (cpu != 1)
+		return;
+	kenv_queue_work(KENV_WQ_RECLAIM, &inline_work);
+	point_until(&inline_work_ok);
+	kenv_timer_start(&inline_timer, 1000 * 1000);
+	point_until(&inline_timer_ok);
+	posix_raise_softirq(POSIX_SOFTIRQ_FLOOD);
+	point_until(&inline_softirq_ok);
+	/* Raised inside an emulated hardirq: runs at its exit, on this thread. */
+	posix_irq_enter();
+	if (kenv_in_hardirq() && kenv_irqs_disabled() && !kenv_preemptible()) {
+		int before = atomic_load(&inline_softirq_ok);
+
+		posix_raise_softirq(POSIX_SOFTIRQ_FLOOD);
+		posix_irq_exit();
+		atomic_store(&irq_exit_softirq_ok, atomic_load(&inline_softirq_ok) == before + 1);
+	} else {
+		posix_irq_exit();
+	}
+}
+
+static void test_timing_configuration(void)
 {
 	struct posix_env_config cfg;
-	pthread_t thr[3];
-	uint64_t t0;
-	bool pending;
+	struct posix_env_stats st;
 
 	posix_env_config_default(&cfg);
 	cfg.nr_cpus = 2;
-	check_reset();
+	cfg.reclaim = POSIX_RECLAIM_INLINE;
+	cfg.ksoftirqd = false;
 	posix_env_start(&cfg);
-	printf("1..22\n");
+	OK(kenv_context() == KENV_CTX_TASK && kenv_cpu() == 0,
+	   "a second run: the main thread is registered again");
+	posix_run_on_cpus(count_job, NULL);
+	OK(atomic_load(&job_cpus) == 2 && atomic_load(&job_ctx_ok) == 2,
+	   "a job runs once on every CPU thread, in preemptible task context on its CPU");
+	OK(!posix_cpu_offline(1), "no CPU goes offline in inline reclaim mode");
 
+	kenv_work_init(&inline_work, inline_work_fn);
+	kenv_timer_init(&inline_timer, inline_timer_fn);
+	posix_open_softirq(POSIX_SOFTIRQ_FLOOD, inline_softirq_fn);
+	posix_cpus_begin(inline_job, NULL);
+	posix_cpus_wait();
+	OK(posix_cpus_done(), "posix_cpus_done() once the job returned everywhere");
+	OK(atomic_load(&inline_work_ok) == 1,
+	   "inline: work runs on the CPU thread that queued it, at its point, kthread context");
+	OK(atomic_load(&inline_timer_ok) == 1,
+	   "inline: a timer fires on its CPU thread, at its point, in hardirq context");
+	OK(atomic_load(&inline_softirq_ok) >= 1,
+	   "no ksoftirqd: a softirq raised in task context runs on its CPU thread");
+	OK(atomic_load(&irq_exit_softirq_ok) == 1,
+	   "an emulated hardirq runs the softirqs it raised at its exit");
+
+	/* Queued by the main thread on CPU 0: the idle CPU thread is woken and runs it. */
+	atomic_store(&work_runs, 0);
+	kenv_work_init(&work, work_fn);
+	kenv_queue_work(KENV_WQ_HIGHPRI, &work);
+	kenv_flush_work(&work);
+	OK(atomic_load(&work_runs) == 1, "inline: work queued from outside runs on the idle CPU thread");
+	posix_env_stats(&st);
+	OK(st.works_run == 2 && st.timers_fired == 1 && st.pages_in_use == 0,
+	   "the second run's counters start from zero (%llu works, %llu timers)",
+	   (unsigned long long)st.works_run, (unsigned long long)st.timers_fired);
+	posix_env_stop();
+}
+
+static void test_interrupts(void)
+{
 	/* The main thread is a task on CPU 0. */
 	OK(kenv_context() == KENV_CTX_TASK && kenv_preemptible() && kenv_cpu() == 0,
 	   "main thread: preemptible task on cpu 0");
@@ -211,6 +401,13 @@ int main(void)
 	OK(atomic_load(&irq_ctx_ok) == atomic_load(&irqs_seen) && atomic_load(&irqs_seen) >= 2,
 	   "handlers run in hardirq context with irqs off (%d of %d)",
 	   atomic_load(&irq_ctx_ok), atomic_load(&irqs_seen));
+}
+
+static void test_rcu(void)
+{
+	pthread_t thr[3];
+	unsigned long c;
+	bool passed;
 
 	/* Polled cookies against call_rcu callbacks. */
 	for (int i = 0; i < 3; i++)
@@ -222,20 +419,22 @@ int main(void)
 	   (long)atomic_load(&cb_done));
 	OK(atomic_load(&cb_bad) == 0, "every cookie taken before call_rcu passed by its callback (%ld bad)",
 	   (long)atomic_load(&cb_bad));
-	{
-		unsigned long c;
-		bool passed;
 
-		/* Our own read-side section keeps any GP from ending meanwhile. */
-		kenv_rcu_read_lock();
-		c = kenv_get_state_synchronize_rcu();
-		sleep_ms(20);
-		passed = kenv_poll_state_synchronize_rcu(c);
-		kenv_rcu_read_unlock();
-		OK(!passed, "a cookie does not pass while a reader that predates it is inside");
-		kenv_synchronize_rcu();
-		OK(kenv_poll_state_synchronize_rcu(c), "it has after synchronize_rcu");
-	}
+	/* Our own read-side section keeps any GP from ending meanwhile. */
+	kenv_rcu_read_lock();
+	c = kenv_get_state_synchronize_rcu();
+	sleep_ms(20);
+	passed = kenv_poll_state_synchronize_rcu(c);
+	kenv_rcu_read_unlock();
+	OK(!passed, "a cookie does not pass while a reader that predates it is inside");
+	kenv_synchronize_rcu();
+	OK(kenv_poll_state_synchronize_rcu(c), "it has after synchronize_rcu");
+}
+
+static void test_work(void)
+{
+	uint64_t t0;
+	bool pending;
 
 	/* Work: queue semantics and flush. */
 	kenv_delayed_work_init(&dwork3, dwork_fn);
@@ -278,6 +477,12 @@ int main(void)
 	OK(pending, "queue_rcu_work: busy, not run while a reader that predates it is inside");
 	kenv_flush_rcu_work(&rwork);
 	OK(atomic_load(&rwork_ok) == 1, "flush_rcu_work: ran, after a full GP");
+}
+
+static void test_timer_lock_softirq(void)
+{
+	pthread_t thr[3];
+	bool held;
 
 	/* Timers: hardirq context; cancel reports pending. */
 	kenv_timer_init(&timer, timer_fn);
@@ -296,9 +501,9 @@ int main(void)
 	for (int i = 0; i < 3; i++)
 		pthread_join(thr[i], NULL);
 	kenv_raw_spin_lock(&lock);
-	pending = kenv_lock_held(&lock) && !kenv_preemptible();
+	held = kenv_lock_held(&lock) && !kenv_preemptible();
 	kenv_raw_spin_unlock(&lock);
-	OK(counter == 600000 && pending && !kenv_lock_held(&lock),
+	OK(counter == 600000 && held && !kenv_lock_held(&lock),
 	   "raw lock: %ld of 600000 increments, held/preemptible tracked", counter);
 
 	/* Softirqs: raised under bh-off, run at the bh enable in softirq context. */
@@ -309,7 +514,23 @@ int main(void)
 	kenv_local_bh_enable();
 	OK(atomic_load(&softirq_runs) == 1 && atomic_load(&softirq_ctx_ok) == 1,
 	   "and runs at the bh enable, in softirq context");
+}
 
+int main(void)
+{
+	struct posix_env_config cfg;
+
+	posix_env_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	check_reset();
+	posix_env_start(&cfg);
+	printf("1..37\n");
+	test_interrupts();
+	test_rcu();
+	test_work();
+	test_timer_lock_softirq();
+	test_events();
 	posix_env_stop();
+	test_timing_configuration();
 	return failures ? 1 : 0;
 }

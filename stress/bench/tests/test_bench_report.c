@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_bench_report.c - the arithmetic kvbench reports with: histogram
- * percentiles, repetition summaries and pairwise ratios, and the parser of
- * the stress runner's report.json (accepting the real layout, refusing a
- * truncated one).  TAP output; no time is measured or asserted.
+ * percentiles, repetition summaries and pairwise ratios, and the reader of
+ * the stress runner's report.json (json-c: the real layout and any other
+ * spacing of it accepted; truncated, malformed or incomplete reports refused
+ * with the file, line and column).  TAP output; no time is measured or
+ * asserted.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -103,12 +105,39 @@ static const char report_ok[] =
 	"\"reclaim_latency_ns\": {\"p50\": 4000, \"p90\": 5000, \"p99\": 6000, \"max\": 7000}}\n"
 	"  ],\n  \"gps\": 12,\n  \"violations\": {\"total\": 0}\n}\n";
 
-static void test_parser(void)
+/* @text without its spaces and line breaks outside strings: the same JSON. */
+static void compact(char *out, const char *text)
+{
+	bool in_string = false;
+
+	for (; *text; text++) {
+		if (*text == '"' && text[-1] != '\\')
+			in_string = !in_string;
+		if (in_string || (*text != ' ' && *text != '\n'))
+			*out++ = *text;
+	}
+	*out = 0;
+}
+
+static void refused(const char *text, const char *what, const char *needle)
 {
 	struct bench_stress_summary s;
-	char truncated[sizeof(report_ok)];
+	char err[256] = "";
+	bool parsed = bench_parse_stress_report(text, "r/report.json", &s, err, sizeof(err));
 
-	ok(bench_parse_stress_report(report_ok, &s), "a stress report parses");
+	ok(!parsed && strstr(err, "r/report.json") && strstr(err, needle), what);
+	if (parsed || !strstr(err, needle))
+		printf("#   message: %s (wanted \"%s\")\n", err, needle);
+}
+
+static void test_parser(void)
+{
+	struct bench_stress_summary s, c;
+	char err[256] = "";
+	char truncated[sizeof(report_ok)], flat[sizeof(report_ok)];
+
+	ok(bench_parse_stress_report(report_ok, "report.json", &s, err, sizeof(err)),
+	   "a stress report parses");
 	ok(s.passed, "status pass read");
 	eq_u64(s.calls, 1500, "calls summed over CPUs (not the scenario's)");
 	eq_u64(s.fallback_list, 3, "list fallbacks summed");
@@ -123,24 +152,37 @@ static void test_parser(void)
 	eq_u64(s.reclaim_p99, 8000, "p99: the worst CPU's");
 	eq_u64(s.gps, 12, "grace periods read");
 
-	/* Cut inside the second CPU: a missing key must fail, not read zero. */
+	compact(flat, report_ok);
+	ok(bench_parse_stress_report(flat, "flat.json", &c, err, sizeof(err)) &&
+	   !memcmp(&c, &s, sizeof(s)), "the same report without spaces or line breaks reads the same");
+
+	/* Cut inside the second CPU: the JSON ends inside a value. */
 	memcpy(truncated, report_ok, sizeof(report_ok));
 	*strstr(truncated, "\"peak_pending\": 100") = 0;
-	strcat(truncated, "\n  ]\n}\n");
-	ok(!bench_parse_stress_report(truncated, &s), "a per-CPU entry missing keys is refused");
-	ok(!bench_parse_stress_report("{\"status\": \"pass\"}", &s), "a report without per_cpu is refused");
+	refused(truncated, "a truncated report is refused, naming the file, line and column",
+		"r/report.json:11:");
+	refused(truncated, "and saying it is truncated", "truncated");
+	/* The same cut, closed again: valid JSON, but CPU 1 lacks its keys. */
+	strcat(truncated, "\"x\": 0}\n  ]\n}\n");
+	refused(truncated, "a per-CPU entry missing keys is refused", "per_cpu[1] has no");
+	refused("{\n  \"status\": \"pass\",\n  \"per_cpu\": [1,, 2]\n}\n",
+		"malformed JSON is refused with the line of the error", "r/report.json:3:");
+	refused("{\"status\": \"pass\", \"per_cpu\": []} trailing",
+		"text after the report is refused", "text after the JSON value");
+	refused("{\"status\": \"pass\"}", "a report without per_cpu is refused", "per_cpu");
+	refused("", "an empty file is refused", "truncated");
 }
 
 static void test_names(void)
 {
 	enum bench_method m;
-	enum benv_reclaim r;
+	enum posix_reclaim r;
 
 	for (int i = 0; i < BM_NR; i++)
 		ok(bench_method_parse(bench_method_name((enum bench_method)i), &m) && (int)m == i,
 		   "method names round-trip");
 	ok(!bench_method_parse("kfree", &m), "an unknown method is refused");
-	ok(benv_reclaim_parse("inline", &r) && r == BENV_RECLAIM_INLINE, "reclaim mode parses");
+	ok(bench_reclaim_parse("inline", &r) && r == POSIX_RECLAIM_INLINE, "reclaim mode parses");
 	ok(!bench_method_irq_ok(BM_HEADLESS) && !bench_method_irq_ok(BM_SYNC_FREE) &&
 	   bench_method_irq_ok(BM_KVFREE), "only non-sleeping methods run in hardirq context");
 }

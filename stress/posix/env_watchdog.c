@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * env_watchdog.c - the watchdog's scan and the hang dump (checked flavour
+ * only).
+ *
+ * Both read other threads' records without synchronisation, by design: a
+ * hung thread cannot cooperate, and a torn read in a report about a hang is
+ * better than no report.  Neither allocates.
+ */
+#include "env_internal.h"
+
+#if !POSIX_CHECKED
+#error "env_watchdog.c belongs to the checked flavour only"
+#endif
+
+/* The context of @t's frame @d, in range even if the record is torn. */
+RACY_READER static const char *frame_ctx_name(const struct posix_thread *t, int d)
+{
+	return posix_ctx_name((enum kenv_ctx)(t->frames[d].ctx % KENV_CTX_NR));
+}
+
+RACY_READER static void dump_locks(int fd, const struct posix_thread *t, int depth)
+{
+	for (int d = 0; d < depth; d++) {
+		const struct check_task *ct = &t->frames[d].ct;
+		unsigned int n = ct->nr_held < CHECK_MAX_HELD ? ct->nr_held : CHECK_MAX_HELD;
+
+		for (unsigned int k = 0; k < n; k++)
+			if (ct->held[k])
+				posix_fd_printf(fd, "    holds %s (frame %s)\n",
+						ct->held[k]->name ? ct->held[k]->name : "?",
+						frame_ctx_name(t, d));
+		if (t->frames[d].nr_locks && !n)
+			posix_fd_printf(fd, "    %u raw lock(s) held in frame %s\n",
+					t->frames[d].nr_locks, frame_ctx_name(t, d));
+	}
+}
+
+RACY_READER void posix_dump_threads(int fd)
+{
+	posix_fd_printf(fd, "--- threads (%d registered) ---\n", posix_nr_threads());
+	for (int i = 0; i < posix_nr_threads(); i++) {
+		const struct posix_thread *t = &posix_thread_table[i];
+		const char *site = atomic_load(&t->last_site);
+		int depth = t->depth;
+
+		if (depth < 1 || depth > POSIX_MAX_FRAMES)
+			depth = 1;
+		posix_fd_printf(fd, "%-20s cpu=%d ctx=%s irqs=%s preempt=%u bh=%u rcu=%u points=%llu last=%s\n",
+				t->name, atomic_load(&t->cpu), frame_ctx_name(t, depth - 1),
+				t->irq_off ? "off" : "on", t->preempt, t->bh, t->rcu_nest,
+				(unsigned long long)atomic_load(&t->points), site ? site : "-");
+		dump_locks(fd, t, depth);
+	}
+}
+
+/* Whether @t is atomic now: irqs, preemption or bh off, a raw lock held, or in a handler. */
+RACY_READER static bool looks_atomic(const struct posix_thread *t)
+{
+	int depth = t->depth;
+
+	if (t->irq_off || t->preempt || t->bh)
+		return true;
+	if (depth < 1 || depth > POSIX_MAX_FRAMES)
+		return false;
+	for (int d = 0; d < depth; d++)
+		if (t->frames[d].nr_locks || t->frames[d].ctx == KENV_CTX_SOFTIRQ ||
+		    t->frames[d].ctx == KENV_CTX_HARDIRQ || t->frames[d].ctx == KENV_CTX_NMI)
+			return true;
+	return false;
+}
+
+RACY_READER int posix_watchdog_scan(uint64_t bound_ns)
+{
+	static uint64_t last_points[POSIX_MAX_THREADS];
+	static uint64_t last_change[POSIX_MAX_THREADS];
+	uint64_t now = kenv_clock_ns();
+
+	for (int i = 0; i < posix_nr_threads(); i++) {
+		const struct posix_thread *t = &posix_thread_table[i];
+		uint64_t points = atomic_load(&t->points);
+
+		if (points != last_points[i] || !last_change[i] || !looks_atomic(t)) {
+			last_points[i] = points;
+			last_change[i] = now;
+			continue;
+		}
+		if (now - last_change[i] > bound_ns)
+			return i;
+	}
+	return -1;
+}
