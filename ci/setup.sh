@@ -3,7 +3,7 @@
 
 KVT_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KVT_PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev lld-14 llvm-14
-	      afl++ liburcu-dev gnuplot-nox python3)
+	      afl++ liburcu-dev libjson-c-dev gnuplot-nox python3)
 
 # The kernel trees whose kvfree_rcu code the kernel builds run (Debian's
 # linux-source packages, read in place), and the fixes proposed for 6.12's

@@ -17,20 +17,9 @@
 #include "check.h"
 #include "posix_env.h"
 #include "posix_obj.h"
+#include "tap.h"
 
-static int test_nr, failures;
-
-#define OK(cond, ...)                                               \
-	do {                                                        \
-		bool ok_ = (cond);                                  \
-		printf("%s %d - ", ok_ ? "ok" : "not ok", ++test_nr); \
-		printf(__VA_ARGS__);                                \
-		printf("\n");                                       \
-		if (!ok_) {                                         \
-			failures++;                                 \
-			printf("#   failed: %s\n", #cond);          \
-		}                                                   \
-	} while (0)
+#define OK(cond, ...) TAP_OK(cond, __VA_ARGS__)
 
 static void sleep_ms(unsigned int ms)
 {
@@ -524,7 +513,6 @@ int main(void)
 	cfg.nr_cpus = 2;
 	check_reset();
 	posix_env_start(&cfg);
-	printf("1..37\n");
 	test_interrupts();
 	test_rcu();
 	test_work();
@@ -532,5 +520,5 @@ int main(void)
 	test_events();
 	posix_env_stop();
 	test_timing_configuration();
-	return failures ? 1 : 0;
+	return tap_done();
 }

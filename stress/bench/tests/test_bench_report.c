@@ -15,28 +15,21 @@
 #include "bench_obj.h"
 #include "bench_policy.h"
 #include "bench_report.h"
-
-static unsigned int n_tests, n_failed;
+#include "tap.h"
 
 static void ok(int cond, const char *what)
 {
-	n_tests++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %u - %s\n", cond ? "" : "not ", n_tests, what);
+	tap_ok(cond, "%s", what);
 }
 
 static void eq_u64(uint64_t got, uint64_t want, const char *what)
 {
-	ok(got == want, what);
-	if (got != want)
-		printf("#   got %" PRIu64 ", want %" PRIu64 "\n", got, want);
+	tap_eq_u64(got, want, what);
 }
 
 static void near(double got, double want, double tol, const char *what)
 {
-	ok(fabs(got - want) <= tol, what);
-	if (fabs(got - want) > tol)
+	if (!tap_ok(fabs(got - want) <= tol, "%s", what))
 		printf("#   got %g, want %g +- %g\n", got, want, tol);
 }
 
@@ -193,6 +186,5 @@ int main(void)
 	test_summary();
 	test_parser();
 	test_names();
-	printf("1..%u\n", n_tests);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }
