@@ -323,6 +323,8 @@ void check_page_freed(const void *page, bool allocated);
  * objects had it queued (false: unqueued twice, or never queued).  Any.
  */
 void check_debug_obj_unqueued(const void *obj, bool was_queued);
+/* EXACTLY-ONCE: @obj freed by @how while debug objects still has it queued.  Any. */
+void check_debug_obj_freed_queued(const void *obj, const char *how);
 
 /* What a reader inside its read-side section finds of an object it reached. */
 enum check_found {
@@ -340,51 +342,6 @@ enum check_found {
  */
 void check_reader_found(int reader, int cpu, const void *obj, enum check_found found,
 			const char *detail);
-/* ---- events the environments report (check_env.c) ------------------------ */
-
-/*
- * What an environment sees happen, reported where it happens; whether it
- * breaks an invariant is decided here, so each rule exists once for the sim
- * and the posix environment.  An environment never decides a violation
- * itself.  Context: any, unless said otherwise; none allocates.
- */
-
-/*
- * A page allocation with @gfp failed (@why: "injected", "page limit", ...).
- * BOUNDED: a KENV_GFP_KERNEL allocation without NORETRY or NOMEMALLOC may
- * not fail, the kernel would call the OOM killer (the refill must ask with
- * NORETRY | NOMEMALLOC); NOWAIT and POOL allocations may.
- */
-void check_page_alloc_failed(unsigned int gfp, const char *why);
-/*
- * Memory (@ptr, may be NULL) goes back to the allocator at @site (kfree,
- * kfree_bulk, vfree, page free).  NO-ALLOC-ATOMIC when the calling context
- * holds a raw lock: the allocator takes locks of its own, sleeping ones on
- * PREEMPT_RT.
- */
-void check_mem_release(const void *ptr, const char *site);
-/* The debug-objects set: @obj unqueued while not queued (twice, or never).  EXACTLY-ONCE. */
-void check_debug_obj_not_queued(const void *obj);
-/* @obj freed by @how while the debug-objects set still has it queued.  EXACTLY-ONCE. */
-void check_debug_obj_freed_queued(const void *obj, const char *how);
-/*
- * A reader (@who) inside a read-side critical section found @obj stale:
- * poisoned, reused or overwritten; @fmt says what it saw.  GP-SAFETY: the
- * object was freed while a reader could still reach it.
- */
-void check_obj_stale(const void *obj, const char *who, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/*
- * The environment found @lock held by @holder, a context of the calling OS
- * thread that the caller interrupted: the acquisition can never complete.
- * LOCKING (self-deadlock), reported here unless the lock checker tracks that
- * holder too, in which case check_lock_acquire() reports it; call this just
- * before check_lock_acquire().
- */
-void check_lock_self_deadlock(const struct kenv_lock *lock, const char *holder);
-/* @what (preempt_enable, local_bh_enable, rcu_read_unlock) with its count already 0.  LOCKING. */
-void check_unmatched_enable(const char *what);
-
 /* ---- end of run ----------------------------------------------------------- */
 
 /*

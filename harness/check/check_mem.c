@@ -54,6 +54,16 @@ void check_debug_obj_unqueued(const void *obj, bool was_queued)
 				 "never queued)");
 }
 
+void check_debug_obj_freed_queued(const void *obj, const char *how)
+{
+	struct check_ctx cs;
+
+	check_ctx_take(&cs);
+	check_report(INV_EXACTLY_ONCE, obj, cs.cpu, &cs,
+		     "%s of %p while debug objects still has it queued (no unqueue before "
+		     "the free)", how ? how : "?", obj);
+}
+
 void check_reader_found(int reader, int cpu, const void *obj, enum check_found found,
 			const char *detail)
 {

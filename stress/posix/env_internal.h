@@ -192,7 +192,7 @@ static inline bool posix_nest_leave(unsigned int *count, const char *what)
 	ENV_SIGNAL_FENCE();
 #if POSIX_CHECKED
 	if (*count == 0) {
-		ENV_CHECK(check_unmatched_enable(what));
+		ENV_CHECK(check_nest_exit(what, 0));
 		return false;
 	}
 #endif

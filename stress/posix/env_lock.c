@@ -43,7 +43,7 @@ static void lock_acquire_check(struct posix_thread *t, struct kenv_lock *lock)
 
 	posix_irq_hold();
 	if (self)
-		check_lock_self_deadlock(lock, ((const struct posix_frame *)w)->ct.name);
+		check_lock_busy(lock, lock->cpu);
 	check_lock_acquire(lock);
 	posix_irq_unhold();
 	if (self) {

@@ -18,6 +18,8 @@
  * (the kernel's debug objects are a debug option).
  */
 #include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -140,6 +142,29 @@ void kvt_obj_discard(struct kvt_obj *obj)
 	obj_release(obj);
 }
 
+#if POSIX_CHECKED
+/*
+ * What @who, a reader inside its read-side section, found of @obj it reached,
+ * to the checker (GP-SAFETY).  Formatted on the stack: no allocation.
+ */
+static void __attribute__((format(printf, 4, 5)))
+report_found(const struct kvt_obj *obj, const char *who, enum check_found found,
+	     const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+	int n = snprintf(detail, sizeof(detail), "the object %p (%s: ", (const void *)obj, who);
+
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(detail))
+		n += vsnprintf(detail + n, sizeof(detail) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(detail) - 1)
+		snprintf(detail + n, sizeof(detail) - (size_t)n, ")");
+	check_reader_found(posix_thread_id(), kenv_cpu(), obj, found, detail);
+}
+#endif
+
 uint64_t kvt_obj_verify(const struct kvt_obj *obj, uint64_t gen, const char *who)
 {
 	uint64_t canary = atomic_load_explicit(&obj->canary, memory_order_acquire);
@@ -147,25 +172,25 @@ uint64_t kvt_obj_verify(const struct kvt_obj *obj, uint64_t gen, const char *who
 	size_t n;
 
 	if (canary != live_canary(obj)) {
-		ENV_CHECK(check_obj_stale(obj, who, "it is %s (canary %#llx, expected %#llx)",
-					  canary == KVT_OBJ_DEAD ? "already freed (poisoned)" :
-					  "not a live object", (unsigned long long)canary,
-					  (unsigned long long)live_canary(obj)));
+		ENV_CHECK(report_found(obj, who,
+				       canary == KVT_OBJ_DEAD ? CHECK_FOUND_FREED : CHECK_FOUND_CORRUPT,
+				       "canary %#llx, expected %#llx", (unsigned long long)canary,
+				       (unsigned long long)live_canary(obj)));
 		return seen;
 	}
 	if (gen && seen != gen) {
-		ENV_CHECK(check_obj_stale(obj, who,
-					  "its memory was reused: generation %llu, reached as %llu",
-					  (unsigned long long)seen, (unsigned long long)gen));
+		ENV_CHECK(report_found(obj, who, CHECK_FOUND_CORRUPT,
+				       "memory reused: generation %llu, reached as %llu",
+				       (unsigned long long)seen, (unsigned long long)gen));
 		return seen;
 	}
 	n = obj->size < PATTERN_BYTES ? obj->size : PATTERN_BYTES;
 	for (size_t i = 0; i < n; i++) {
 		if (obj->payload[i] != (unsigned char)(seen * 31 + i)) {
-			ENV_CHECK(check_obj_stale(obj, who,
-						  "generation %llu, payload byte %zu is %#x, expected %#x (poisoned or overwritten)",
-						  (unsigned long long)seen, i, obj->payload[i],
-						  (unsigned char)(seen * 31 + i)));
+			ENV_CHECK(report_found(obj, who, CHECK_FOUND_CORRUPT,
+					       "generation %llu, payload byte %zu is %#x, expected %#x",
+					       (unsigned long long)seen, i, obj->payload[i],
+					       (unsigned char)(seen * 31 + i)));
 			break;
 		}
 	}
@@ -213,7 +238,7 @@ static void obj_free(void *ptr, const char *how)
 		return;
 	/* The checker first: it names a double, early or wrong-channel free precisely. */
 	posix_irq_hold();
-	check_mem_release(ptr, how);
+	check_allocator_call(how, ptr, *posix_lock_count(posix_cur()));
 	check_obj_freed(ptr, how);
 	posix_irq_unhold();
 	/*
@@ -259,8 +284,9 @@ void kenv_debug_obj_unqueue(void *ptr)
 {
 	struct kvt_obj *obj = ptr;
 
-	if (!(atomic_fetch_and(&obj->flags, (uint16_t)~KVT_OBJ_QUEUED) & KVT_OBJ_QUEUED))
-		ENV_CHECK(check_debug_obj_not_queued(ptr));
+	bool was_queued = atomic_fetch_and(&obj->flags, (uint16_t)~KVT_OBJ_QUEUED) & KVT_OBJ_QUEUED;
+
+	ENV_CHECK(check_debug_obj_unqueued(ptr, was_queued));
 }
 
 void kvt_obj_latency(int cpu, uint64_t buckets[KVT_LAT_BUCKETS])

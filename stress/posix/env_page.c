@@ -151,7 +151,8 @@ void *kenv_page_alloc(unsigned int gfp)
 		page = injected ? NULL : page_get();
 		if (!page) {
 			atomic_fetch_add(&page_failures, 1);
-			ENV_CHECK(check_page_alloc_failed(gfp, injected ? "injected" : "out of memory"));
+			ENV_CHECK(check_alloc_failed(gfp, kenv_cpu(),
+						     injected ? "injected" : "out of memory"));
 		}
 	}
 	if (page)
@@ -165,7 +166,7 @@ void kenv_page_free(void *page)
 
 	if (!page)
 		return;
-	ENV_CHECK(check_mem_release(page, "kenv_page_free"));
+	ENV_CHECK(check_allocator_call("kenv_page_free", page, *posix_lock_count(posix_cur())));
 	atomic_fetch_sub(&pages_in_use, 1);
 	/* Recycle into this CPU's pool first: the nolocks policy lives on it. */
 	for (unsigned int i = 0; i < pool_slots(); i++) {

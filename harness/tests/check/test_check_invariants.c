@@ -868,6 +868,11 @@ static void test_exactly_once_observed(void)
 	setup();
 	check_debug_obj_unqueued(objs[0], true);
 	expect_clean("EXACTLY-ONCE: a debug object unqueued once");
+
+	setup();
+	check_debug_obj_freed_queued(objs[1], "kfree");
+	expect_only("EXACTLY-ONCE: an object freed while debug objects still has it queued",
+		    INV_EXACTLY_ONCE, "still has it queued");
 }
 
 static void test_no_alloc_atomic_observed(void)
