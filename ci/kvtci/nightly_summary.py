@@ -159,7 +159,7 @@ def reproducers_section(report, top, rel):
         p = os.path.join(report, 'reproducers', n)
         if os.path.isdir(p):
             for m in sorted(os.listdir(p)):
-                L.append('- reproducers/%s/%s: `build/harness/fuzz/%s reproducers/%s/%s`'
+                L.append('- reproducers/%s/%s: `build/%s reproducers/%s/%s`'
                          % (n, m, n, n, m))
         elif n.startswith('stress-'):
             L.append('- reproducers/%s: `ci/replay-report %s`' % (

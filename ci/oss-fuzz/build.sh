@@ -32,7 +32,7 @@ mkdir -p "$work" "$OUT"
 meson setup "$build" "$top" -Dfuzzing=oss-fuzz -Dstress=disabled -Dbuildtype=plain \
 	-Dwerror=false -Db_lundef=false -Db_sanitize=none >"$work/kvtorture-setup.log" 2>&1 ||
 	{ cat "$work/kvtorture-setup.log" >&2; exit 99; }
-ninja -C "$build" "${targets[@]/#/harness/fuzz/}" || exit 99
+ninja -C "$build" "${targets[@]}" || exit 99
 
 python3 - "$top" "$OUT" "${targets[@]}" <<'PY'
 import os, re, shutil, sys, zipfile
@@ -68,6 +68,6 @@ for t in targets:
 					z.write(p, os.path.basename(d) + '-' + n)
 PY
 for t in "${targets[@]}"; do
-	cp "$build/harness/fuzz/$t" "$OUT/$t"
+	cp "$build/$t" "$OUT/$t"
 done
 echo "ci/oss-fuzz/build.sh: ${targets[*]} written to $OUT"

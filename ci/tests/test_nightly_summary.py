@@ -77,7 +77,7 @@ class NightlySummary(unittest.TestCase):
         self.assertIn('| plain | 7 | pass | 1234 runs in 30 s, no violation | sim/plain/sim.log |', lines)
         self.assertIn('Status: pass (exit 0); full summary: fuzz/summary.md', lines)
         self.assertIn('Findings: 0 raw crash(es).', lines)
-        self.assertIn('- reproducers/fuzz-repro-parser/p-1.txt: `build/harness/fuzz/fuzz-repro-parser '
+        self.assertIn('- reproducers/fuzz-repro-parser/p-1.txt: `build/fuzz-repro-parser '
                       'reproducers/fuzz-repro-parser/p-1.txt`', lines)
         self.assertIn('- reproducers/sim-plain-seed1.kvt: `build/kvtorture replay -v '
                       'reports/nightly-1/reproducers/sim-plain-seed1.kvt`', lines)

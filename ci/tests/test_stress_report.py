@@ -8,7 +8,7 @@ from kvtci import stress_report
 from kvtci.errors import BadInput
 from tests.run_module import run_module
 
-COMMAND = 'build/stress/kvstress --scenario syscall --cpus 4 --duration 2 --seed 7 --report r'
+COMMAND = 'build/kvstress --scenario syscall --cpus 4 --duration 2 --seed 7 --report r'
 REPORT = {'tool': 'kvtorture stress', 'status': 'violation', 'exit_code': 1, 'seed': 7,
           'command': COMMAND, 'per_cpu': [],
           'violations': {'total': 3, 'by_invariant': {'GP-SAFETY': 2, 'BOUNDED': 1}}}

@@ -16,6 +16,7 @@
 
 #include "bugs.h"
 #include "catalogue.h"
+#include "cli.h"
 #include "check.h"
 #include "exec.h"
 #include "ops.h"
@@ -24,12 +25,8 @@
 #define EXIT_USAGE 2
 #define EXIT_SETUP 99
 
-/* The bug this program was built with, "" for none. */
-#ifdef KVT_INJECTED_BUG
-static const char injected_bug[] = KVT_INJECTED_BUG;
-#else
-static const char injected_bug[] = "";
-#endif
+/* The bug this program was built with, "" for none (its variant, cli.h). */
+#define injected_bug (kvt_cli->injected_bug)
 
 static const char bugs_help[] =
 	"usage: kvtorture bugs [ID...]            describe the catalogued bugs (all, or these)\n"

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "bugs.h"
+#include "cli.h"
 #include "check.h"
 #include "exec.h"
 #include "ops.h"
@@ -40,15 +41,22 @@
 
 static const char *prog_name = "kvtorture";
 
+/* The running program's variant (cli.h): its implementation and siblings. */
+const struct kvt_cli_variant *kvt_cli;
+
 /*
- * The implementation this program links.  The kernel build (-Dkernel_src)
- * links the kernel's kvfree_rcu section into its own variant of this program;
- * reproducer commands name the implementation they ran on.
+ * How this program is called in the commands it prints: reproducer commands
+ * name the implementation they ran on.
  */
-#ifndef KVT_IMPL_NAME
-#define KVT_IMPL_NAME "reference"
-#endif
-#define KVT_SELF (strcmp(KVT_IMPL_NAME, "reference") ? "kvtorture --impl " KVT_IMPL_NAME : "kvtorture")
+static const char *self_name(void)
+{
+	static char buf[64];
+
+	if (!strcmp(kvt_cli->impl, "reference"))
+		return "kvtorture";
+	snprintf(buf, sizeof(buf), "kvtorture --impl %s", kvt_cli->impl);
+	return buf;
+}
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
@@ -278,7 +286,7 @@ static int cmd_sim(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("sim", "takes no argument, got '%s'", argv[optind]);
 
-	printf("kvtorture sim: seed %" PRIu64 " (implementation: %s)\n", seed, KVT_IMPL_NAME);
+	printf("kvtorture sim: seed %" PRIu64 " (implementation: %s)\n", seed, kvt_cli->impl);
 	fflush(stdout);
 	if (mkdir_parents(out) != 0) {
 		fprintf(stderr, "kvtorture sim: cannot create %s: %s\n", out, strerror(errno));
@@ -316,7 +324,7 @@ static int cmd_sim(int argc, char **argv)
 		snprintf(pending_repro.tmp, sizeof(pending_repro.tmp), "%s.tmp", pending_repro.path);
 		snprintf(repro_cmd, sizeof(repro_cmd),
 			 "%s replay %s   (or: %s sim --seed %" PRIu64 " --runs %" PRIu64
-			 " --ops %" PRIu64 "%s%s)", KVT_SELF, pending_repro.path, KVT_SELF, seed,
+			 " --ops %" PRIu64 "%s%s)", self_name(), pending_repro.path, self_name(), seed,
 			 run + 1, nr_ops,
 			 policy >= 0 ? " --policy " : "",
 			 policy >= 0 ? kvt_policy_name((enum kvt_policy)policy) : "");
@@ -367,7 +375,7 @@ static int replay_one(const char *path, bool verbose)
 	kvt_run_opts_default(&opts);
 	opts.mode = CHECK_RECORD;
 	opts.trace_fd = verbose ? 1 : -1;
-	snprintf(repro, sizeof(repro), "%s replay %s", KVT_SELF, path);
+	snprintf(repro, sizeof(repro), "%s replay %s", self_name(), path);
 	opts.repro = repro;
 	rc = kvt_run(&prog, &opts);
 	kvt_run_last(&res);
@@ -647,7 +655,6 @@ static int cmd_minimize(int argc, char **argv)
 
 /* ---- stress ---------------------------------------------------------------- */
 
-#if defined(KVT_STRESS_PROGRAM) || defined(KVT_BENCH_PROGRAM)
 /*
  * The stress runner links the posix environment, the benchmarks the timing
  * environment, this program the simulation: run the program @rel that was
@@ -671,23 +678,18 @@ static int run_sibling(const char *cmd, const char *env, const char *rel, char *
 	fprintf(stderr, "kvtorture %s: cannot run %s: %s\n", cmd, path, strerror(errno));
 	return EXIT_SETUP;
 }
-#endif
 
-#ifdef KVT_STRESS_PROGRAM
 static int cmd_stress(int argc, char **argv)
 {
 	(void)argc;
-	return run_sibling("stress", "KVT_STRESS", KVT_STRESS_PROGRAM, argv);
+	return run_sibling("stress", "KVT_STRESS", kvt_cli->stress_program, argv);
 }
-#endif
 
-#ifdef KVT_BENCH_PROGRAM
 static int cmd_bench(int argc, char **argv)
 {
 	(void)argc;
-	return run_sibling("bench", "KVT_BENCH", KVT_BENCH_PROGRAM, argv);
+	return run_sibling("bench", "KVT_BENCH", kvt_cli->bench_program, argv);
 }
-#endif
 
 /* ---- implementation selection ------------------------------------------------ */
 
@@ -695,7 +697,7 @@ static int cmd_bench(int argc, char **argv)
  * --impl reference|kernel, anywhere in the arguments, is taken out of them.
  * Asking for the implementation this program links goes on here; asking for
  * the kernel's runs its variant, built beside this program when meson was
- * given -Dkernel_src (KVT_KERNEL_PROGRAM), with the remaining arguments, as
+ * given -Dkernel_src (its variant's kernel_program), with the remaining arguments, as
  * `stress` runs the posix program.  Returns 0 to go on, else an exit code
  * (77 when the kernel variant was not built: nothing to run).
  */
@@ -719,19 +721,18 @@ static int select_impl(int *argcp, char **argv)
 	}
 	argv[kept] = NULL;
 	*argcp = kept;
-	if (!want || !strcmp(want, KVT_IMPL_NAME))
+	if (!want || !strcmp(want, kvt_cli->impl))
 		return 0;
 	if (strcmp(want, "reference") && strcmp(want, "kernel")) {
 		fprintf(stderr, "%s: --impl '%s': not reference or kernel\n", prog_name, want);
 		return EXIT_USAGE;
 	}
-#ifdef KVT_KERNEL_PROGRAM
-	if (!strcmp(want, "kernel")) {
+	if (!strcmp(want, "kernel") && kvt_cli->kernel_program) {
 		char path[4200];
 
-		if (!kvt_sibling_path(KVT_KERNEL_PROGRAM, path, sizeof(path))) {
+		if (!kvt_sibling_path(kvt_cli->kernel_program, path, sizeof(path))) {
 			fprintf(stderr, "%s: cannot find %s beside myself: %s\n", prog_name,
-				KVT_KERNEL_PROGRAM, strerror(errno));
+				kvt_cli->kernel_program, strerror(errno));
 			return EXIT_SETUP;
 		}
 		argv[0] = path;
@@ -739,7 +740,6 @@ static int select_impl(int *argcp, char **argv)
 		fprintf(stderr, "%s: cannot run %s: %s\n", prog_name, path, strerror(errno));
 		return EXIT_SETUP;
 	}
-#endif
 	fprintf(stderr, "%s: --impl %s: this build has no %s implementation%s\n", prog_name, want,
 		want, strcmp(want, "kernel") ? "" : " (configure meson with -Dkernel_src=PATH)");
 	return 77;
@@ -747,26 +747,27 @@ static int select_impl(int *argcp, char **argv)
 
 /* ---- main ------------------------------------------------------------------ */
 
-static const char main_help[] =
-	"usage: kvtorture COMMAND [OPTIONS]\n"
-	"  sim        seeded random exploration of the simulation\n"
-	"  replay     run reproducers (text or binary), print the violation and trace\n"
-	"  decode     binary fuzz input -> text reproducer\n"
-	"  encode     text reproducer -> binary fuzz input\n"
-	"  minimize   shrink a failing reproducer\n"
-	"  bugs       the historical-bug catalogue and its reproducers\n"
-#ifdef KVT_STRESS_PROGRAM
-	"  stress     real-thread stress run with the flooders\n"
-#endif
-#ifdef KVT_BENCH_PROGRAM
-	"  bench      timing runs: kvfree_rcu against call_rcu, defer_rcu, free...\n"
-#endif
-	"'kvtorture COMMAND --help' describes each.  --impl reference|kernel picks the\n"
-	"implementation (kernel: the kvfree_rcu section of the tree given to meson as\n"
-	"-Dkernel_src).  Exit codes: 0 pass, 1 invariant violated, 2 bad usage or\n"
-	"input, 77 skipped, 99 set-up error.\n";
+/* The help text; the stress and bench lines only where those programs were built. */
+static void print_help(FILE *f)
+{
+	fputs("usage: kvtorture COMMAND [OPTIONS]\n"
+	      "  sim        seeded random exploration of the simulation\n"
+	      "  replay     run reproducers (text or binary), print the violation and trace\n"
+	      "  decode     binary fuzz input -> text reproducer\n"
+	      "  encode     text reproducer -> binary fuzz input\n"
+	      "  minimize   shrink a failing reproducer\n"
+	      "  bugs       the historical-bug catalogue and its reproducers\n", f);
+	if (kvt_cli->stress_program)
+		fputs("  stress     real-thread stress run with the flooders\n", f);
+	if (kvt_cli->bench_program)
+		fputs("  bench      timing runs: kvfree_rcu against call_rcu, defer_rcu, free...\n", f);
+	fputs("'kvtorture COMMAND --help' describes each.  --impl reference|kernel picks the\n"
+	      "implementation (kernel: the kvfree_rcu section of the tree given to meson as\n"
+	      "-Dkernel_src).  Exit codes: 0 pass, 1 invariant violated, 2 bad usage or\n"
+	      "input, 77 skipped, 99 set-up error.\n", f);
+}
 
-int main(int argc, char **argv)
+int kvt_cli_main(const struct kvt_cli_variant *variant, int argc, char **argv)
 {
 	static const struct {
 		const char *name;
@@ -778,28 +779,32 @@ int main(int argc, char **argv)
 		{ "encode", cmd_encode },
 		{ "minimize", cmd_minimize },
 		{ "bugs", kvt_cmd_bugs },
-#ifdef KVT_STRESS_PROGRAM
 		{ "stress", cmd_stress },
-#endif
-#ifdef KVT_BENCH_PROGRAM
 		{ "bench", cmd_bench },
-#endif
 	};
-	int rc = select_impl(&argc, argv);
+	int rc;
 
+	kvt_cli = variant;
+	rc = select_impl(&argc, argv);
 	if (rc)
 		return rc;
 	if (argc < 2) {
-		fputs(main_help, stderr);
+		print_help(stderr);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(main_help, stdout);
+		print_help(stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		/* stress and bench exist where their programs were built. */
+		if ((cmds[i].fn == cmd_stress && !kvt_cli->stress_program) ||
+		    (cmds[i].fn == cmd_bench && !kvt_cli->bench_program))
+			break;
+		return cmds[i].fn(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "%s: unknown command '%s' (see '%s --help')\n", prog_name, argv[1], prog_name);
 	return EXIT_USAGE;
 }

@@ -4,7 +4,7 @@
  *
  * One program links exactly one environment and one implementation, so the
  * command line runs the others as separate programs from the same build
- * folder: `kvtorture stress` runs stress/kvstress, `--impl kernel` the kernel
+ * folder: `kvtorture stress` runs kvstress, `--impl kernel` the kernel
  * variant, `kvbench policies` kvstress.  Their paths are relative to the
  * folder of the running executable (/proc/self/exe), so a build folder works
  * wherever it is and whatever the current directory.  Context: any thread

@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "bench_policy.h"
+#include "sibling.h"
 #include "bench_report.h"
 #include "kvfree_rcu.h"
 
@@ -383,21 +384,12 @@ static void pol_set(struct pol_opts *o, const char *a, char *v)
 	}
 }
 
-/* Without --kvstress: the one built beside us (build/stress/bench/kvbench, build/stress/kvstress). */
+/* Without --kvstress: the one built beside us (build/stress/bench/kvbench, build/kvstress). */
 static const char *sibling_kvstress(void)
 {
 	static char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
-	char *slash;
 
-	if (n <= 0)
-		return NULL;
-	path[n] = 0;
-	slash = strrchr(path, '/');
-	if (!slash)
-		return NULL;
-	strcpy(slash, "/../kvstress");
-	return path;
+	return kvt_sibling_path("../../kvstress", path, sizeof(path)) ? path : NULL;
 }
 
 static void pol_parse(struct pol_opts *o, int argc, char **argv)

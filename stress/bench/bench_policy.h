@@ -4,7 +4,7 @@
  * flooding scenario.
  *
  * For every scenario (syscall, kthread, softirq, irq, pressure) and policy
- * (kernel, watermark, nolocks), runs the stress runner (build/stress/kvstress,
+ * (kernel, watermark, nolocks), runs the stress runner (build/kvstress,
  * the checked posix environment with its flooders) for a few seconds, reads
  * its report.json and compares: the fraction of calls that took a fallback
  * (the rcu_head list, or an inline synchronize for headless calls), the

@@ -16,6 +16,7 @@
 #include "bugs.h"
 #include "catalogue.h"
 #include "check.h"
+#include "cli.h"
 #include "ops.h"
 #include "tap.h"
 
@@ -162,6 +163,9 @@ static void test_subcommand(void)
 
 int main(void)
 {
+	static const struct kvt_cli_variant variant = { .impl = "reference", .injected_bug = "" };
+
+	kvt_cli = &variant;
 	test_real_catalogue();
 	test_malformed();
 	test_subcommand();
