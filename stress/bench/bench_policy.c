@@ -26,6 +26,7 @@
 #include "bench_policy.h"
 #include "bench_report.h"
 #include "kvfree_rcu.h"
+#include "sibling.h"
 
 #define NR_SCENARIOS 5
 #define MAX_REPS 8
@@ -387,17 +388,8 @@ static void pol_set(struct pol_opts *o, const char *a, char *v)
 static const char *sibling_kvstress(void)
 {
 	static char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
-	char *slash;
 
-	if (n <= 0)
-		return NULL;
-	path[n] = 0;
-	slash = strrchr(path, '/');
-	if (!slash)
-		return NULL;
-	strcpy(slash, "/../kvstress");
-	return path;
+	return kvt_sibling_path("../kvstress", path, sizeof(path)) ? path : NULL;
 }
 
 static void pol_parse(struct pol_opts *o, int argc, char **argv)
