@@ -591,18 +591,23 @@ static void *watchdog_main(void *arg)
 
 static void usage(FILE *f)
 {
+	/* The scenario names come from the registry (scenarios.def). */
 	fprintf(f,
 		"usage: %s [--scenario NAME[,NAME]] [--cpus N] [--duration S] [--seed X]\n"
 		"          [--policy kernel|watermark|nolocks] [--report DIR] [options]\n"
-		"scenarios: syscall kthread softirq irq nmi rcu-stall pressure hotplug all\n"
-		"           (test only: bug-alloc-locked bug-malloc-locked bug-stall)\n"
+		"scenarios: ", prog);
+	kvt_scenario_print_names(f, KVT_KIND_FLOOD);
+	fprintf(f, " all\n           (test only: ");
+	kvt_scenario_print_names(f, KVT_KIND_NEGATIVE);
+	fprintf(f,
+		")\n"
 		"options: --irq-rate N  --nmi-rate N  --threads N (syscall threads per CPU)\n"
 		"         --fault-ppm N  --page-entries N  --cache-pages N  --drain-ms N\n"
 		"         --watchdog S  --no-chaos  --no-plots  --quiet\n"
+		"         --list-scenarios (print them: name, kind, in all, bench, description)\n"
 		"         --env-fault gp-early (test: end GPs without waiting for readers)\n"
 		"         --expect-violation ID (test: exit 0 only if ID is reported)\n"
-		"exit: 0 pass, 1 violation, 2 bad options, 3 watchdog (hang), 99 set-up error\n",
-		prog);
+		"exit: 0 pass, 1 violation, 2 bad options, 3 watchdog (hang), 99 set-up error\n");
 }
 
 static _Noreturn void bad_option(int argi, const char *fmt, const char *what)
@@ -638,7 +643,7 @@ static void parse_options(int argc, char **argv)
 	kvt_flood_config_default(&fdef);
 	memset(&opts, 0, sizeof(opts));
 	opts.scenario = "all";
-	opts.mask = KVT_SC_ALL_MASK;
+	opts.mask = kvt_scenario_all_mask();
 	opts.cpus = 4;
 	opts.duration_s = 10;
 	opts.policy = KVFREE_POLICY_KERNEL;
@@ -670,6 +675,10 @@ static void parse_options(int argc, char **argv)
 		}
 		if (!strcmp(name, "--help")) {
 			usage(stdout);
+			exit(0);
+		}
+		if (!strcmp(name, "--list-scenarios")) {
+			kvt_scenario_list(stdout);
 			exit(0);
 		}
 		if (!strcmp(name, "--no-chaos")) {

@@ -28,14 +28,18 @@
 #include "kvfree_rcu.h"
 #include "sibling.h"
 
-#define NR_SCENARIOS 5
 #define MAX_REPS 8
 /* Exit code of a report that cannot be read: bad input, as for bad options. */
 #define EXIT_BAD_INPUT 2
 
-static const char *const scenarios[NR_SCENARIOS] = {
-	"syscall", "kthread", "softirq", "irq", "pressure",
+/* The scenarios compared: those with BENCH set in stress/scenarios.def. */
+#define BENCH_NAME_0(name)
+#define BENCH_NAME_1(name) name,
+static const char *const scenarios[] = {
+#define KVT_SCENARIO(id, name, kind, in_all, bench, start, desc) BENCH_NAME_##bench(name)
+#include "scenarios.def"
 };
+#define NR_SCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 
 /* ---------------------------------------------------------------------------
  * report.json
