@@ -130,7 +130,7 @@ void outbuf_reset(struct outbuf *o);
 void outbuf_add(struct outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* @s as a JSON string, quotes included. */
 void outbuf_add_json_string(struct outbuf *o, const char *s);
-/* All of @o to @fd, through EINTR and short writes; gives up on an error. */
+/* All of @o to @fd (posix_write_all()). */
 void outbuf_write_fd(int fd, const struct outbuf *o);
 /*
  * Write @o to DIR/@name through DIR/.@name.tmp and a rename: readers see

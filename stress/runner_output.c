@@ -8,12 +8,12 @@
  * (written from the checker's abort hook, in whatever context the violation
  * was found) neither allocates nor leaves a half-written file behind.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "posix_env.h"
 #include "runner_internal.h"
 
 void outbuf_reset(struct outbuf *o)
@@ -59,20 +59,7 @@ void outbuf_add_json_string(struct outbuf *o, const char *s)
 
 void outbuf_write_fd(int fd, const struct outbuf *o)
 {
-	const char *buf = o->buf;
-	size_t len = o->len;
-
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
+	posix_write_all(fd, o->buf, o->len);
 }
 
 bool outbuf_write_atomic(const char *name, const struct outbuf *o)
