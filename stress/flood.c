@@ -679,6 +679,14 @@ static void spawn_base_load(int cpu)
 			 KVT_SC_PRESSURE);
 }
 
+/* A thread of no CPU, started on the NO_CPU call. */
+static void spawn_once(int cpu, const char *name, enum posix_role role, void *(*fn)(void *),
+		       enum kvt_scenario sc)
+{
+	if (cpu == NO_CPU)
+		spawn(name, role, 0, fn, sc);
+}
+
 static void start_syscall(enum kvt_scenario sc, int cpu)
 {
 	if (cpu != NO_CPU)
@@ -698,14 +706,12 @@ static void start_kthread(enum kvt_scenario sc, int cpu)
 /* irq and nmi: one storm thread each; cpu_workload() feeds their handlers. */
 static void start_irq(enum kvt_scenario sc, int cpu)
 {
-	if (cpu == NO_CPU)
-		spawn("irq-storm", POSIX_ROLE_OTHER, 0, storm_main, sc);
+	spawn_once(cpu, "irq-storm", POSIX_ROLE_OTHER, storm_main, sc);
 }
 
 static void start_nmi(enum kvt_scenario sc, int cpu)
 {
-	if (cpu == NO_CPU)
-		spawn("nmi-storm", POSIX_ROLE_OTHER, 0, storm_main, sc);
+	spawn_once(cpu, "nmi-storm", POSIX_ROLE_OTHER, storm_main, sc);
 }
 
 /* rcu-stall: the readers (kvt_flood_start()) stay inside for long. */
@@ -719,34 +725,20 @@ static void start_pressure(enum kvt_scenario sc, int cpu)
 {
 	if (cpu != NO_CPU)
 		spawn_base_load(cpu);
-	else
-		spawn("shrinker", POSIX_ROLE_KTHREAD, 0, shrinker_main, sc);
+	spawn_once(cpu, "shrinker", POSIX_ROLE_KTHREAD, shrinker_main, sc);
 }
 
 static void start_hotplug(enum kvt_scenario sc, int cpu)
 {
 	if (cpu != NO_CPU)
 		spawn_base_load(cpu);
-	else
-		spawn("hotplug", POSIX_ROLE_KTHREAD, 0, hotplug_main, sc);
+	spawn_once(cpu, "hotplug", POSIX_ROLE_KTHREAD, hotplug_main, sc);
 }
 
-static void start_bug_alloc_locked(enum kvt_scenario sc, int cpu)
+/* The negative drivers: one bug_main() thread, named after its scenario. */
+static void start_negative(enum kvt_scenario sc, int cpu)
 {
-	if (cpu == NO_CPU)
-		spawn("bug-alloc", POSIX_ROLE_KTHREAD, 0, bug_main, sc);
-}
-
-static void start_bug_malloc_locked(enum kvt_scenario sc, int cpu)
-{
-	if (cpu == NO_CPU)
-		spawn("bug-malloc", POSIX_ROLE_KTHREAD, 0, bug_main, sc);
-}
-
-static void start_bug_stall(enum kvt_scenario sc, int cpu)
-{
-	if (cpu == NO_CPU)
-		spawn("bug-stall", POSIX_ROLE_KTHREAD, 0, bug_main, sc);
+	spawn_once(cpu, kvt_scenario_name(sc), POSIX_ROLE_KTHREAD, bug_main, sc);
 }
 
 static kvt_scenario_start_fn *const start_fns[KVT_SC_NR] = {
