@@ -9,6 +9,10 @@
  * consumer (a handler on that same thread), so a single-producer
  * single-consumer ring with atomic indices is enough even though the handler
  * may interrupt the producer anywhere.
+ *
+ * Each scenario of scenarios.def names its start function, in the last
+ * section: it spawns the scenario's threads.  The handlers' feeding (irq,
+ * nmi, softirq) is the CPU threads' workload, cpu_workload().
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,62 +30,11 @@
 #define RING 256
 #define MAX_FLOOD_THREADS 256
 
-static const char *const sc_names[KVT_SC_NR] = {
-	[KVT_SC_SYSCALL] = "syscall",	[KVT_SC_KTHREAD] = "kthread",
-	[KVT_SC_SOFTIRQ] = "softirq",	[KVT_SC_IRQ] = "irq",
-	[KVT_SC_NMI] = "nmi",		[KVT_SC_RCU_STALL] = "rcu-stall",
-	[KVT_SC_PRESSURE] = "pressure", [KVT_SC_HOTPLUG] = "hotplug",
-	[KVT_SC_BUG_ALLOC_LOCKED] = "bug-alloc-locked",
-	[KVT_SC_BUG_MALLOC_LOCKED] = "bug-malloc-locked",
-	[KVT_SC_BUG_STALL] = "bug-stall",
-};
-
-const char *kvt_scenario_name(enum kvt_scenario sc)
-{
-	return (unsigned int)sc < KVT_SC_NR ? sc_names[sc] : NULL;
-}
-
-bool kvt_scenario_parse(const char *list, unsigned int *mask, const char **bad, size_t *bad_len)
-{
-	const char *p = list;
-
-	*mask = 0;
-	while (*p) {
-		size_t len = strcspn(p, ",");
-		bool found = false;
-
-		if (len == 3 && !strncmp(p, "all", 3)) {
-			*mask |= KVT_SC_ALL_MASK;
-			found = true;
-		}
-		for (int sc = 0; sc < KVT_SC_NR && !found; sc++) {
-			if (strlen(sc_names[sc]) == len && !strncmp(p, sc_names[sc], len)) {
-				*mask |= 1u << sc;
-				found = true;
-			}
-		}
-		if (!found) {
-			*bad = p;
-			*bad_len = len;
-			return false;
-		}
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	if (!*mask) {
-		*bad = list;
-		*bad_len = 0;
-		return false;
-	}
-	return true;
-}
-
 void kvt_flood_config_default(struct kvt_flood_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->nr_cpus = 2;
-	cfg->mask = KVT_SC_ALL_MASK;
+	cfg->mask = kvt_scenario_all_mask();
 	cfg->users_per_cpu = 1;
 	cfg->irq_rate = 4000;
 	cfg->nmi_rate = 200;
@@ -684,57 +637,147 @@ static void *bug_main(void *arg)
 	return NULL;
 }
 
+/* ---------------------------------------------------------------------------
+ * Starting the scenarios: scenarios.def names a start function for each
+ */
+
+/* kvt_flood_start() calls the per-CPU part first, then the rest with this. */
+#define NO_CPU (-1)
+
+/*
+ * A scenario's start: spawn its threads.  kvt_flood_start() calls it once
+ * for each CPU with that CPU's id, for threads that belong to a CPU, then
+ * once with NO_CPU for the others.  Context: the main thread, in
+ * kvt_flood_start() (fcfg is set).
+ */
+typedef void kvt_scenario_start_fn(enum kvt_scenario sc, int cpu);
+
+static bool users_started[KENV_NR_CPUS_MAX];
+
+/* @cpu's user threads (once per run), their calls counted under @sc. */
+static void spawn_users(int cpu, enum kvt_scenario sc)
+{
+	char name[32];
+
+	if (users_started[cpu])
+		return;
+	users_started[cpu] = true;
+	for (unsigned int u = 0; u < fcfg.users_per_cpu; u++) {
+		snprintf(name, sizeof(name), "user%d.%u", cpu, u);
+		spawn(name, POSIX_ROLE_USER, cpu, syscall_main, sc);
+	}
+}
+
+/*
+ * The sources that stress others (a stall, pressure, hotplug) need updates
+ * to act on: the syscall flood's user threads run anyway, their calls
+ * counted under pressure when the syscall flood was not asked for.
+ */
+static void spawn_base_load(int cpu)
+{
+	spawn_users(cpu, (fcfg.mask & (1u << KVT_SC_SYSCALL)) ? KVT_SC_SYSCALL :
+			 KVT_SC_PRESSURE);
+}
+
+/* A thread of no CPU, started on the NO_CPU call. */
+static void spawn_once(int cpu, const char *name, enum posix_role role, void *(*fn)(void *),
+		       enum kvt_scenario sc)
+{
+	if (cpu == NO_CPU)
+		spawn(name, role, 0, fn, sc);
+}
+
+static void start_syscall(enum kvt_scenario sc, int cpu)
+{
+	if (cpu != NO_CPU)
+		spawn_users(cpu, sc);
+}
+
+static void start_kthread(enum kvt_scenario sc, int cpu)
+{
+	char name[32];
+
+	if (cpu == NO_CPU)
+		return;
+	snprintf(name, sizeof(name), "cpu%d/kthread", cpu);
+	spawn(name, POSIX_ROLE_KTHREAD, cpu, kthread_main, sc);
+}
+
+/* irq and nmi: one storm thread each; cpu_workload() feeds their handlers. */
+static void start_irq(enum kvt_scenario sc, int cpu)
+{
+	spawn_once(cpu, "irq-storm", POSIX_ROLE_OTHER, storm_main, sc);
+}
+
+static void start_nmi(enum kvt_scenario sc, int cpu)
+{
+	spawn_once(cpu, "nmi-storm", POSIX_ROLE_OTHER, storm_main, sc);
+}
+
+/* rcu-stall: the readers (kvt_flood_start()) stay inside for long. */
+static void start_rcu_stall(enum kvt_scenario sc, int cpu)
+{
+	if (cpu != NO_CPU)
+		spawn_base_load(cpu);
+}
+
+static void start_pressure(enum kvt_scenario sc, int cpu)
+{
+	if (cpu != NO_CPU)
+		spawn_base_load(cpu);
+	spawn_once(cpu, "shrinker", POSIX_ROLE_KTHREAD, shrinker_main, sc);
+}
+
+static void start_hotplug(enum kvt_scenario sc, int cpu)
+{
+	if (cpu != NO_CPU)
+		spawn_base_load(cpu);
+	spawn_once(cpu, "hotplug", POSIX_ROLE_KTHREAD, hotplug_main, sc);
+}
+
+/* The negative drivers: one bug_main() thread, named after its scenario. */
+static void start_negative(enum kvt_scenario sc, int cpu)
+{
+	spawn_once(cpu, kvt_scenario_name(sc), POSIX_ROLE_KTHREAD, bug_main, sc);
+}
+
+static kvt_scenario_start_fn *const start_fns[KVT_SC_NR] = {
+#define KVT_SCENARIO(id, name, kind, in_all, bench, start, desc) [KVT_SC_##id] = start,
+#include "scenarios.def"
+};
+
+/* Every selected scenario's start for @cpu (or NO_CPU), in table order. */
+static void start_scenarios(int cpu)
+{
+	for (int sc = 0; sc < KVT_SC_NR; sc++)
+		if ((fcfg.mask & (1u << sc)) && start_fns[sc])
+			start_fns[sc]((enum kvt_scenario)sc, cpu);
+}
+
 void kvt_flood_start(const struct kvt_flood_config *cfg)
 {
 	char name[32];
-	unsigned int m = cfg->mask;
-	bool base_load = m & ((1u << KVT_SC_RCU_STALL) | (1u << KVT_SC_PRESSURE) |
-			      (1u << KVT_SC_HOTPLUG));
+	unsigned int all = kvt_scenario_all_mask();
 
 	fcfg = *cfg;
 	atomic_store(&flood_stop, false);
+	memset(users_started, 0, sizeof(users_started));
 	posix_open_softirq(POSIX_SOFTIRQ_FLOOD, softirq_flood_fn);
 	posix_set_irq_handler(irq_flood_fn);
 	posix_set_nmi_handler(nmi_flood_fn);
 	posix_set_cpu_workload(cpu_workload, NULL);
 
-	for (int cpu = 0; cpu < cfg->nr_cpus; cpu++) {
-		/* The sources that stress others need updates to act on. */
-		if ((m & (1u << KVT_SC_SYSCALL)) || base_load) {
-			for (unsigned int u = 0; u < cfg->users_per_cpu; u++) {
-				snprintf(name, sizeof(name), "user%d.%u", cpu, u);
-				spawn(name, POSIX_ROLE_USER, cpu, syscall_main,
-				      (m & (1u << KVT_SC_SYSCALL)) ? KVT_SC_SYSCALL :
-				      KVT_SC_PRESSURE);
-			}
-		}
-		if (m & (1u << KVT_SC_KTHREAD)) {
-			snprintf(name, sizeof(name), "cpu%d/kthread", cpu);
-			spawn(name, POSIX_ROLE_KTHREAD, cpu, kthread_main, KVT_SC_KTHREAD);
-		}
-	}
+	for (int cpu = 0; cpu < cfg->nr_cpus; cpu++)
+		start_scenarios(cpu);
 	/* Readers everywhere: they are the object checks' eyes. */
 	for (int r = 0; r < (cfg->nr_cpus + 1) / 2; r++) {
 		snprintf(name, sizeof(name), "reader%d", r);
 		spawn(name, POSIX_ROLE_USER, r % cfg->nr_cpus, reader_main,
-		      (m & (1u << KVT_SC_RCU_STALL)) ? KVT_SC_RCU_STALL : KVT_SC_SYSCALL);
+		      (cfg->mask & (1u << KVT_SC_RCU_STALL)) ? KVT_SC_RCU_STALL : KVT_SC_SYSCALL);
 	}
-	if (m & (1u << KVT_SC_IRQ))
-		spawn("irq-storm", POSIX_ROLE_OTHER, 0, storm_main, KVT_SC_IRQ);
-	if (m & (1u << KVT_SC_NMI))
-		spawn("nmi-storm", POSIX_ROLE_OTHER, 0, storm_main, KVT_SC_NMI);
-	if (m & (1u << KVT_SC_PRESSURE))
-		spawn("shrinker", POSIX_ROLE_KTHREAD, 0, shrinker_main, KVT_SC_PRESSURE);
-	if (m & (1u << KVT_SC_HOTPLUG))
-		spawn("hotplug", POSIX_ROLE_KTHREAD, 0, hotplug_main, KVT_SC_HOTPLUG);
-	if ((m & KVT_SC_ALL_MASK) == KVT_SC_ALL_MASK)
+	start_scenarios(NO_CPU);
+	if ((cfg->mask & all) == all)
 		spawn("barrier", POSIX_ROLE_KTHREAD, 0, barrier_main, KVT_SC_SYSCALL);
-	if (m & (1u << KVT_SC_BUG_ALLOC_LOCKED))
-		spawn("bug-alloc", POSIX_ROLE_KTHREAD, 0, bug_main, KVT_SC_BUG_ALLOC_LOCKED);
-	if (m & (1u << KVT_SC_BUG_MALLOC_LOCKED))
-		spawn("bug-malloc", POSIX_ROLE_KTHREAD, 0, bug_main, KVT_SC_BUG_MALLOC_LOCKED);
-	if (m & (1u << KVT_SC_BUG_STALL))
-		spawn("bug-stall", POSIX_ROLE_KTHREAD, 0, bug_main, KVT_SC_BUG_STALL);
 	if (cfg->chaos)
 		spawn("chaos", POSIX_ROLE_OTHER, 0, chaos_main, KVT_SC_SYSCALL);
 }

@@ -9,40 +9,54 @@
  * the checker (check_obj_queued / check_obj_queue_returned).  Reader threads
  * walk the slots inside read-side sections and verify every object they reach
  * (kvt_obj_verify), so an early free is caught where it hurts.
+ *
+ * The scenarios are listed in one place, scenarios.def: a new flooder is a
+ * line there and its start function (and threads) in flood.c.
  */
 #ifndef KVTORTURE_FLOOD_H
 #define KVTORTURE_FLOOD_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kenv.h"
 
+/* The scenarios, in the order of stress/scenarios.def (the registry). */
 enum kvt_scenario {
-	KVT_SC_SYSCALL,		/* user threads, both forms */
-	KVT_SC_KTHREAD,		/* kthreads: plain, preempt off, bh off, irqs off */
-	KVT_SC_SOFTIRQ,		/* softirq handlers with item and time budgets */
-	KVT_SC_IRQ,		/* interrupt storms on every CPU, two-argument form */
-	KVT_SC_NMI,		/* calls from NMI: refused and counted */
-	KVT_SC_RCU_STALL,	/* readers holding read-side sections for long */
-	KVT_SC_PRESSURE,	/* page allocation failures and shrinker runs */
-	KVT_SC_HOTPLUG,		/* CPUs going offline and online */
-	/* Test-only: deliberately broken drivers (negative tests). */
-	KVT_SC_BUG_ALLOC_LOCKED,	/* kenv_page_alloc(NOWAIT) under a raw lock */
-	KVT_SC_BUG_MALLOC_LOCKED,	/* malloc() under a raw lock (the interposer) */
-	KVT_SC_BUG_STALL,		/* a thread spinning under a raw lock (the watchdog) */
+#define KVT_SCENARIO(id, name, kind, in_all, bench, start, desc) KVT_SC_##id,
+#include "scenarios.def"
 	KVT_SC_NR
 };
+_Static_assert(KVT_SC_NR <= 32, "scenario masks are 32-bit");
 
-#define KVT_SC_ALL_MASK ((1u << KVT_SC_BUG_ALLOC_LOCKED) - 1)
+enum kvt_scenario_kind {
+	KVT_KIND_FLOOD,		/* a flooding source */
+	KVT_KIND_NEGATIVE,	/* test only: a deliberately broken driver */
+};
 
+/*
+ * The registry (scenarios.c, from scenarios.def).  Context: any thread, no
+ * lock taken; the printers use stdio.
+ */
 /* "syscall", ...; NULL out of range. */
 const char *kvt_scenario_name(enum kvt_scenario sc);
+enum kvt_scenario_kind kvt_scenario_kind(enum kvt_scenario sc);
+/* The scenarios `all` names (IN_ALL in scenarios.def), as a bit mask. */
+unsigned int kvt_scenario_all_mask(void);
 /*
- * Parse "NAME[,NAME...]" ("all" is every non-test scenario) into a bit mask;
+ * Parse "NAME[,NAME...]" ("all" is kvt_scenario_all_mask()) into a bit mask;
  * on error return false with @bad pointing at the offending name.
  */
 bool kvt_scenario_parse(const char *list, unsigned int *mask, const char **bad, size_t *bad_len);
+/* The names of @kind, in table order, separated by single spaces, to @f. */
+void kvt_scenario_print_names(FILE *f, enum kvt_scenario_kind kind);
+/*
+ * The table to @f, one line per scenario, fields separated by tabs:
+ * name, kind ("flood" or "negative"), in all ("yes" or "no"), compared by
+ * `kvbench policies` ("yes" or "no"), description.
+ */
+void kvt_scenario_list(FILE *f);
 
 struct kvt_flood_config {
 	int nr_cpus;

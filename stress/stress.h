@@ -4,6 +4,7 @@
  *
  *   stress --scenario NAME[,NAME] --cpus N --duration S --seed X
  *          --policy kernel|watermark|nolocks --report DIR [more options]
+ *   stress --list-scenarios
  *
  * Runs the named flooders (flood.h) against the reference implementation on
  * the posix environment for S seconds, printing the seed first and a
@@ -11,6 +12,9 @@
  * runs the checker's end-of-run checks, prints a summary table and writes
  * DIR/report.json, DIR/timeseries.csv and gnuplot plots.  A violation is
  * reported with the command line that re-runs it, written to DIR atomically.
+ * --list-scenarios prints the scenario registry (scenarios.def), one line
+ * each, tab-separated: name, kind (flood or negative), in `all` (yes/no),
+ * compared by `kvbench policies` (yes/no), description.
  *
  * Exit codes: 0 pass; 1 an invariant was violated; 2 bad options; 3 the
  * watchdog found no progress (a hang: every thread's state and the per-CPU

@@ -16,10 +16,13 @@
 
 #include <stdint.h>
 
+/* The increment each value adds to the state: 2^64 over the golden ratio, odd. */
+#define SPLITMIX64_GAMMA 0x9e3779b97f4a7c15ULL
+
 /* The next value of the stream whose state is *@state (advanced). */
 static inline uint64_t splitmix64_next(uint64_t *state)
 {
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+	uint64_t z = (*state += SPLITMIX64_GAMMA);
 
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;

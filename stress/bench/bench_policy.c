@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,18 +25,22 @@
 #include <json-c/json.h>
 
 #include "bench_policy.h"
-#include "sibling.h"
 #include "bench_report.h"
 #include "kvfree_rcu.h"
+#include "sibling.h"
 
-#define NR_SCENARIOS 5
 #define MAX_REPS 8
 /* Exit code of a report that cannot be read: bad input, as for bad options. */
 #define EXIT_BAD_INPUT 2
 
-static const char *const scenarios[NR_SCENARIOS] = {
-	"syscall", "kthread", "softirq", "irq", "pressure",
+/* The scenarios compared: those with BENCH set in stress/scenarios.def. */
+#define BENCH_NAME_0(name)
+#define BENCH_NAME_1(name) name,
+static const char *const scenarios[] = {
+#define KVT_SCENARIO(id, name, kind, in_all, bench, start, desc) BENCH_NAME_##bench(name)
+#include "scenarios.def"
 };
+#define NR_SCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 
 /* ---------------------------------------------------------------------------
  * report.json
@@ -335,10 +340,15 @@ static _Noreturn void pol_usage(const char *fmt, const char *arg)
 	exit(2);
 }
 
-static bool set_from_list(char *list, const char *const *names, int n, bool *set)
+/* Set @set[i] for each of @names in the comma list @list (left whole for messages). */
+static bool set_from_list(const char *list, const char *const *names, int n, bool *set)
 {
+	char copy[1024], *save = NULL;
+
+	if ((size_t)snprintf(copy, sizeof(copy), "%s", list) >= sizeof(copy))
+		return false;
 	memset(set, 0, sizeof(bool) * (size_t)n);
-	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int i;
 
 		for (i = 0; i < n && strcmp(tok, names[i]); i++)
@@ -350,37 +360,54 @@ static bool set_from_list(char *list, const char *const *names, int n, bool *set
 	return true;
 }
 
-static bool pol_takes_value(const char *a)
-{
-	static const char *const valued[] = {
-		"--kvstress", "--out", "--seconds", "--cpus", "--reps", "--scenarios", "--policy",
-	};
+/* The options' getopt_long() values: past every character, so none is a short option. */
+enum {
+	POL_KVSTRESS = 256, POL_OUT, POL_SECONDS, POL_CPUS, POL_REPS, POL_SCENARIOS, POL_POLICY,
+	POL_NO_PLOTS,
+};
 
-	for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
-		if (!strcmp(a, valued[i]))
-			return true;
-	return false;
-}
+static const struct option pol_longopts[] = {
+	{ "kvstress", required_argument, NULL, POL_KVSTRESS },
+	{ "out", required_argument, NULL, POL_OUT },
+	{ "seconds", required_argument, NULL, POL_SECONDS },
+	{ "cpus", required_argument, NULL, POL_CPUS },
+	{ "reps", required_argument, NULL, POL_REPS },
+	{ "scenarios", required_argument, NULL, POL_SCENARIOS },
+	{ "policy", required_argument, NULL, POL_POLICY },
+	{ "no-plots", no_argument, NULL, POL_NO_PLOTS },
+	{ NULL, 0, NULL, 0 },
+};
 
-/* Set the option @a (one that takes a value) to @v. */
-static void pol_set(struct pol_opts *o, const char *a, char *v)
+/* Set option @id to @v (numbers are range-checked by pol_parse()). */
+static void pol_set(struct pol_opts *o, int id, char *v)
 {
-	if (!strcmp(a, "--kvstress"))
+	switch (id) {
+	case POL_KVSTRESS:
 		o->kvstress = v;
-	else if (!strcmp(a, "--out"))
+		break;
+	case POL_OUT:
 		o->out = v;
-	else if (!strcmp(a, "--seconds"))
+		break;
+	case POL_SECONDS:
 		o->seconds = (unsigned int)strtoul(v, NULL, 10);
-	else if (!strcmp(a, "--cpus"))
+		break;
+	case POL_CPUS:
 		o->cpus = (int)strtol(v, NULL, 10);
-	else if (!strcmp(a, "--reps"))
+		break;
+	case POL_REPS:
 		o->reps = (int)strtol(v, NULL, 10);
-	else if (!strcmp(a, "--scenarios")) {
+		break;
+	case POL_SCENARIOS:
 		if (!set_from_list(v, scenarios, NR_SCENARIOS, o->scen))
 			pol_usage("unknown scenario in %s", v);
-	} else if (!strcmp(a, "--policy")) {
+		break;
+	case POL_POLICY:
 		if (!set_from_list(v, o->pnames, KVFREE_POLICY_NR, o->pol))
 			pol_usage("unknown policy in %s", v);
+		break;
+	case POL_NO_PLOTS:
+		o->plots = false;
+		break;
 	}
 }
 
@@ -406,18 +433,23 @@ static void pol_parse(struct pol_opts *o, int argc, char **argv)
 	}
 	for (int s = 0; s < NR_SCENARIOS; s++)
 		o->scen[s] = true;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--no-plots")) {
-			o->plots = false;
-			continue;
-		}
-		if (!pol_takes_value(argv[i]))
-			pol_usage("unknown option %s", argv[i]);
-		if (i + 1 >= argc)
-			pol_usage("%s needs a value", argv[i]);
-		pol_set(o, argv[i], argv[i + 1]);
-		i++;
+	/* ':' and opterr off: errors are ours; '+': stop at a non-option. */
+	optind = 1;
+	opterr = 0;
+	for (;;) {
+		int argi = optind;	/* where this option starts: no short options */
+		int c = getopt_long(argc, argv, "+:", pol_longopts, NULL);
+
+		if (c == -1)
+			break;
+		if (c == ':')
+			pol_usage("%s needs a value", argv[argi]);
+		if (c == '?')
+			pol_usage("unknown option %s", argv[argi]);
+		pol_set(o, c, optarg);
 	}
+	if (optind < argc)
+		pol_usage("unknown option %s", argv[optind]);
 	if (!o->kvstress) {
 		o->kvstress = sibling_kvstress();
 		if (!o->kvstress || access(o->kvstress, X_OK))

@@ -23,6 +23,7 @@
  * each CPU's kvfree_rcu counters after every kvfree_rcu run.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,39 @@ static void parse_methods(struct options *o, char *list)
 	}
 }
 
-static void parse_options(struct options *o, int argc, char **argv)
+static void parse_threads(struct options *o, char *list)
+{
+	char *items[MAX_LIST];
+	int n = split_list(list, items);
+
+	o->nr_threads = n;
+	for (int k = 0; k < n; k++)
+		o->threads[k] = (int)parse_num("--threads", items[k], 1, KENV_NR_CPUS_MAX);
+}
+
+static void parse_reclaims(struct options *o, char *list)
+{
+	char *items[MAX_LIST];
+	int n = split_list(list, items);
+
+	o->nr_reclaims = 0;
+	for (int k = 0; k < n && o->nr_reclaims < POSIX_RECLAIM_NR; k++)
+		if (!bench_reclaim_parse(items[k], &o->reclaims[o->nr_reclaims++]))
+			bad_usage("unknown reclaim mode %s (worker, inline)", items[k]);
+}
+
+static void parse_policies(struct options *o, char *list)
+{
+	char *items[MAX_LIST];
+	int n = split_list(list, items);
+
+	o->nr_policies = 0;
+	for (int k = 0; k < n && o->nr_policies < KVFREE_POLICY_NR; k++)
+		if (!kvfree_policy_parse(items[k], &o->policies[o->nr_policies++]))
+			bad_usage("unknown policy %s", items[k]);
+}
+
+static void set_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
 	for (int m = 0; m < BM_NR; m++)
@@ -128,69 +161,89 @@ static void parse_options(struct options *o, int argc, char **argv)
 	o->duration_ns = 200ull * 1000 * 1000;
 	o->irq = true;
 	o->plots = true;
+}
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		char *items[MAX_LIST];
-		int n;
+/* The long options' getopt_long() values: past every character. */
+enum {
+	OPT_NO_IRQ = 256, OPT_GP_ON_GET_STATE, OPT_NO_PLOTS, OPT_QUIET, OPT_METHODS,
+	OPT_THREADS, OPT_RECLAIM, OPT_POLICY, OPT_REPS, OPT_MS, OPT_OUT,
+};
 
-		if (!strcmp(a, "methods") && i == 1)
-			continue;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+static void parse_options(struct options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "no-irq", no_argument, NULL, OPT_NO_IRQ },
+		{ "gp-on-get-state", no_argument, NULL, OPT_GP_ON_GET_STATE },
+		{ "no-plots", no_argument, NULL, OPT_NO_PLOTS },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "methods", required_argument, NULL, OPT_METHODS },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "reclaim", required_argument, NULL, OPT_RECLAIM },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "reps", required_argument, NULL, OPT_REPS },
+		{ "ms", required_argument, NULL, OPT_MS },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	set_defaults(o);
+	/* "methods", the default form, may be named first; then the options. */
+	optind = argc > 1 && !strcmp(argv[1], "methods") ? 2 : 1;
+	opterr = 0;
+	for (;;) {
+		/* Where this option starts: -h is the only short one, and it exits. */
+		int argi = optind;
+		/* ':' and opterr off: errors are ours; '+': stop at a non-option. */
+		int c = getopt_long(argc, argv, "+:h", longopts, NULL);
+
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'h':
 			fputs(usage, stdout);
 			exit(0);
-		}
-		if (!strcmp(a, "--no-irq")) {
+		case OPT_NO_IRQ:
 			o->irq = false;
-			continue;
-		}
-		if (!strcmp(a, "--gp-on-get-state")) {
+			break;
+		case OPT_GP_ON_GET_STATE:
 			o->gp_on_get_state = true;
-			continue;
-		}
-		if (!strcmp(a, "--no-plots")) {
+			break;
+		case OPT_NO_PLOTS:
 			o->plots = false;
-			continue;
-		}
-		if (!strcmp(a, "--quiet")) {
+			break;
+		case OPT_QUIET:
 			o->quiet = true;
-			continue;
-		}
-		if (strcmp(a, "--methods") && strcmp(a, "--threads") && strcmp(a, "--reclaim") &&
-		    strcmp(a, "--policy") && strcmp(a, "--reps") && strcmp(a, "--ms") &&
-		    strcmp(a, "--out"))
-			bad_usage("unknown option %s", a);
-		if (!val)
-			bad_usage("%s needs a value", a);
-		i++;
-		if (!strcmp(a, "--methods")) {
-			parse_methods(o, val);
-		} else if (!strcmp(a, "--threads")) {
-			n = split_list(val, items);
-			o->nr_threads = n;
-			for (int k = 0; k < n; k++)
-				o->threads[k] = (int)parse_num("--threads", items[k], 1, KENV_NR_CPUS_MAX);
-		} else if (!strcmp(a, "--reclaim")) {
-			n = split_list(val, items);
-			o->nr_reclaims = 0;
-			for (int k = 0; k < n && o->nr_reclaims < POSIX_RECLAIM_NR; k++)
-				if (!bench_reclaim_parse(items[k], &o->reclaims[o->nr_reclaims++]))
-					bad_usage("unknown reclaim mode %s (worker, inline)", items[k]);
-		} else if (!strcmp(a, "--policy")) {
-			n = split_list(val, items);
-			o->nr_policies = 0;
-			for (int k = 0; k < n && o->nr_policies < KVFREE_POLICY_NR; k++)
-				if (!kvfree_policy_parse(items[k], &o->policies[o->nr_policies++]))
-					bad_usage("unknown policy %s", items[k]);
-		} else if (!strcmp(a, "--reps")) {
-			o->reps = (int)parse_num(a, val, 1, BENCH_MAX_REPS);
-		} else if (!strcmp(a, "--ms")) {
-			o->duration_ns = parse_num(a, val, 1, 600000) * 1000 * 1000;
-		} else {
-			o->out = val;
+			break;
+		case OPT_METHODS:
+			parse_methods(o, optarg);
+			break;
+		case OPT_THREADS:
+			parse_threads(o, optarg);
+			break;
+		case OPT_RECLAIM:
+			parse_reclaims(o, optarg);
+			break;
+		case OPT_POLICY:
+			parse_policies(o, optarg);
+			break;
+		case OPT_REPS:
+			o->reps = (int)parse_num("--reps", optarg, 1, BENCH_MAX_REPS);
+			break;
+		case OPT_MS:
+			o->duration_ns = parse_num("--ms", optarg, 1, 600000) * 1000 * 1000;
+			break;
+		case OPT_OUT:
+			o->out = optarg;
+			break;
+		case ':':
+			bad_usage("%s needs a value", argv[argi]);
+		default:
+			bad_usage("unknown option %s", argv[argi]);
 		}
 	}
+	if (optind < argc)
+		bad_usage("unknown option %s", argv[optind]);
 	if (!o->nr_methods || !o->nr_threads || !o->nr_reclaims || !o->nr_policies)
 		bad_usage("%s", "empty list");
 }

@@ -29,7 +29,7 @@ static bool env_started;
  * Output without allocation, sleeping
  */
 
-static void write_all(int fd, const char *buf, size_t len)
+void posix_write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, buf, len);
@@ -56,7 +56,7 @@ void posix_fd_printf(int fd, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	write_all(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	posix_write_all(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 void posix_sleep_ns(uint64_t ns)

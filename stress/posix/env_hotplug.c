@@ -65,7 +65,7 @@ int posix_cpu_enter(void)
 				break;
 			atomic_fetch_sub(&c->users, 1);
 		}
-		cpu = tries < 4 ? (int)(posix_rand_next(&t->rng) % (uint64_t)posix_cfg.nr_cpus) : 0;
+		cpu = tries < 4 ? (int)(splitmix64_next(&t->rng) % (uint64_t)posix_cfg.nr_cpus) : 0;
 	}
 	atomic_store(&t->cpu, cpu);
 	t->cpu_enter++;
@@ -83,7 +83,7 @@ void posix_cpu_exit(void)
 void posix_cpu_migrate(struct posix_thread *t)
 {
 	int old = atomic_load(&t->cpu);
-	int cpu = (int)(posix_rand_next(&t->rng) % (uint64_t)posix_cfg.nr_cpus);
+	int cpu = (int)(splitmix64_next(&t->rng) % (uint64_t)posix_cfg.nr_cpus);
 
 	if (cpu == old || !atomic_load(&posix_cpus[cpu].online))
 		return;

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "posix_env.h"
+#include "splitmix64.h"
 
 #if defined(POSIX_UNCHECKED) && POSIX_UNCHECKED
 #define POSIX_CHECKED 0
@@ -107,7 +108,7 @@ struct posix_thread {
 	ENV_SIGNAL_SHARED unsigned int top;
 	struct posix_frame frames[POSIX_MAX_FRAMES];
 	unsigned int env_internal;	/* >0: the env allocates for itself */
-	uint64_t rng;
+	uint64_t rng;			/* splitmix64 state: this thread's stream */
 #if POSIX_CHECKED
 	char frame_names[KENV_CTX_NR][48];
 	volatile unsigned int irq_hold;	/* >0: interrupts wait, irqs stay "on" */
@@ -242,7 +243,6 @@ void posix_sem_wait_ns(sem_t *sem, uint64_t ns);
 void posix_register_self(const char *name, enum posix_role role, int cpu);
 /* Forget every record.  Context: posix_env_start(), nothing else registered runs. */
 void posix_registry_reset(void);
-uint64_t posix_rand_next(uint64_t *state);
 
 /* env_ctx.c: frames and context queries. */
 void posix_frame_push(enum kenv_ctx ctx);

@@ -33,7 +33,7 @@ void kenv_cond_resched(void)
 
 static bool ppm_hit(struct posix_thread *t, unsigned int ppm)
 {
-	return ppm && posix_rand_next(&t->rng) % 1000000u < ppm;
+	return ppm && splitmix64_next(&t->rng) % 1000000u < ppm;
 }
 
 /* Chaos that may happen anywhere, atomic or not. */
@@ -48,7 +48,7 @@ static void point_anywhere(struct posix_thread *t, const struct posix_chaos *ch)
 			posix_irq_inject(t);
 	}
 	if (ppm_hit(t, ch->spin_ppm) && ch->spin_max_ns) {
-		uint64_t end = kenv_clock_ns() + posix_rand_next(&t->rng) % ch->spin_max_ns;
+		uint64_t end = kenv_clock_ns() + splitmix64_next(&t->rng) % ch->spin_max_ns;
 
 		while (kenv_clock_ns() < end)
 			posix_cpu_relax();
@@ -63,7 +63,7 @@ static void point_preemptible(struct posix_thread *t, const struct posix_chaos *
 	if (ppm_hit(t, ch->yield_ppm))
 		sched_yield();
 	if (ppm_hit(t, ch->sleep_ppm) && ch->sleep_max_ns)
-		posix_sleep_ns(1 + posix_rand_next(&t->rng) % ch->sleep_max_ns);
+		posix_sleep_ns(1 + splitmix64_next(&t->rng) % ch->sleep_max_ns);
 	if (t->cpu_enter && t->role == POSIX_ROLE_USER && ppm_hit(t, ch->migrate_ppm))
 		posix_cpu_migrate(t);
 	until = atomic_load_explicit(&t->starve_until, memory_order_relaxed);

@@ -25,19 +25,9 @@ POSIX_TLS struct posix_thread *posix_me;
 POSIX_TLS struct posix_thread posix_anon = { .depth = 1, .top = POSIX_FRAME_OFFSET(0) };
 POSIX_TLS _Atomic(unsigned int) *posix_my_pending;
 
-uint64_t posix_rand_next(uint64_t *state)
-{
-	/* splitmix64: any seed, including 0, gives a full-period stream. */
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 uint64_t posix_random(void)
 {
-	return posix_rand_next(&posix_cur()->rng);
+	return splitmix64_next(&posix_cur()->rng);
 }
 
 static enum kenv_ctx base_ctx(enum posix_role role)
@@ -67,7 +57,11 @@ void posix_register_self(const char *name, enum posix_role role, int cpu)
 	atomic_store(&t->cpu, cpu);
 	t->tid = (pid_t)syscall(SYS_gettid);
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->rng = posix_cfg.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(id + 1));
+	/*
+	 * Each thread its own stream of the run's seed: the seed XOR id + 1
+	 * increments.  Recorded seeds depend on this formula: keep it.
+	 */
+	t->rng = posix_cfg.seed ^ (SPLITMIX64_GAMMA * (uint64_t)(id + 1));
 	t->depth = 1;
 	t->top = POSIX_FRAME_OFFSET(0);
 	t->frames[0].ctx = base_ctx(role);

@@ -335,6 +335,12 @@ int posix_watchdog_scan(uint64_t bound_ns);
  * without allocating.  Context: any (the watchdog; racy by design).
  */
 void posix_dump_threads(int fd);
+/*
+ * Write all of @buf to @fd through EINTR and short writes, giving up on an
+ * error: output that neither allocates nor locks, for reports written from
+ * wherever a run stopped.  Context: any, signal handlers included.
+ */
+void posix_write_all(int fd, const char *buf, size_t len);
 
 /*
  * Whether the malloc interposer is compiled in (the checked flavour, not in

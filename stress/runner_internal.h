@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runner_internal.h - what the stress runner's files share; not an API
+ * (stress.h is).  One concern per file:
+ *
+ *   runner.c           kvt_stress_main(): the run, phase by phase
+ *   runner_options.c   the options, the help text, the reproducing command
+ *   runner_sampling.c  samples every 100 ms, peaks, the progress line, the
+ *                      final per-CPU snapshot
+ *   runner_report.c    report.json, timeseries.csv, the plots, the summary table
+ *   runner_output.c    output without allocation: static buffers, atomic files
+ *   runner_watchdog.c  how a failing run ends: the watchdog and its hang dump,
+ *                      the checker's abort hook for a violation
+ *
+ * The options and the reproducing command are set once by the main thread
+ * before any other thread starts, and only read afterwards.
+ */
+#ifndef KVTORTURE_RUNNER_INTERNAL_H
+#define KVTORTURE_RUNNER_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "kvfree_rcu.h"
+
+/* ---- runner_options.c --------------------------------------------------- */
+
+struct stress_opts {
+	unsigned int mask;
+	const char *scenario;
+	int cpus;
+	unsigned int duration_s;
+	uint64_t seed;
+	enum kvfree_policy policy;
+	const char *report_dir;
+	unsigned int irq_rate, nmi_rate, users, fault_ppm;
+	unsigned int page_entries;	/* 0: the implementation's default */
+	int cache_pages;		/* -1: default */
+	int drain_ms;			/* -1: default */
+	unsigned int watchdog_s;
+	bool chaos;
+	bool gp_early;
+	bool quiet;
+	bool plots;
+	bool expect_set;
+	enum check_inv expect;
+};
+
+extern struct stress_opts runner_opts;
+/* How the runner names itself in messages: "kvtorture stress" or its argv[0]. */
+extern const char *runner_prog;
+/* The command line that re-runs this run: every option, the seed included. */
+extern char runner_repro[2048];
+
+/*
+ * Set runner_prog from @argv[0], runner_opts from @argv and runner_repro
+ * from them; exits 0 after --help or --list-scenarios, 2 on bad usage.
+ */
+void runner_parse_options(int argc, char **argv);
+
+/* ---- runner_sampling.c -------------------------------------------------- */
+
+#define RUNNER_MAX_SAMPLES 40000
+#define RUNNER_SAMPLE_NS (100ull * 1000 * 1000)
+
+struct sample {
+	uint64_t t_ns;
+	uint64_t calls, pending, in_flight, cached, bulk, fallback_list, fallback_sync;
+	uint64_t gps, irqs, nmi_refused, violations, pages_in_use;
+};
+
+/*
+ * Take a sample of every CPU's counters (racy snapshots) and raise the
+ * peaks.  Context: the main thread (the only writer of samples).
+ */
+void runner_take_sample(void);
+/* The progress line from the last sample, unless --quiet.  Context: the main thread. */
+void runner_print_progress(void);
+/*
+ * The samples taken so far: @n of them.  Context: any; a sample is complete
+ * before it is counted.
+ */
+const struct sample *runner_samples(int *n);
+/* The highest pending + in-flight objects and storage pages seen on @cpu. */
+uint64_t runner_peak_pending(int cpu);
+uint64_t runner_peak_pages(int cpu);
+/* Every violation counted so far, over all invariants. */
+uint64_t runner_total_violations(void);
+/*
+ * Keep every CPU's final counters (exact: the run is quiesced).  Context:
+ * the main thread, before kvfree_rcu_exit().
+ */
+void runner_take_final(void);
+/* @cpu's final counters if taken (true), else a racy snapshot (false if none). */
+bool runner_cpu_stats(int cpu, struct kvfree_rcu_cpu_stats *st);
+
+/* ---- runner_report.c ---------------------------------------------------- */
+
+/*
+ * Write DIR/report.json: @status ("pass", "fail", "violation",
+ * "expected-violation", "hang") and @exit_code, with the violation @inv and
+ * its @report when there is one (else NULL).  No allocation, no lock: the
+ * abort hook and the watchdog call it in whatever state the run is.  True if
+ * written (or no --report).
+ */
+bool runner_write_report_json(const char *status, int exit_code, const char *inv,
+			      const char *report);
+/* DIR/timeseries.csv and, with gnuplot and unless --no-plots, the plots. */
+void runner_write_timeseries(void);
+void runner_write_plots(void);
+/* The per-CPU summary table on stdout.  Context: after runner_take_final(). */
+void runner_print_summary(void);
+
+/* ---- runner_output.c ---------------------------------------------------- */
+
+/*
+ * Output without allocation: text formatted into a static buffer, then
+ * written with write(2).  A buffer that fills up drops the rest (overflow).
+ */
+struct outbuf {
+	char buf[1 << 20];
+	size_t len;
+	bool overflow;
+};
+
+void outbuf_reset(struct outbuf *o);
+void outbuf_add(struct outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* @s as a JSON string, quotes included. */
+void outbuf_add_json_string(struct outbuf *o, const char *s);
+/* All of @o to @fd (posix_write_all()). */
+void outbuf_write_fd(int fd, const struct outbuf *o);
+/*
+ * Write @o to DIR/@name through DIR/.@name.tmp and a rename: readers see
+ * all or nothing.  True if written, or if there is no --report folder.
+ */
+bool outbuf_write_atomic(const char *name, const struct outbuf *o);
+
+/* ---- runner_watchdog.c -------------------------------------------------- */
+
+enum run_phase { PHASE_SETUP, PHASE_RUN, PHASE_QUIESCE, PHASE_DONE };
+/* Set by the main thread; the watchdog watches for progress only in PHASE_RUN. */
+extern _Atomic(int) runner_phase;
+
+/*
+ * The checker's abort hook (check_set_abort_hook): writes violation.txt
+ * and report.json, tells stderr how to reproduce, and exits 0 if the
+ * violation was the one --expect-violation asked for.  Context: any, where
+ * the violation was found; allocates nothing.
+ */
+void runner_abort_hook(enum check_inv inv, const char *report);
+/*
+ * Start the watchdog thread: it ends the process with KVT_EXIT_HANG after
+ * dumping every thread and krc, when nothing progresses for --watchdog
+ * seconds, a thread stays atomic that long, or the clock passes
+ * @deadline_ns.  Pairs with runner_watchdog_stop().  Context: the main thread.
+ */
+void runner_watchdog_start(uint64_t deadline_ns);
+void runner_watchdog_stop(void);
+
+#endif /* KVTORTURE_RUNNER_INTERNAL_H */

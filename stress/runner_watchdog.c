@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runner_watchdog.c - how a failing stress run ends (see runner_internal.h):
+ * the checker's abort hook for a violation, and the watchdog thread, which
+ * dumps every thread and every CPU's krc state on a hang and exits with
+ * KVT_EXIT_HANG.
+ *
+ * Both run while the rest of the run may be stuck or broken, so neither
+ * allocates nor takes a lock under test: they format into static buffers
+ * (runner_output.c) and leave with _exit().
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flood.h"
+#include "posix_env.h"
+#include "runner_internal.h"
+#include "stress.h"
+
+_Atomic(int) runner_phase;
+static _Atomic(bool) watchdog_stop;
+static pthread_t watchdog_thread;
+static uint64_t run_deadline_ns;
+
+/* ---------------------------------------------------------------------------
+ * Violations
+ */
+
+void runner_abort_hook(enum check_inv inv, const char *report)
+{
+	static struct outbuf viol;
+	const char *name = check_inv_name(inv);
+	bool expected = runner_opts.expect_set && inv == runner_opts.expect;
+
+	outbuf_reset(&viol);
+	outbuf_add(&viol, "%s\nreproduce: %s\n", report ? report : "", runner_repro);
+	outbuf_write_atomic("violation.txt", &viol);
+	runner_write_report_json(expected ? "expected-violation" : "violation", expected ? 0 : 1,
+				 name, report);
+	outbuf_reset(&viol);
+	outbuf_add(&viol, "kvtorture stress: %s violated; reproduce with:\n  %s\n",
+		   name ? name : "?", runner_repro);
+	outbuf_write_fd(2, &viol);
+	if (expected) {
+		outbuf_reset(&viol);
+		outbuf_add(&viol, "kvtorture stress: the expected violation %s was caught\n", name);
+		outbuf_write_fd(1, &viol);
+		_exit(0);
+	}
+}
+
+/* ---------------------------------------------------------------------------
+ * Hangs
+ */
+
+/* Every CPU's krc state (racy: the run may be stuck anywhere) to @fd. */
+static void dump_krc(int fd)
+{
+	static struct outbuf d;
+
+	outbuf_reset(&d);
+	outbuf_add(&d, "--- per-CPU krc state (racy) ---\n");
+	for (int cpu = 0; cpu < runner_opts.cpus; cpu++) {
+		struct kvfree_rcu_cpu_stats st;
+
+		if (!kvfree_rcu_snapshot_racy(cpu, &st)) {
+			outbuf_add(&d, "cpu%d: no snapshot\n", cpu);
+			continue;
+		}
+		outbuf_add(&d, "cpu%d: online=%d pending slab=%lu vmalloc=%lu list=%lu "
+			   "in_flight=%lu bulk_pages=%lu cached=%lu monitor=%d batch_busy=%d/%d "
+			   "backoff=%d\n",
+			   cpu, st.online, st.pending[KVFREE_CH_SLAB], st.pending[KVFREE_CH_VMALLOC],
+			   st.pending[KVFREE_CH_LIST], st.in_flight, st.bulk_pages, st.cached_pages,
+			   st.monitor_armed, st.batch_busy[0], st.batch_busy[1], st.backoff);
+	}
+	outbuf_write_fd(fd, &d);
+}
+
+/* Dump every thread and krc to stderr and DIR/hang.txt, write report.json, exit 3. */
+static _Noreturn void hang(const char *why)
+{
+	char path[1024];
+	int fd = -1;
+
+	fprintf(stderr, "kvtorture stress: WATCHDOG: %s; reproduce with:\n  %s\n", why,
+		runner_repro);
+	posix_dump_threads(2);
+	dump_krc(2);
+	if (runner_opts.report_dir) {
+		snprintf(path, sizeof(path), "%s/hang.txt", runner_opts.report_dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	}
+	if (fd >= 0) {
+		dprintf(fd, "WATCHDOG: %s\nreproduce: %s\n", why, runner_repro);
+		posix_dump_threads(fd);
+		dump_krc(fd);
+		close(fd);
+	}
+	runner_write_report_json("hang", KVT_EXIT_HANG, NULL, NULL);
+	_exit(KVT_EXIT_HANG);
+}
+
+static void *watchdog_main(void *arg)
+{
+	uint64_t bound = (uint64_t)runner_opts.watchdog_s * 1000000000ull;
+	uint64_t last_progress = 0, last_change = kenv_clock_ns();
+	char why[256];
+
+	(void)arg;
+	while (!atomic_load(&watchdog_stop)) {
+		uint64_t now = kenv_clock_ns();
+		uint64_t progress = posix_progress() + kvt_flood_calls();
+		int stuck;
+
+		if (progress != last_progress || atomic_load(&runner_phase) != PHASE_RUN) {
+			last_progress = progress;
+			last_change = now;
+		} else if (now - last_change > bound) {
+			snprintf(why, sizeof(why), "no progress for %u s", runner_opts.watchdog_s);
+			hang(why);
+		}
+		stuck = posix_watchdog_scan(bound);
+		if (stuck >= 0) {
+			snprintf(why, sizeof(why),
+				 "thread %d stayed atomic without a scheduling point for %u s",
+				 stuck, runner_opts.watchdog_s);
+			hang(why);
+		}
+		if (now > run_deadline_ns) {
+			snprintf(why, sizeof(why), "the run did not end within its duration + %u s",
+				 runner_opts.watchdog_s);
+			hang(why);
+		}
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+void runner_watchdog_start(uint64_t deadline_ns)
+{
+	run_deadline_ns = deadline_ns;
+	atomic_store(&watchdog_stop, false);
+	posix_thread_create(&watchdog_thread, "watchdog", POSIX_ROLE_ENV, 0, watchdog_main, NULL);
+}
+
+void runner_watchdog_stop(void)
+{
+	atomic_store(&watchdog_stop, true);
+	pthread_join(watchdog_thread, NULL);
+}
