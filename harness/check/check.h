@@ -63,6 +63,23 @@ struct check_task {
 /* Provided by the environment: the caller's context record.  Context: any. */
 struct check_task *check_current(void);
 
+/* Everything the checker needs to know about the calling context, taken once. */
+struct check_ctx {
+	struct check_task *task;	/* never NULL: a placeholder for unknown threads */
+	int cpu;
+	enum kenv_ctx ctx;
+	bool irqs_off, hardirq, softirq, nmi, preemptible;
+};
+/*
+ * The caller's context, all of it: check_current() (NULL allowed), then what
+ * kenv_cpu(), kenv_context(), kenv_in_nmi(), kenv_in_hardirq(),
+ * kenv_in_softirq(), kenv_irqs_disabled() and kenv_preemptible() answer.
+ * The checker's own definition asks them one by one; it is a weak symbol, so
+ * an environment that can answer in one go defines its own (the simulation,
+ * where every hook took these seven calls).  Context: any.
+ */
+void check_env_context(struct check_ctx *cs);
+
 /* ---- run lifecycle ------------------------------------------------------- */
 
 /* Forget all shadow state and counts; start a new run.  Context: sleep. */
@@ -95,6 +112,16 @@ unsigned long check_count(enum check_inv inv);
  */
 void check_set_capacity(size_t objs);
 /*
+ * Whether every context that calls the checker runs on one OS thread and no
+ * signal handler calls it (the simulation: coroutines and nested handlers on
+ * the driver's thread).  Then the checker's own synchronization (the trace
+ * ring, the shadow lock, the lock checker's per-thread list and class table)
+ * does its read-modify-writes as plain loads and stores: their lock prefix
+ * was the largest cost of a simulated event.  Default false (real threads,
+ * signals).  Context: sleep, with nothing else using the checker.
+ */
+void check_set_one_thread(bool one);
+/*
  * CHECK_RECORD prints the first report of each invariant ID; quiet prints
  * none (unit tests that provoke violations on purpose).  Context: sleep.
  */
@@ -112,11 +139,11 @@ void check_set_quiet(bool quiet);
  *   - FMT is a string literal; it names the kind of event, and the hash folds
  *     a hash of its text (the same in every build), never its address;
  *   - arguments are integers of at most 64 bits, or strings for %s that stay
- *     valid for the whole run (literals, static tables: they are read when
- *     the text is made); no floating point, no %p (an address would enter
- *     the hash);
+ *     valid and unchanged for the whole run (literals, static tables: they
+ *     are read when the text is made, and their hashes are kept by address);
+ *     no floating point, no %p (an address would enter the hash);
  *   - the hash folds, per event, FMT's hash, each integer argument as a
- *     64-bit word (signed ones sign-extended) and each string's bytes: a
+ *     64-bit word (signed ones sign-extended) and each string's hash: a
  *     deterministic function of the event sequence, equal across compilers
  *     and sanitizer builds.
  * The compiler checks FMT against the arguments as for printf.

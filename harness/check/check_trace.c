@@ -24,7 +24,8 @@
  *     then discards;
  *   - a call site's kind and shape are worked out by its first event and
  *     published with a release store: concurrent first events compute the
- *     same values, so whichever store lands is right.
+ *     same values, so whichever store lands is right;
+ *   - on one thread (check_set_one_thread()) the claims are plain stores.
  * Rendered text longer than a slot's TRACE_TEXT is truncated (as before the
  * ring held words; the hash never depended on it).
  */
@@ -62,6 +63,18 @@ static struct trace_slot trace_ring[TRACE_SLOTS];
 static _Atomic(uint64_t) trace_pos;
 static _Atomic(uint64_t) trace_hash = FNV_OFFSET;
 
+/*
+ * The hashes of recently traced strings, by address: a string argument lives
+ * and stays as it is for the whole run (check.h), and most events name one
+ * of a few.  One thread only: a {pointer, hash} pair is two words, which real
+ * threads could tear.
+ */
+#define STR_CACHE 64
+static struct {
+	const char *s;
+	uint64_t hash;
+} str_cache[STR_CACHE];
+
 void check_trace_reset(void)
 {
 	/*
@@ -74,6 +87,8 @@ void check_trace_reset(void)
 	for (unsigned int i = 0; i < TRACE_SLOTS; i++) {
 		atomic_store_explicit(&trace_ring[i].ver, 0, memory_order_relaxed);
 	}
+	/* A string of the last run may share an address with one of the next. */
+	memset(str_cache, 0, sizeof(str_cache));
 }
 
 static inline uint64_t fold_word(uint64_t h, uint64_t w)
@@ -82,25 +97,37 @@ static inline uint64_t fold_word(uint64_t h, uint64_t w)
 }
 
 /*
- * Fold @s's bytes, eight per multiply (a multiply's latency per byte would
- * cost more than the rest of the event).  The length closes the string, so
- * "ab" + "c" and "a" + "bc" differ.
+ * A string's hash: its bytes, eight per multiply, gathered a byte at a time
+ * (no strlen() or memcpy(), which sanitizers intercept at a price higher than
+ * the event's), closed by the length, so "ab" + "c" and "a" + "bc" differ.
  */
-static uint64_t fold_str(uint64_t h, const char *s)
+static uint64_t str_hash(const char *s)
 {
-	size_t n;
-	uint64_t w;
+	uint64_t h = FNV_OFFSET, w = 0, n = 0;
 
 	if (!s)
 		s = "(null)";
-	n = strlen(s);
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = fold_word(h, w);
+	for (; *s; s++, n++) {
+		w |= (uint64_t)(unsigned char)*s << (8 * (n & 7));
+		if ((n & 7) == 7) {
+			h = fold_word(h, w);
+			w = 0;
+		}
 	}
-	w = 0;
-	memcpy(&w, s, n);
-	return fold_word(h, w ^ ((uint64_t)n << 56) ^ 0xff);
+	return fold_word(h, w ^ (n << 56) ^ 0xff);
+}
+
+static uint64_t fold_str(uint64_t h, const char *s)
+{
+	unsigned int i = ((uintptr_t)s >> 3) % STR_CACHE;
+
+	if (!check_one_thread)
+		return fold_word(h, str_hash(s));
+	if (str_cache[i].s != s || !s) {
+		str_cache[i].s = s;
+		str_cache[i].hash = str_hash(s);
+	}
+	return fold_word(h, str_cache[i].hash);
 }
 
 /* The first event of a call site: its kind (a hash of the format) and shape. */
@@ -108,7 +135,7 @@ static uint64_t site_learn(struct check_trace_site *site, uint32_t *shape)
 {
 	uint32_t strs;
 	unsigned int n = check_fmt_args(site->fmt, &strs);
-	uint64_t kind = fold_str(FNV_OFFSET, site->fmt);
+	uint64_t kind = str_hash(site->fmt);
 
 	if (n > CHECK_TRACE_ARGS)
 		n = CHECK_TRACE_ARGS;
@@ -121,50 +148,70 @@ static uint64_t site_learn(struct check_trace_site *site, uint32_t *shape)
 	return kind;
 }
 
+/* Fold argument @i, the word @w, if the site has it. */
+static inline uint64_t fold_arg(uint64_t h, uint32_t shape, unsigned int i, uint64_t w)
+{
+	if (i >= SHAPE_NARGS(shape))
+		return h;
+	return SHAPE_IS_STR(shape, i) ? fold_str(h, (const char *)(uintptr_t)w) : fold_word(h, w);
+}
+
 void check_trace_event_(struct check_trace_site *site, uint64_t a0, uint64_t a1, uint64_t a2,
 			uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	const uint64_t words[CHECK_TRACE_ARGS] = { a0, a1, a2, a3, a4, a5 };
-	uint64_t pos = atomic_fetch_add_explicit(&trace_pos, 1, memory_order_relaxed);
+	uint64_t pos = check_fetch_add_relaxed(&trace_pos, 1);
 	struct trace_slot *slot = &trace_ring[pos & (TRACE_SLOTS - 1)];
 	uint64_t seq = check_next_seq();
 	uint64_t kind = atomic_load_explicit(&site->kind, memory_order_acquire);
 	uint64_t old, h, ev, v;
 	uint32_t shape;
-	unsigned int n;
 
 	if (kind)
 		shape = atomic_load_explicit(&site->shape, memory_order_relaxed);
 	else
 		kind = site_learn(site, &shape);
-	n = SHAPE_NARGS(shape);
 
 	/*
 	 * The event's own hash first, then one fold into the chain: the CAS
-	 * loop (real threads) only redoes that fold.
+	 * loop (real threads) only redoes that fold.  Arguments one by one,
+	 * without an array: a sanitizer build would give one redzones.
 	 */
 	ev = fold_word(FNV_OFFSET, kind);
-	for (unsigned int i = 0; i < n; i++)
-		ev = SHAPE_IS_STR(shape, i) ? fold_str(ev, (const char *)(uintptr_t)words[i])
-					     : fold_word(ev, words[i]);
+	ev = fold_arg(ev, shape, 0, a0);
+	ev = fold_arg(ev, shape, 1, a1);
+	ev = fold_arg(ev, shape, 2, a2);
+	ev = fold_arg(ev, shape, 3, a3);
+	ev = fold_arg(ev, shape, 4, a4);
+	ev = fold_arg(ev, shape, 5, a5);
+	_Static_assert(CHECK_TRACE_ARGS == 6, "check_trace_event_() takes six words");
 	old = atomic_load_explicit(&trace_hash, memory_order_relaxed);
-	do {
-		h = fold_word(old, ev);
-	} while (!atomic_compare_exchange_weak_explicit(&trace_hash, &old, h,
-							memory_order_relaxed,
-							memory_order_relaxed));
-
-	v = atomic_load_explicit(&slot->ver, memory_order_relaxed);
-	if ((v & 1) || v >= 2 * pos + 1 ||
-	    !atomic_compare_exchange_strong_explicit(&slot->ver, &v, 2 * pos + 1,
-						     memory_order_relaxed, memory_order_relaxed))
-		return;
+	if (check_one_thread) {
+		atomic_store_explicit(&trace_hash, fold_word(old, ev), memory_order_relaxed);
+		/* Nothing else writes: the slot is this event's. */
+		atomic_store_explicit(&slot->ver, 2 * pos + 1, memory_order_relaxed);
+	} else {
+		do {
+			h = fold_word(old, ev);
+		} while (!atomic_compare_exchange_weak_explicit(&trace_hash, &old, h,
+								memory_order_relaxed,
+								memory_order_relaxed));
+		v = atomic_load_explicit(&slot->ver, memory_order_relaxed);
+		if ((v & 1) || v >= 2 * pos + 1 ||
+		    !atomic_compare_exchange_strong_explicit(&slot->ver, &v, 2 * pos + 1,
+							     memory_order_relaxed,
+							     memory_order_relaxed))
+			return;
+	}
 	/* Readers must see the odd version before any word of the new event. */
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&slot->seq, seq, memory_order_relaxed);
 	atomic_store_explicit(&slot->site, (uintptr_t)site, memory_order_relaxed);
-	for (unsigned int i = 0; i < n; i++)
-		atomic_store_explicit(&slot->words[i], words[i], memory_order_relaxed);
+	atomic_store_explicit(&slot->words[0], a0, memory_order_relaxed);
+	atomic_store_explicit(&slot->words[1], a1, memory_order_relaxed);
+	atomic_store_explicit(&slot->words[2], a2, memory_order_relaxed);
+	atomic_store_explicit(&slot->words[3], a3, memory_order_relaxed);
+	atomic_store_explicit(&slot->words[4], a4, memory_order_relaxed);
+	atomic_store_explicit(&slot->words[5], a5, memory_order_relaxed);
 	/* Publishes the event: pairs with the acquire load in read_slot(). */
 	atomic_store_explicit(&slot->ver, 2 * (pos + 1), memory_order_release);
 }

@@ -102,6 +102,21 @@ struct check_task *check_current(void)
 	return sim_top()->ct;
 }
 
+/* check.h: the queries above in one go, for every checker hook. */
+void check_env_context(struct check_ctx *cs)
+{
+	const struct sim_frame *f = sim_top();
+
+	cs->task = f->ct;
+	cs->cpu = (int)f->cpu;
+	cs->ctx = f->ctx;
+	cs->nmi = f->ctx == KENV_CTX_NMI;
+	cs->hardirq = f->ctx == KENV_CTX_HARDIRQ;
+	cs->softirq = kenv_in_softirq();
+	cs->irqs_off = sim.cpu[f->cpu].irqs_off;
+	cs->preemptible = sim_sleepable();
+}
+
 bool sim_might_block(const char *site)
 {
 	check_might_sleep(site);

@@ -160,7 +160,7 @@ static void run(uint64_t seed, struct outcome *out)
  * when an event is added, dropped or reworded, or the workload changes: then
  * put the new value here, after checking it is the same in every build.
  */
-#define PINNED_HASH_42 0xac80d41beff3c237ull
+#define PINNED_HASH_42 0x445f9f64035dec1dull
 
 int main(void)
 {
