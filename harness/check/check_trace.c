@@ -91,7 +91,10 @@ void check_trace_reset(void)
 	memset(str_cache, 0, sizeof(str_cache));
 }
 
-static inline uint64_t fold_word(uint64_t h, uint64_t w)
+/* Always inlined: a sanitizer build would call them otherwise (see SIM_HOT). */
+#define TRACE_HOT static inline __attribute__((always_inline))
+
+TRACE_HOT uint64_t fold_word(uint64_t h, uint64_t w)
 {
 	return (h ^ w) * FNV_PRIME;
 }
@@ -149,7 +152,7 @@ static uint64_t site_learn(struct check_trace_site *site, uint32_t *shape)
 }
 
 /* Fold argument @i, the word @w, if the site has it. */
-static inline uint64_t fold_arg(uint64_t h, uint32_t shape, unsigned int i, uint64_t w)
+TRACE_HOT uint64_t fold_arg(uint64_t h, uint32_t shape, unsigned int i, uint64_t w)
 {
 	if (i >= SHAPE_NARGS(shape))
 		return h;

@@ -87,7 +87,7 @@ static void map_alloc(struct ptr_map *m, size_t cap)
 	m->count = 0;
 }
 
-static inline bool map_used(const struct ptr_map *m, size_t i)
+SIM_HOT bool map_used(const struct ptr_map *m, size_t i)
 {
 	return m->gens[i] == m->gen;
 }
