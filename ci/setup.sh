@@ -112,6 +112,7 @@ kvt_py() {
 		"$py" -m "kvtci.$module" "$@"
 }
 
-# AFL++ instruments only the code under test (see the allowlist's header); a
-# build made with afl-clang-fast must be compiled with this in the environment.
-export AFL_LLVM_ALLOWLIST="$KVT_TOP/harness/fuzz/afl-allowlist.txt"
+# AFL++ instruments only the code under test (harness/fuzz/coverage-allowlist.txt,
+# the list the libFuzzer builds use too); a build made with afl-clang-fast must
+# be compiled with this in the environment.
+export AFL_LLVM_ALLOWLIST="$KVT_TOP/harness/fuzz/coverage-allowlist.txt"

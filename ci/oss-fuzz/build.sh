@@ -24,6 +24,27 @@ work=${WORK:-$(mktemp -d)}
 build=$work/kvtorture
 targets=(fuzz-ops fuzz-repro-parser)
 
+# Coverage feedback only from the code under test: the one list AFL++ and
+# libFuzzer share (harness/fuzz/coverage-allowlist.txt).  clang takes it when
+# the environment asks for SanitizerCoverage (libFuzzer, Honggfuzz, Centipede);
+# afl-clang-fast reads it from AFL_LLVM_ALLOWLIST.  A coverage build
+# (SANITIZER=coverage: -fprofile-instr-generate, no SanitizerCoverage) measures
+# every line, so it gets neither.
+lists=$top/harness/fuzz
+case $CC in
+*afl-*) export AFL_LLVM_ALLOWLIST=$lists/coverage-allowlist.txt ;;
+*)
+	case $CFLAGS in
+	*fuzzer-no-link*|*-fsanitize-coverage=*)
+		allow="-fsanitize-coverage-allowlist=$lists/coverage-allowlist.txt"
+		allow+=" -fsanitize-coverage-allowlist=$lists/coverage-functions.txt"
+		CFLAGS+=" $allow"
+		CXXFLAGS+=" $allow"
+		;;
+	esac
+	;;
+esac
+
 # The sanitizer and coverage flags come from $CFLAGS, so meson's own are off;
 # warnings are not errors here: the environment's compiler and flags vary.
 # The stress runner (real threads, liburcu) is not a fuzz target.

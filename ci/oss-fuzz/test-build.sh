@@ -3,8 +3,11 @@
 # libFuzzer standing in for the OSS-Fuzz engine, and check what it produced:
 # each target, its seed corpus zip, dictionary and options file exist, and the
 # target runs every seed once (-runs=0 over the unzipped seeds, with its
-# dictionary) without a crash.  TAP on stdout.  Exit status: 0 pass, 1 a
-# check failed, 77 no clang (skipped), 99 set-up error.
+# dictionary) without a crash.  Then the coverage build OSS-Fuzz makes
+# (SANITIZER=coverage: source-based coverage flags, no sanitizer): fuzz-ops
+# runs its seeds and writes a profile that llvm-cov-14 reports
+# impl/kvfree_rcu.c from (skipped without llvm-14).  TAP on stdout.  Exit
+# status: 0 pass, 1 a check failed, 77 no clang (skipped), 99 set-up error.
 set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,7 +23,7 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $*"; status=1; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
 
-echo "1..$(( 1 + ${#targets[@]} * 5 ))"
+echo "1..$(( 3 + ${#targets[@]} * 5 ))"
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,fuzzer-no-link"
 if CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" \
 	LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$tmp/out WORK=$tmp/work \
@@ -55,4 +58,31 @@ sys.exit(0 if z.testzip() is None and z.namelist() else 1)' "$out/${t}_seed_corp
 		sed 's/^/# /' "$tmp/$t.run.log" | tail -n 40
 	fi
 done
+
+# SANITIZER=coverage, with OSS-Fuzz's flags for it.
+unset ASAN_OPTIONS
+cflags="-O1 -fno-omit-frame-pointer -gline-tables-only -fprofile-instr-generate -fcoverage-mapping"
+cflags+=" -pthread -Wl,--no-as-needed -Wl,-ldl -Wl,-lm -Wno-unused-command-line-argument"
+if ! command -v llvm-profdata-14 >/dev/null || ! command -v llvm-cov-14 >/dev/null; then
+	echo "ok $((n + 1)) # SKIP llvm-profdata-14/llvm-cov-14 not installed"
+	echo "ok $((n + 2)) # SKIP llvm-profdata-14/llvm-cov-14 not installed"
+elif CC=clang CXX=clang++ CFLAGS="$cflags" CXXFLAGS="$cflags" SANITIZER=coverage \
+	LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$tmp/out-cov WORK=$tmp/work-cov \
+	bash "$top/ci/oss-fuzz/build.sh" >"$tmp/build-cov.log" 2>&1; then
+	ok "build.sh builds with SANITIZER=coverage"
+	LLVM_PROFILE_FILE=$tmp/cov.%p.profraw "$tmp/out-cov/fuzz-ops" -runs=0 "$tmp/seeds/fuzz-ops" \
+		>"$tmp/cov-run.log" 2>&1
+	if llvm-profdata-14 merge -sparse "$tmp"/cov.*.profraw -o "$tmp/cov.profdata" 2>>"$tmp/cov-run.log" &&
+		llvm-cov-14 report -instr-profile="$tmp/cov.profdata" "$tmp/out-cov/fuzz-ops" \
+		2>>"$tmp/cov-run.log" | grep -q 'impl/kvfree_rcu\.c'; then
+		ok "fuzz-ops: the coverage build's profile of its seeds reports impl/kvfree_rcu.c"
+	else
+		not_ok "fuzz-ops: the coverage build's profile of its seeds reports impl/kvfree_rcu.c"
+		sed 's/^/# /' "$tmp/cov-run.log" | tail -n 20
+	fi
+else
+	not_ok "build.sh builds with SANITIZER=coverage"
+	sed 's/^/# /' "$tmp/build-cov.log" | tail -n 40
+	not_ok "fuzz-ops: the coverage build's profile of its seeds reports impl/kvfree_rcu.c"
+fi
 exit $status

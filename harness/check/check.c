@@ -79,6 +79,13 @@ void check_set_mode(enum check_mode mode)
 	atomic_store(&check_mode_now, (int)mode);
 }
 
+bool check_one_thread;
+
+void check_set_one_thread(bool one)
+{
+	check_one_thread = one;
+}
+
 void check_set_quiet(bool quiet)
 {
 	atomic_store(&check_quiet_now, quiet);
@@ -110,11 +117,9 @@ void check_reset(void)
  */
 static _Thread_local struct check_task check_unknown_task = { .name = "unregistered" };
 
-void check_ctx_take(struct check_ctx *cs)
+__attribute__((weak)) void check_env_context(struct check_ctx *cs)
 {
 	cs->task = check_current();
-	if (!cs->task)
-		cs->task = &check_unknown_task;
 	cs->cpu = kenv_cpu();
 	cs->ctx = kenv_context();
 	cs->nmi = kenv_in_nmi();
@@ -122,6 +127,13 @@ void check_ctx_take(struct check_ctx *cs)
 	cs->softirq = kenv_in_softirq();
 	cs->irqs_off = kenv_irqs_disabled();
 	cs->preemptible = kenv_preemptible();
+}
+
+void check_ctx_take(struct check_ctx *cs)
+{
+	check_env_context(cs);
+	if (!cs->task)
+		cs->task = &check_unknown_task;
 }
 
 /* ---- violations ---------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #ifndef KVTORTURE_CHECK_H
 #define KVTORTURE_CHECK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,23 @@ struct check_task {
 /* Provided by the environment: the caller's context record.  Context: any. */
 struct check_task *check_current(void);
 
+/* Everything the checker needs to know about the calling context, taken once. */
+struct check_ctx {
+	struct check_task *task;	/* never NULL: a placeholder for unknown threads */
+	int cpu;
+	enum kenv_ctx ctx;
+	bool irqs_off, hardirq, softirq, nmi, preemptible;
+};
+/*
+ * The caller's context, all of it: check_current() (NULL allowed), then what
+ * kenv_cpu(), kenv_context(), kenv_in_nmi(), kenv_in_hardirq(),
+ * kenv_in_softirq(), kenv_irqs_disabled() and kenv_preemptible() answer.
+ * The checker's own definition asks them one by one; it is a weak symbol, so
+ * an environment that can answer in one go defines its own (the simulation,
+ * where every hook took these seven calls).  Context: any.
+ */
+void check_env_context(struct check_ctx *cs);
+
 /* ---- run lifecycle ------------------------------------------------------- */
 
 /* Forget all shadow state and counts; start a new run.  Context: sleep. */
@@ -94,6 +112,16 @@ unsigned long check_count(enum check_inv inv);
  */
 void check_set_capacity(size_t objs);
 /*
+ * Whether every context that calls the checker runs on one OS thread and no
+ * signal handler calls it (the simulation: coroutines and nested handlers on
+ * the driver's thread).  Then the checker's own synchronization (the trace
+ * ring, the shadow lock, the lock checker's per-thread list and class table)
+ * does its read-modify-writes as plain loads and stores: their lock prefix
+ * was the largest cost of a simulated event.  Default false (real threads,
+ * signals).  Context: sleep, with nothing else using the checker.
+ */
+void check_set_one_thread(bool one);
+/*
  * CHECK_RECORD prints the first report of each invariant ID; quiet prints
  * none (unit tests that provoke violations on purpose).  Context: sleep.
  */
@@ -101,12 +129,78 @@ void check_set_quiet(bool quiet);
 
 /* ---- trace ---------------------------------------------------------------- */
 
-/* Append an event to the trace ring (kept for reports and the trace hash). */
-void check_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* FNV-1a over every traced event of the run: same input, same hash. */
+/*
+ * check_trace(FMT, ARGS...): append an event to the trace ring (kept for
+ * reports and replay -v) and fold it into the run's trace hash.  The event is
+ * recorded as it is, its call site (FMT) and up to CHECK_TRACE_ARGS raw
+ * argument words; text is made only when a report, check_trace_tail() or
+ * check_trace_dump() asks for it, with the checker's formatter (check_fmt.h).
+ * Hence:
+ *   - FMT is a string literal; it names the kind of event, and the hash folds
+ *     a hash of its text (the same in every build), never its address;
+ *   - arguments are integers of at most 64 bits, or strings for %s that stay
+ *     valid and unchanged for the whole run (literals, static tables: they
+ *     are read when the text is made, and their hashes are kept by address);
+ *     no floating point, no %p (an address would enter the hash);
+ *   - the hash folds, per event, FMT's hash, each integer argument as a
+ *     64-bit word (signed ones sign-extended) and each string's hash: a
+ *     deterministic function of the event sequence, equal across compilers
+ *     and sanitizer builds.
+ * The compiler checks FMT against the arguments as for printf.
+ * Context: any (signal handlers and NMIs included); lock-free, no allocation.
+ */
+#define CHECK_TRACE_ARGS 6
+#define check_trace(fmt_, ...)							\
+	do {									\
+		static struct check_trace_site check_trace_site_ = { .fmt = fmt_ }; \
+		if (0)								\
+			check_trace_printf_(fmt_, ##__VA_ARGS__);		\
+		check_trace_event_(&check_trace_site_,				\
+				   CHECK_TRACE_WORDS_(CHECK_TRACE_NARGS_(__VA_ARGS__), \
+						      ##__VA_ARGS__));		\
+	} while (0)
+/* FNV-style hash over every traced event of the run: same input, same hash. */
 uint64_t check_trace_hash(void);
 /* Print the whole retained trace (replay -v). */
 void check_trace_dump(int fd);
+
+/*
+ * What check_trace() expands to (not for direct use).  A call site's record:
+ * its format, and what the first event worked out from it (kind: a hash of
+ * the format's text, 0 until then; shape: how many arguments, which are
+ * strings), published with release/acquire so that any context may be first.
+ */
+struct check_trace_site {
+	const char *fmt;
+	_Atomic(uint64_t) kind;
+	_Atomic(uint32_t) shape;
+};
+void check_trace_event_(struct check_trace_site *site, uint64_t a0, uint64_t a1, uint64_t a2,
+			uint64_t a3, uint64_t a4, uint64_t a5);
+static inline __attribute__((format(printf, 1, 2))) void check_trace_printf_(const char *fmt, ...)
+{
+	(void)fmt;
+}
+/* How many arguments (0 to 6; a seventh fails to compile: no _WORDS_7). */
+#define CHECK_TRACE_NARGS_(...) CHECK_TRACE_NTH_(0, ##__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define CHECK_TRACE_NTH_(_0, _1, _2, _3, _4, _5, _6, _7, _8, n, ...) n
+/* Each argument as a word, padded with zeros to CHECK_TRACE_ARGS words. */
+#define CHECK_TRACE_W_(x) ((uint64_t)(uintptr_t)(x))
+#define CHECK_TRACE_CAT_(a, b) a##b
+#define CHECK_TRACE_WORDS_(n, ...) CHECK_TRACE_CAT_(CHECK_TRACE_WORDS_, n)(__VA_ARGS__)
+#define CHECK_TRACE_WORDS_0() 0, 0, 0, 0, 0, 0
+#define CHECK_TRACE_WORDS_1(a) CHECK_TRACE_W_(a), 0, 0, 0, 0, 0
+#define CHECK_TRACE_WORDS_2(a, b) CHECK_TRACE_W_(a), CHECK_TRACE_W_(b), 0, 0, 0, 0
+#define CHECK_TRACE_WORDS_3(a, b, c) \
+	CHECK_TRACE_W_(a), CHECK_TRACE_W_(b), CHECK_TRACE_W_(c), 0, 0, 0
+#define CHECK_TRACE_WORDS_4(a, b, c, d) \
+	CHECK_TRACE_W_(a), CHECK_TRACE_W_(b), CHECK_TRACE_W_(c), CHECK_TRACE_W_(d), 0, 0
+#define CHECK_TRACE_WORDS_5(a, b, c, d, e) \
+	CHECK_TRACE_W_(a), CHECK_TRACE_W_(b), CHECK_TRACE_W_(c), CHECK_TRACE_W_(d), \
+	CHECK_TRACE_W_(e), 0
+#define CHECK_TRACE_WORDS_6(a, b, c, d, e, f) \
+	CHECK_TRACE_W_(a), CHECK_TRACE_W_(b), CHECK_TRACE_W_(c), CHECK_TRACE_W_(d), \
+	CHECK_TRACE_W_(e), CHECK_TRACE_W_(f)
 
 /* ---- violations ----------------------------------------------------------- */
 

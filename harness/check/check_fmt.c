@@ -352,3 +352,191 @@ size_t check_fmt(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+
+/* ---- formats recorded as words ------------------------------------------------ */
+
+/* One conversion specification, "%" up to and including its conversion. */
+struct fmt_conv {
+	const char *end;	/* past the conversion character */
+	char conv;		/* 'd', 's', '%', ...; 0 when the format ends inside */
+	enum fmt_len len;
+	unsigned int stars;	/* '*' widths and precisions: int words before the value */
+};
+
+/* Scan the specification that starts at @f (a '%'). */
+static void scan_conv(const char *f, struct fmt_conv *c)
+{
+	c->stars = 0;
+	c->len = LEN_NONE;
+	f++;
+	while (*f == '-' || *f == '0' || *f == '#' || *f == '+' || *f == ' ')
+		f++;
+	if (*f == '*') {
+		c->stars++;
+		f++;
+	}
+	while (*f >= '0' && *f <= '9')
+		f++;
+	if (*f == '.') {
+		f++;
+		if (*f == '*') {
+			c->stars++;
+			f++;
+		}
+		while (*f >= '0' && *f <= '9')
+			f++;
+	}
+	switch (*f) {
+	case 'h':
+		c->len = f[1] == 'h' ? LEN_HH : LEN_H;
+		f += c->len == LEN_HH ? 2 : 1;
+		break;
+	case 'l':
+		c->len = f[1] == 'l' ? LEN_LL : LEN_L;
+		f += c->len == LEN_LL ? 2 : 1;
+		break;
+	case 'z':
+		c->len = LEN_Z;
+		f++;
+		break;
+	case 'j':
+		c->len = LEN_J;
+		f++;
+		break;
+	case 't':
+		c->len = LEN_T;
+		f++;
+		break;
+	default:
+		break;
+	}
+	c->conv = *f;
+	c->end = *f ? f + 1 : f;
+}
+
+unsigned int check_fmt_args(const char *fmt, uint32_t *strs)
+{
+	unsigned int n = 0;
+	struct fmt_conv c;
+
+	*strs = 0;
+	for (const char *f = fmt; *f;) {
+		if (*f != '%') {
+			f++;
+			continue;
+		}
+		scan_conv(f, &c);
+		f = c.end;
+		if (c.conv == '%' || !c.conv)
+			continue;
+		n += c.stars;
+		if (c.conv == 's' && n < 32)
+			*strs |= 1u << n;
+		n++;
+	}
+	return n;
+}
+
+/* Render one value of conversion @c with the specification @spec. */
+static size_t render_word(char *buf, size_t size, const char *spec, const struct fmt_conv *c,
+			  uint64_t w)
+{
+	switch (c->conv) {
+	case 'd':
+	case 'i':
+		switch (c->len) {
+		case LEN_L:
+			return check_fmt(buf, size, spec, (long)w);
+		case LEN_LL:
+			return check_fmt(buf, size, spec, (long long)w);
+		case LEN_Z:
+			return check_fmt(buf, size, spec, (ssize_t)w);
+		case LEN_J:
+			return check_fmt(buf, size, spec, (intmax_t)w);
+		case LEN_T:
+			return check_fmt(buf, size, spec, (ptrdiff_t)w);
+		default:
+			return check_fmt(buf, size, spec, (int)w);
+		}
+	case 'u':
+	case 'x':
+	case 'X':
+	case 'o':
+		switch (c->len) {
+		case LEN_L:
+			return check_fmt(buf, size, spec, (unsigned long)w);
+		case LEN_LL:
+			return check_fmt(buf, size, spec, (unsigned long long)w);
+		case LEN_Z:
+			return check_fmt(buf, size, spec, (size_t)w);
+		case LEN_J:
+			return check_fmt(buf, size, spec, (uintmax_t)w);
+		case LEN_T:
+			return check_fmt(buf, size, spec, (ptrdiff_t)w);
+		default:
+			return check_fmt(buf, size, spec, (unsigned int)w);
+		}
+	case 'c':
+		return check_fmt(buf, size, spec, (int)w);
+	case 's':
+		return check_fmt(buf, size, spec, (const char *)(uintptr_t)w);
+	case 'p':
+		return check_fmt(buf, size, spec, (void *)(uintptr_t)w);
+	default:
+		return check_fmt(buf, size, "?");
+	}
+}
+
+size_t check_fmt_words(char *buf, size_t size, const char *fmt, const uint64_t *words,
+		       unsigned int nwords)
+{
+	struct fmt_out o = { .buf = buf, .size = size, .len = 0 };
+	unsigned int i = 0;
+	struct fmt_conv c;
+
+	if (!size)
+		return 0;
+	for (const char *f = fmt; *f && o.len + 1 < size;) {
+		/* A specification with its '*'s replaced by their values. */
+		char spec[48];
+		size_t sl = 0;
+
+		if (*f != '%') {
+			const char *start = f;
+
+			while (*f && *f != '%')
+				f++;
+			out_mem(&o, start, (size_t)(f - start));
+			continue;
+		}
+		scan_conv(f, &c);
+		if (c.conv == '%') {
+			out_char(&o, '%');
+			f = c.end;
+			continue;
+		}
+		if (!c.conv)
+			break;
+		for (; f < c.end && sl + 12 < sizeof(spec); f++) {
+			if (*f == '*') {
+				int v = (int)(i < nwords ? words[i] : 0);
+
+				i++;
+				/* A negative precision is no precision, as in printf. */
+				if (v < 0 && sl && spec[sl - 1] == '.')
+					sl--;
+				else
+					sl += check_fmt(spec + sl, sizeof(spec) - sl, "%d", v);
+			} else {
+				spec[sl++] = *f;
+			}
+		}
+		spec[sl] = 0;
+		f = c.end;
+		o.len += render_word(o.buf + o.len, o.size - o.len, spec, &c,
+				     i < nwords ? words[i] : 0);
+		i++;
+	}
+	buf[o.len] = 0;
+	return o.len;
+}

@@ -21,6 +21,11 @@
  *
  * So no checker path waits for a lock that a signal handler of the same
  * thread might hold, and the report path takes no lock at all.
+ *
+ * On one OS thread without signal handlers (check_set_one_thread(), the
+ * simulation) the same protocols run with the read-modify-writes of their
+ * hot paths done as a load then a store (check_cas() and friends below):
+ * nothing can come between the two.
  */
 #ifndef KVTORTURE_CHECK_INTERNAL_H
 #define KVTORTURE_CHECK_INTERNAL_H
@@ -31,14 +36,6 @@
 #include <stdint.h>
 
 #include "check.h"
-
-/* Everything the checker needs to know about the calling context, taken once. */
-struct check_ctx {
-	struct check_task *task;	/* never NULL: a placeholder for unknown threads */
-	int cpu;
-	enum kenv_ctx ctx;
-	bool irqs_off, hardirq, softirq, nmi, preemptible;
-};
 
 /* Context: any.  Snapshot the caller's context from the environment. */
 void check_ctx_take(struct check_ctx *cs);
@@ -54,13 +51,59 @@ void check_vreport(enum check_inv inv, const void *obj, int cpu, const struct ch
 		   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /*
+ * check_set_one_thread(): written only while nothing uses the checker, read
+ * by every hook.
+ */
+extern bool check_one_thread;
+
+/*
+ * Read-modify-writes of the checker's hot paths: sequentially consistent
+ * (check_fetch_add_relaxed: relaxed) on real threads, a relaxed load and a
+ * store on one thread.  Statement expressions (GNU C), so that one macro
+ * serves every atomic type.
+ */
+#define check_cas(p, expected, desired)						\
+	(check_one_thread ? check_cas_one_(p, expected, desired)		\
+			  : atomic_compare_exchange_strong(p, expected, desired))
+#define check_cas_one_(p, expected, desired)					\
+	__extension__({								\
+		__typeof__(*(expected)) cur_ =					\
+			atomic_load_explicit((p), memory_order_relaxed);	\
+		bool ok_ = cur_ == *(expected);					\
+		if (ok_)							\
+			atomic_store_explicit((p), (desired), memory_order_relaxed); \
+		else								\
+			*(expected) = cur_;					\
+		ok_;								\
+	})
+#define check_fetch_or(p, v)							\
+	(check_one_thread ? check_fetch_op_one_(p, |, v) : atomic_fetch_or(p, v))
+#define check_fetch_add_relaxed(p, v)						\
+	(check_one_thread ? check_fetch_op_one_(p, +, v)			\
+			  : atomic_fetch_add_explicit(p, v, memory_order_relaxed))
+#define check_fetch_op_one_(p, op, v)						\
+	__extension__({								\
+		__typeof__(atomic_load_explicit((p), memory_order_relaxed)) old_ = \
+			atomic_load_explicit((p), memory_order_relaxed);	\
+		atomic_store_explicit((p), old_ op (v), memory_order_relaxed);	\
+		old_;								\
+	})
+#define check_store(p, v)							\
+	do {									\
+		if (check_one_thread)						\
+			atomic_store_explicit((p), (v), memory_order_relaxed);	\
+		else								\
+			atomic_store((p), (v));					\
+	} while (0)
+
+/*
  * The run's event sequence: every trace event and every shadow event takes
  * the next number, so "#N" in a report and in the trace are on one scale.
  */
 extern _Atomic(uint64_t) check_seq;
 static inline uint64_t check_next_seq(void)
 {
-	return atomic_fetch_add_explicit(&check_seq, 1, memory_order_relaxed) + 1;
+	return check_fetch_add_relaxed(&check_seq, 1) + 1;
 }
 
 /* "NOWAIT|NORETRY"-style names of @gfp's flags into @buf.  Context: any. */

@@ -40,6 +40,7 @@
 #define TL_CLAIMED ((uintptr_t)1)
 
 _Static_assert(LOCK_CLASSES <= 64, "the order matrix rows are 64-bit masks");
+_Static_assert(LOCK_CLASSES <= 256, "a class number fits the class cache's low byte");
 
 enum {
 	CLASS_HARDIRQ = 1u << 0,	/* taken in hardirq context */
@@ -55,6 +56,14 @@ struct lock_class {
 };
 
 static struct lock_class classes[LOCK_CLASSES];
+
+/*
+ * The classes of recently seen names, by name pointer: (pointer << 8 | class),
+ * 0 for none.  A user-space pointer fits in 56 bits.  Every acquire needs its
+ * lock's class; hashing the name each time was a third of the acquire.
+ */
+#define CLASS_CACHE 16
+static _Atomic(uint64_t) class_cache[CLASS_CACHE];
 static _Atomic(uint64_t) order_after[LOCK_CLASSES];	/* bit b: b taken while holding row */
 static _Atomic(uint64_t) order_reported[LOCK_CLASSES];
 
@@ -120,6 +129,8 @@ void check_locks_reset(void)
 		atomic_store_explicit(&order_after[i], 0, memory_order_relaxed);
 		atomic_store_explicit(&order_reported[i], 0, memory_order_relaxed);
 	}
+	for (unsigned int i = 0; i < CLASS_CACHE; i++)
+		atomic_store_explicit(&class_cache[i], 0, memory_order_relaxed);
 	for (unsigned int i = 0; i < TL_LOCKS; i++)
 		atomic_store_explicit(&tl_locks[i].lock, 0, memory_order_relaxed);
 	atomic_store_explicit(&tl_nr_locks, 0, memory_order_relaxed);
@@ -131,8 +142,26 @@ static const char *lock_name(const struct kenv_lock *lock)
 	return lock && lock->name ? lock->name : "(unnamed lock)";
 }
 
+static int class_lookup(const char *name);
+
 /* The class of @name, or -1 when the table is full.  Lock-free. */
 static int class_of(const char *name)
+{
+	_Atomic(uint64_t) *slot = &class_cache[((uintptr_t)name >> 3) % CLASS_CACHE];
+	uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
+	int c;
+
+	if (w && (w >> 8) == (uintptr_t)name)
+		return (int)(w & 0xff);
+	c = class_lookup(name);
+	/* A word is written whole: a racing reader sees this pair or another. */
+	if (c >= 0)
+		atomic_store_explicit(slot, (uint64_t)(uintptr_t)name << 8 | (unsigned int)c,
+				      memory_order_relaxed);
+	return c;
+}
+
+static int class_lookup(const char *name)
 {
 	uint32_t h = 2166136261u;
 
@@ -143,7 +172,7 @@ static int class_of(const char *name)
 		const char *cur = atomic_load(&c->name);
 
 		if (!cur) {
-			if (atomic_compare_exchange_strong(&c->name, &cur, name))
+			if (check_cas(&c->name, &cur, name))
 				return (int)(c - classes);
 			/* Lost the race: cur now holds the winner's name. */
 		}
@@ -175,7 +204,7 @@ static void tl_push(const struct kenv_lock *lock, int cpu, const struct check_ta
 		uintptr_t zero = 0;
 
 		if (atomic_load(&tl_locks[i].lock) == 0 &&
-		    atomic_compare_exchange_strong(&tl_locks[i].lock, &zero, TL_CLAIMED))
+		    check_cas(&tl_locks[i].lock, &zero, TL_CLAIMED))
 			break;
 	}
 	if (i == TL_LOCKS)
@@ -184,9 +213,9 @@ static void tl_push(const struct kenv_lock *lock, int cpu, const struct check_ta
 	tl_locks[i].task = t;
 	/* Grow the count to cover the slot; a handler may have shrunk it meanwhile. */
 	n = atomic_load(&tl_nr_locks);
-	while (n < i + 1 && !atomic_compare_exchange_weak(&tl_nr_locks, &n, i + 1))
+	while (n < i + 1 && !check_cas(&tl_nr_locks, &n, i + 1))
 		;
-	atomic_store(&tl_locks[i].lock, (uintptr_t)lock);
+	check_store(&tl_locks[i].lock, (uintptr_t)lock);
 }
 
 static void tl_remove(const struct kenv_lock *lock, const struct check_task *t)
@@ -195,7 +224,7 @@ static void tl_remove(const struct kenv_lock *lock, const struct check_task *t)
 
 	for (unsigned int i = n < TL_LOCKS ? n : TL_LOCKS; i-- > 0;) {
 		if (atomic_load(&tl_locks[i].lock) == (uintptr_t)lock && tl_locks[i].task == t) {
-			atomic_store(&tl_locks[i].lock, 0);
+			check_store(&tl_locks[i].lock, 0);
 			break;
 		}
 	}
@@ -204,7 +233,7 @@ static void tl_remove(const struct kenv_lock *lock, const struct check_task *t)
 		n = atomic_load(&tl_nr_locks);
 		if (n == 0 || n > TL_LOCKS || atomic_load(&tl_locks[n - 1].lock) != 0)
 			return;
-		if (!atomic_compare_exchange_strong(&tl_nr_locks, &n, n - 1))
+		if (!check_cas(&tl_nr_locks, &n, n - 1))
 			continue;
 	}
 }
@@ -225,7 +254,8 @@ static void note_first(_Atomic(const char *) *slot, const char *value)
 {
 	const char *none = NULL;
 
-	atomic_compare_exchange_strong(slot, &none, value ? value : "?");
+	if (!atomic_load_explicit(slot, memory_order_relaxed))
+		check_cas(slot, &none, value ? value : "?");
 }
 
 static void check_irq_safety(const struct kenv_lock *lock, int c, const struct check_ctx *cs)
@@ -235,7 +265,7 @@ static void check_irq_safety(const struct kenv_lock *lock, int c, const struct c
 
 	if (cs->hardirq && !cs->irqs_off) {
 		/* Counted as the irq-safety violation of this class, too. */
-		atomic_fetch_or(&cl->flags, CLASS_IRQ_REPORTED);
+		check_fetch_or(&cl->flags, CLASS_IRQ_REPORTED);
 		check_report(INV_LOCKING, lock, cs->cpu, cs,
 			     "%s taken in hardirq context with irqs enabled: an interrupt "
 			     "arriving now could take it again", lock_name(lock));
@@ -250,10 +280,10 @@ static void check_irq_safety(const struct kenv_lock *lock, int c, const struct c
 		note_first(&cl->irqs_on_task, cs->task->name);
 		note_first(&cl->irqs_on_site, site_of(cs->task));
 	}
-	old = atomic_fetch_or(&cl->flags, add);
+	old = check_fetch_or(&cl->flags, add);
 	if (((old | add) & (CLASS_HARDIRQ | CLASS_IRQS_ON)) != (CLASS_HARDIRQ | CLASS_IRQS_ON))
 		return;
-	if (atomic_fetch_or(&cl->flags, CLASS_IRQ_REPORTED) & CLASS_IRQ_REPORTED)
+	if (check_fetch_or(&cl->flags, CLASS_IRQ_REPORTED) & CLASS_IRQ_REPORTED)
 		return;
 	check_report(INV_LOCKING, lock, cs->cpu, cs,
 		     "irq-unsafe lock %s: taken in hardirq context (first by %s at %s) and "
@@ -275,12 +305,12 @@ static void check_order(const struct kenv_lock *lock, int c, const struct check_
 
 		if (hc < 0 || hc == c)
 			continue;
-		atomic_fetch_or(&order_after[hc], 1ULL << c);
+		check_fetch_or(&order_after[hc], 1ULL << c);
 		if (!(atomic_load(&order_after[c]) & (1ULL << hc)))
 			continue;
 		lo = hc < c ? hc : c;
 		hi = hc < c ? c : hc;
-		if (atomic_fetch_or(&order_reported[lo], 1ULL << hi) & (1ULL << hi))
+		if (check_fetch_or(&order_reported[lo], 1ULL << hi) & (1ULL << hi))
 			continue;
 		check_report(INV_LOCKING, lock, cs->cpu, cs,
 			     "lock order inversion: %s taken while holding %s, but %s was "

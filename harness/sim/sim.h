@@ -210,11 +210,12 @@ void sim_fail_next_allocs(unsigned int n);
 /* Change the page limit (0: unlimited).  Context: any. */
 void sim_set_page_limit(unsigned long pages);
 /*
- * A driver object of @size bytes (>= 1): slab-like from malloc, or, with
- * @vmalloc, page-aligned from the sim's vmalloc region (kenv_is_vmalloc_addr()
- * is true for it).  Registered with check_obj_new(); freed by kenv_kfree(),
- * kenv_kfree_bulk(), kenv_vfree(), or by sim_fini().  Dies (99) when memory
- * runs out.  Context: any but NMI.
+ * A driver object of @size bytes (>= 1): slab-like, 16-byte aligned, from the
+ * sim's slab region and never reused before sim_fini() (a freed one stays
+ * poisoned under ASan), or, with @vmalloc, page-aligned from the sim's
+ * vmalloc region (kenv_is_vmalloc_addr() is true for it).  Registered with
+ * check_obj_new(); freed by kenv_kfree(), kenv_kfree_bulk(), kenv_vfree(), or
+ * by sim_fini().  Dies (99) when a region runs out.  Context: any but NMI.
  */
 void *sim_obj_alloc(size_t size, bool vmalloc);
 /* Whether @obj is a live sim object (allocated, not yet freed).  Any. */

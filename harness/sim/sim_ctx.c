@@ -57,7 +57,8 @@ bool kenv_in_hardirq(void)
 	return sim_top()->ctx == KENV_CTX_HARDIRQ;
 }
 
-bool kenv_in_softirq(void)
+/* Softirq context: a frame of the running stack serves a softirq. */
+SIM_HOT bool in_softirq_frames(void)
 {
 	int i;
 
@@ -65,6 +66,11 @@ bool kenv_in_softirq(void)
 		if (sim.frames[i].ctx == KENV_CTX_SOFTIRQ)
 			return true;
 	return false;
+}
+
+bool kenv_in_softirq(void)
+{
+	return in_softirq_frames();
 }
 
 bool kenv_in_nmi(void)
@@ -100,6 +106,21 @@ bool kenv_cpu_online(int cpu)
 struct check_task *check_current(void)
 {
 	return sim_top()->ct;
+}
+
+/* check.h: the queries above in one go, for every checker hook. */
+void check_env_context(struct check_ctx *cs)
+{
+	const struct sim_frame *f = sim_top();
+
+	cs->task = f->ct;
+	cs->cpu = (int)f->cpu;
+	cs->ctx = f->ctx;
+	cs->nmi = f->ctx == KENV_CTX_NMI;
+	cs->hardirq = f->ctx == KENV_CTX_HARDIRQ;
+	cs->softirq = in_softirq_frames();
+	cs->irqs_off = sim.cpu[f->cpu].irqs_off;
+	cs->preemptible = sim_sleepable();
 }
 
 bool sim_might_block(const char *site)

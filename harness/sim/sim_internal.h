@@ -256,21 +256,28 @@ extern struct sim_state sim;
 /* The context names kenv_ctx_name() returns, indexed by enum kenv_ctx. */
 extern const char *const sim_ctx_names[KENV_CTX_NR];
 
+/*
+ * The hottest helpers, run at every instrumentation point and checker hook:
+ * always inlined, since a sanitizer build's checks make their bodies look
+ * too big to the inliner and a call each cost a few percent of an input.
+ */
+#define SIM_HOT static inline __attribute__((always_inline))
+
 /* The innermost frame; the CPU it runs on. */
-static inline struct sim_frame *sim_top(void)
+SIM_HOT struct sim_frame *sim_top(void)
 {
 	return &sim.frames[sim.depth];
 }
-static inline unsigned int sim_cur_cpu(void)
+SIM_HOT unsigned int sim_cur_cpu(void)
 {
 	return sim.frames[sim.depth].cpu;
 }
-static inline struct sim_cpu *sim_this_cpu(void)
+SIM_HOT struct sim_cpu *sim_this_cpu(void)
 {
 	return &sim.cpu[sim.frames[sim.depth].cpu];
 }
 /* Whether the caller may block right now (task/kthread, nothing disabled). */
-static inline bool sim_sleepable(void)
+SIM_HOT bool sim_sleepable(void)
 {
 	const struct sim_frame *f = sim_top();
 	const struct sim_cpu *c = &sim.cpu[f->cpu];
@@ -290,13 +297,13 @@ void sim_assert_driver(const char *fn);
 /* Seed the generator from @seed (splitmix64 fills xoshiro256**'s state). */
 void sim_rng_seed(uint64_t seed);
 
-static inline uint64_t sim_rotl64(uint64_t x, int k)
+SIM_HOT uint64_t sim_rotl64(uint64_t x, int k)
 {
 	return (x << k) | (x >> (64 - k));
 }
 
 /* The next xoshiro256** value; untraced (sim_random() traces). */
-static inline uint64_t sim_rng_next(void)
+SIM_HOT uint64_t sim_rng_next(void)
 {
 	uint64_t *s = sim.rng;
 	uint64_t result = sim_rotl64(s[1] * 5, 7) * 9;
@@ -312,14 +319,14 @@ static inline uint64_t sim_rng_next(void)
 }
 
 /* Uniform in [0, @n), 0 when @n is 0; untraced. */
-static inline uint64_t sim_rng_below(uint64_t n)
+SIM_HOT uint64_t sim_rng_below(uint64_t n)
 {
 	/* Multiply-high: unbiased enough for scheduling, and one draw only. */
 	return n ? (uint64_t)(((unsigned __int128)sim_rng_next() * n) >> 64) : 0;
 }
 
 /* A PRNG draw: true with probability @permille / 1000 (no draw for 0). */
-static inline bool sim_chance(unsigned int permille)
+SIM_HOT bool sim_chance(unsigned int permille)
 {
 	return permille && sim_rng_below(1000) < permille;
 }

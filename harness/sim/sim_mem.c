@@ -2,17 +2,27 @@
 /*
  * sim_mem.c - the simulated page allocator (real 4096-byte pages recycled
  * through a free stack, fault injection, a page limit, per-CPU lock-free
- * pools), driver objects (slab-like from malloc, vmalloc-like from one mmap'd
- * region so that kenv_is_vmalloc_addr() is a range check), object freeing and
- * the debug-object set.
+ * pools), driver objects (slab-like from a bump region, vmalloc-like from
+ * another, so that kenv_is_vmalloc_addr() is a range check), object freeing
+ * and the debug-object set.
  *
- * Live pages, live objects and queued debug objects are kept in open-
- * addressing pointer maps sized at the first init and only grown, never
- * shrunk, so a run allocates nothing for them once warm.  Free pages and
- * freed objects are poisoned under ASan; pages handed out are filled with a
- * fixed junk pattern, so an uninitialised read behaves the same in every run.
- * Map iteration order depends on addresses: it is only used to free memory at
- * the end of a run, never for anything traced.
+ * What a run costs to set up and tear down is what it used, not what earlier
+ * runs grew (the simulation resets once per fuzz input):
+ *   - live pages, live objects and queued debug objects are kept in open-
+ *     addressing pointer maps sized at the first init and only grown; a slot
+ *     is empty unless it carries the map's generation, so emptying a map is
+ *     one increment;
+ *   - slab objects come from a bump region and are never reused within a
+ *     run: a freed one stays poisoned (ASan) until the run ends, the longest
+ *     quarantine there is, and the end of a run frees them all at once by
+ *     poisoning what the run used and resetting the bump;
+ *   - pages go back to the free stack at the end of a run by a walk over
+ *     every page ever made (a few dozen), not over a map.
+ * Free pages and freed objects are poisoned under ASan, and a slab object is
+ * followed by a poisoned redzone; pages handed out are filled with a fixed
+ * junk pattern, so an uninitialised read behaves the same in every run.
+ * Map iteration order depends on addresses: it is never used for anything
+ * traced.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,11 +34,16 @@
 #define PAGE_JUNK		0x6b
 #define VM_REGION_SIZE		(512ul << 20)
 #define VM_CLASSES		64	/* freed vmalloc objects of 1..64 pages are reused */
+#define SLAB_REGION_SIZE	(512ul << 20)
+#define SLAB_ALIGN		16u	/* as malloc's */
+#define SLAB_REDZONE		16u	/* poisoned bytes after each slab object */
 #define MAP_INIT_CAP		4096u
 
 struct ptr_map {
-	uintptr_t *keys;		/* 0: empty slot */
+	uintptr_t *keys;
 	uintptr_t *vals;
+	uint32_t *gens;			/* a slot is empty unless gens[i] == gen */
+	uint32_t gen;			/* never 0 */
 	size_t cap, count;		/* cap: a power of two */
 };
 
@@ -39,10 +54,12 @@ struct ptr_stack {
 
 static struct ptr_map live_pages, live_objs, debug_objs;
 static struct ptr_stack free_pages;
+static struct ptr_stack all_pages;	/* every page ever made, for sim_mem_fini() */
 static struct ptr_stack vm_free[VM_CLASSES];
-static size_t pages_created;
 static char *vm_base;
 static size_t vm_used;
+static char *slab_base;
+static size_t slab_used;
 static unsigned long pooled;
 static unsigned long obj_ord;
 
@@ -62,10 +79,17 @@ static void map_alloc(struct ptr_map *m, size_t cap)
 {
 	m->keys = calloc(cap, sizeof(*m->keys));
 	m->vals = calloc(cap, sizeof(*m->vals));
-	if (!m->keys || !m->vals)
+	m->gens = calloc(cap, sizeof(*m->gens));
+	if (!m->keys || !m->vals || !m->gens)
 		KENV_DIE("out of memory for a pointer map");
+	m->gen = 1;
 	m->cap = cap;
 	m->count = 0;
+}
+
+SIM_HOT bool map_used(const struct ptr_map *m, size_t i)
+{
+	return m->gens[i] == m->gen;
 }
 
 static bool map_put(struct ptr_map *m, uintptr_t k, uintptr_t val);
@@ -77,17 +101,18 @@ static void map_grow(struct ptr_map *m)
 
 	map_alloc(m, old.cap * 2);
 	for (i = 0; i < old.cap; i++)
-		if (old.keys[i])
+		if (map_used(&old, i))
 			map_put(m, old.keys[i], old.vals[i]);
 	free(old.keys);
 	free(old.vals);
+	free(old.gens);
 }
 
 static size_t map_find(const struct ptr_map *m, uintptr_t k)
 {
 	size_t i = map_home(m, k);
 
-	while (m->keys[i] && m->keys[i] != k)
+	while (map_used(m, i) && m->keys[i] != k)
 		i = (i + 1) & (m->cap - 1);
 	return i;
 }
@@ -105,10 +130,11 @@ static bool map_put(struct ptr_map *m, uintptr_t k, uintptr_t val)
 	if ((m->count + 1) * 2 > m->cap)
 		map_grow(m);
 	i = map_find(m, k);
-	if (m->keys[i])
+	if (map_used(m, i))
 		return false;
 	m->keys[i] = k;
 	m->vals[i] = val;
+	m->gens[i] = m->gen;
 	m->count++;
 	return true;
 }
@@ -120,7 +146,7 @@ static bool map_get(const struct ptr_map *m, uintptr_t k, uintptr_t *val)
 	if (!m->cap)
 		return false;
 	i = map_find(m, k);
-	if (!m->keys[i])
+	if (!map_used(m, i))
 		return false;
 	if (val)
 		*val = m->vals[i];
@@ -135,13 +161,13 @@ static bool map_del(struct ptr_map *m, uintptr_t k, uintptr_t *val)
 	if (!m->cap)
 		return false;
 	i = map_find(m, k);
-	if (!m->keys[i])
+	if (!map_used(m, i))
 		return false;
 	if (val)
 		*val = m->vals[i];
-	m->keys[i] = 0;
+	m->gens[i] = 0;
 	m->count--;
-	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+	for (j = (i + 1) & mask; map_used(m, j); j = (j + 1) & mask) {
 		size_t h = map_home(m, m->keys[j]);
 
 		/* Entry j stays if its home lies cyclically in (i, j]. */
@@ -149,17 +175,22 @@ static bool map_del(struct ptr_map *m, uintptr_t k, uintptr_t *val)
 			continue;
 		m->keys[i] = m->keys[j];
 		m->vals[i] = m->vals[j];
-		m->keys[j] = 0;
+		m->gens[i] = m->gen;
+		m->gens[j] = 0;
 		i = j;
 	}
 	return true;
 }
 
+/* Empty the map: a new generation (the whole table only when it wraps). */
 static void map_clear(struct ptr_map *m)
 {
 	if (!m->count)
 		return;
-	memset(m->keys, 0, m->cap * sizeof(*m->keys));
+	if (++m->gen == 0) {
+		memset(m->gens, 0, m->cap * sizeof(*m->gens));
+		m->gen = 1;
+	}
 	m->count = 0;
 }
 
@@ -213,9 +244,9 @@ static void *page_get_raw(void)
 	p = aligned_alloc(KENV_PAGE_SIZE, KENV_PAGE_SIZE);
 	if (!p)
 		KENV_DIE("out of memory for a simulated page");
-	pages_created++;
+	stack_push(&all_pages, p);
 	/* Room for every page ever made: giving one back never allocates. */
-	stack_reserve(&free_pages, pages_created);
+	stack_reserve(&free_pages, all_pages.nr);
 	SIM_POISON(p, KENV_PAGE_SIZE);
 	return p;
 }
@@ -329,43 +360,63 @@ void sim_set_page_limit(unsigned long pages)
 
 /* ---- objects ------------------------------------------------------------------ */
 
-/* A live object's map value: ordinal, page count (vmalloc), kind. */
+/*
+ * A live object's map value: ordinal, kind, and its extent: the page count
+ * of a vmalloc object (0: larger than the classes), the rounded size of a
+ * slab object in SLAB_ALIGN units.
+ */
 #define OBJ_VMALLOC		1u
-#define OBJ_PAGES_SHIFT		1
-#define OBJ_PAGES_MASK		0x7fu
-#define OBJ_ORD_SHIFT		8
+#define OBJ_EXTENT_SHIFT	1
+#define OBJ_EXTENT_MASK		0x7fffffu
+#define OBJ_ORD_SHIFT		24
 
 static size_t vm_pages(size_t size)
 {
 	return (size + KENV_PAGE_SIZE - 1) / KENV_PAGE_SIZE;
 }
 
+/* A slab object: the next bytes of the slab region, then a poisoned redzone. */
+static void *slab_get(size_t size, size_t *units)
+{
+	size_t rounded = (size + SLAB_ALIGN - 1) / SLAB_ALIGN * SLAB_ALIGN;
+	char *p;
+
+	if (rounded + SLAB_REDZONE > SLAB_REGION_SIZE - slab_used)
+		KENV_DIE("the slab region is exhausted");
+	p = slab_base + slab_used;
+	slab_used += rounded + SLAB_REDZONE;
+	SIM_POISON(p, rounded + SLAB_REDZONE);
+	SIM_UNPOISON(p, size);
+	*units = rounded / SLAB_ALIGN;
+	return p;
+}
+
 void *sim_obj_alloc(size_t size, bool vmalloc)
 {
-	size_t npages = 0;
+	size_t extent;
 	uintptr_t val;
 	void *p = NULL;
 
 	if (!size)
 		size = 1;
 	if (!vmalloc) {
-		p = malloc(size);
-		if (!p)
-			KENV_DIE("out of memory for a slab object");
+		p = slab_get(size, &extent);
 	} else {
-		npages = vm_pages(size);
-		if (npages <= VM_CLASSES && vm_free[npages - 1].nr) {
-			p = vm_free[npages - 1].v[--vm_free[npages - 1].nr];
+		extent = vm_pages(size);
+		if (extent <= VM_CLASSES && vm_free[extent - 1].nr) {
+			p = vm_free[extent - 1].v[--vm_free[extent - 1].nr];
 		} else {
-			if (npages > (VM_REGION_SIZE - vm_used) / KENV_PAGE_SIZE)
+			if (extent > (VM_REGION_SIZE - vm_used) / KENV_PAGE_SIZE)
 				KENV_DIE("the vmalloc region is exhausted");
 			p = vm_base + vm_used;
-			vm_used += npages * KENV_PAGE_SIZE;
+			vm_used += extent * KENV_PAGE_SIZE;
 		}
-		SIM_UNPOISON(p, npages * KENV_PAGE_SIZE);
+		SIM_UNPOISON(p, extent * KENV_PAGE_SIZE);
+		if (extent > VM_CLASSES)
+			extent = 0;
 	}
 	val = ((uintptr_t)++obj_ord << OBJ_ORD_SHIFT) |
-	      ((npages <= VM_CLASSES ? npages : 0) << OBJ_PAGES_SHIFT) |
+	      ((extent & OBJ_EXTENT_MASK) << OBJ_EXTENT_SHIFT) |
 	      (vmalloc ? OBJ_VMALLOC : 0);
 	map_put(&live_objs, (uintptr_t)p, val);
 	sim.st.objs_allocated++;
@@ -389,7 +440,7 @@ bool kenv_is_vmalloc_addr(const void *ptr)
 
 static void vm_release(void *p, uintptr_t val)
 {
-	size_t npages = (val >> OBJ_PAGES_SHIFT) & OBJ_PAGES_MASK;
+	size_t npages = (val >> OBJ_EXTENT_SHIFT) & OBJ_EXTENT_MASK;
 
 	/* Objects larger than the classes stay unused until the run ends. */
 	if (npages) {
@@ -416,8 +467,8 @@ static void obj_release(void *p, const char *how)
 	check_trace("obj o%lu %s cpu%d", (unsigned long)(val >> OBJ_ORD_SHIFT), how, cpu);
 	if (val & OBJ_VMALLOC)
 		vm_release(p, val);
-	else
-		free(p);
+	else	/* not reused before the run ends: poisoned until then */
+		SIM_POISON(p, ((val >> OBJ_EXTENT_SHIFT) & OBJ_EXTENT_MASK) * SLAB_ALIGN);
 }
 
 void kenv_kfree(void *ptr)
@@ -477,6 +528,10 @@ void sim_mem_init(void)
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (vm_base == MAP_FAILED)
 			KENV_DIE("mmap of the vmalloc region failed");
+		slab_base = mmap(NULL, SLAB_REGION_SIZE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (slab_base == MAP_FAILED)
+			KENV_DIE("mmap of the slab region failed");
 	}
 	pooled = 0;
 	obj_ord = 0;
@@ -489,9 +544,10 @@ void sim_mem_fini(void)
 	unsigned int cpu;
 	size_t i;
 
-	for (i = 0; live_pages.count && i < live_pages.cap; i++)
-		if (live_pages.keys[i])
-			page_put_raw((void *)live_pages.keys[i]);
+	/* Pages still out (held by the implementation, or pooled) come back. */
+	for (i = 0; live_pages.count && i < all_pages.nr; i++)
+		if (map_get(&live_pages, (uintptr_t)all_pages.v[i], NULL))
+			page_put_raw(all_pages.v[i]);
 	map_clear(&live_pages);
 	for (cpu = 0; cpu < sim.cfg.nr_cpus; cpu++) {
 		struct sim_cpu *c = &sim.cpu[cpu];
@@ -502,10 +558,10 @@ void sim_mem_fini(void)
 	pooled = 0;
 	sim.st.pages_in_use = 0;
 
-	for (i = 0; live_objs.count && i < live_objs.cap; i++)
-		if (live_objs.keys[i] && !(live_objs.vals[i] & OBJ_VMALLOC))
-			free((void *)live_objs.keys[i]);
+	/* Every object, live or freed, goes at once. */
 	map_clear(&live_objs);
+	SIM_POISON(slab_base, slab_used);
+	slab_used = 0;
 	SIM_POISON(vm_base, vm_used);
 	vm_used = 0;
 	for (i = 0; i < VM_CLASSES; i++)

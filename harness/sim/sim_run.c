@@ -110,6 +110,8 @@ void sim_init(const struct sim_config *cfg)
 	sim.fail_next = 0;
 	sim.page_limit = cfg->page_limit;
 
+	/* Every context of the sim runs on this one OS thread, and no signal. */
+	check_set_one_thread(true);
 	check_reset();
 	sim_work_reset();
 	sim_rcu_reset();
