@@ -234,6 +234,8 @@ void kenv_timer_init(struct kenv_timer *timer, kenv_timer_fn func);
 void kenv_timer_start(struct kenv_timer *timer, uint64_t delay_ns);
 /* Context: atomic.  Disarm; returns whether the timer was pending. */
 bool kenv_timer_cancel(struct kenv_timer *timer);
+/* Context: any.  Whether @timer is armed and has not fired yet (racy without its owner's lock). */
+bool kenv_timer_pending(const struct kenv_timer *timer);
 
 enum kenv_wq {
 	KENV_WQ_RECLAIM,	/* unbound, WQ_MEM_RECLAIM: reclaim work and the monitor */
@@ -313,6 +315,8 @@ bool kenv_queue_rcu_work(enum kenv_wq wq, struct kenv_rcu_work *rwork);
 void kenv_flush_rcu_work(struct kenv_rcu_work *rwork);
 /* Context: any.  Whether @rwork waits for its GP, or is queued, or runs. */
 bool kenv_rcu_work_busy(const struct kenv_rcu_work *rwork);
+/* Context: any.  Whether @work (a delayed work's too) is queued, waits for its timer, or runs. */
+bool kenv_work_busy(const struct kenv_work *work);
 
 enum kenv_softirq {
 	KENV_SOFTIRQ_KVFREE,	/* the `watermark` policy's refill */

@@ -136,6 +136,13 @@ struct kfree_rcu_cpu {
 	atomic_t backoff_page_cache_fill;
 	atomic_t work_in_progress;
 	struct hrtimer hrtimer;
+	/*
+	 * The CPU whose refill softirq was raised for this krc (watermark
+	 * policy), -1 when none is: set under lock with work_in_progress, reset
+	 * by the softirq before it clears work_in_progress; read racily by the
+	 * snapshot, which tells whether anything will run a refill in progress.
+	 */
+	int refill_raised_on;
 
 	/*
 	 * The page cache.  Pushed and popped under lock only; nr_bkv_objs is
@@ -675,6 +682,7 @@ static void kvfree_rcu_softirq(void)
 	if (!krcp->initialized || !atomic_read(&krcp->work_in_progress))
 		return;
 	fill_page_cache(krcp, GFP_NOWAIT | __GFP_NORETRY | __GFP_NOMEMALLOC | __GFP_NOWARN);
+	WRITE_ONCE(krcp->refill_raised_on, -1);
 	atomic_set(&krcp->work_in_progress, 0);
 }
 
@@ -697,10 +705,19 @@ static void run_page_cache_worker_locked(struct kfree_rcu_cpu *krcp)
 		return;
 	if (atomic_read(&krcp->backoff_page_cache_fill)) {
 		queue_delayed_work(system_highpri_wq, &krcp->page_cache_work, backoff_jiffies);
-	} else if (kvfree_cfg.policy == KVFREE_POLICY_WATERMARK) {
+	} else if (kvfree_cfg.policy == KVFREE_POLICY_WATERMARK && krcp->cpu == smp_processor_id()) {
 		STAT_INC_LOCKED(krcp, watermark_raises);
+		WRITE_ONCE(krcp->refill_raised_on, krcp->cpu);
 		raise_softirq(KENV_SOFTIRQ_KVFREE);
 	} else {
+		/*
+		 * The kernel policy's kick, and the watermark policy's for a krc
+		 * of another CPU: a headless call that migrated while it slept in
+		 * its page allocation re-locks the krc it started on, and the
+		 * softirq raised here would refill the cache of the CPU it runs
+		 * on now, leaving this krc's refill in progress for ever.  The
+		 * hrtimer's worker refills the krc it belongs to.
+		 */
 		hrtimer_start(&krcp->hrtimer, kvfree_cfg.refill_kick_ns, HRTIMER_MODE_REL);
 	}
 }
@@ -1098,6 +1115,7 @@ bool kvfree_rcu_init(const struct kvfree_rcu_config *cfg)
 		memset(krcp, 0, sizeof(*krcp));
 		raw_spin_lock_init(&krcp->lock);
 		krcp->cpu = cpu;
+		krcp->refill_raised_on = -1;
 		for (int i = 0; i < FREE_N_CHANNELS; i++)
 			INIT_LIST_HEAD(&krcp->bulk_head[i]);
 		for (int i = 0; i < KFREE_N_BATCHES; i++) {
@@ -1131,6 +1149,7 @@ void kvfree_rcu_exit(void)
 		hrtimer_cancel(&krcp->hrtimer);
 		cancel_delayed_work_sync(&krcp->page_cache_work);
 		atomic_set(&krcp->work_in_progress, 0);
+		WRITE_ONCE(krcp->refill_raised_on, -1);
 		drain_page_cache(krcp);
 		krcp->initialized = false;
 	}
@@ -1158,6 +1177,10 @@ static void krc_fill_stats(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_cpu_sta
 	for (int i = 0; i < KFREE_N_BATCHES; i++)
 		st->batch_busy[i] = kenv_rcu_work_busy(&krcp->krw_arr[i].rcu_work.rw);
 	st->backoff = atomic_read(&krcp->backoff_page_cache_fill) != 0;
+	st->refill_in_progress = atomic_read(&krcp->work_in_progress) != 0;
+	st->refill_pending = hrtimer_is_queued(&krcp->hrtimer) ||
+			     kenv_work_busy(&krcp->page_cache_work.dw.work) ||
+			     READ_ONCE(krcp->refill_raised_on) == krcp->cpu;
 	for (int i = 0; i < KENV_CTX_NR; i++)
 		st->calls[i] = stat_read(&krcp->st.calls[i]);
 	st->calls_headless = stat_read(&krcp->st.calls_headless);

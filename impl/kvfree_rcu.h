@@ -140,6 +140,10 @@ struct kvfree_rcu_cpu_stats {
 	bool monitor_armed;
 	bool batch_busy[2];
 	bool backoff;				/* refill backs off (after the shrinker) */
+	bool refill_in_progress;		/* a cache refill was asked for and has not ended */
+	bool refill_pending;			/* ... and something runs or will run it: a timer
+						 * armed, a work queued or running, a softirq
+						 * raised on its CPU */
 	/* Counters since init. */
 	unsigned long calls[KENV_CTX_NR];	/* by caller context */
 	unsigned long calls_headless;

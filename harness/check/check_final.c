@@ -82,6 +82,16 @@ static void check_monitors(unsigned int n, const struct check_ctx *cs)
 				     "%lu) but its monitor is not armed and no batch is busy",
 				     c, pending, st->pending[KVFREE_CH_SLAB],
 				     st->pending[KVFREE_CH_VMALLOC], st->pending[KVFREE_CH_LIST]);
+		/*
+		 * At rest no refill runs: one still in progress must be about
+		 * to (a timer, a work, a softirq on its own CPU), or none ever
+		 * will, for the flag stops every later request.
+		 */
+		if (st->refill_in_progress && !st->refill_pending)
+			check_report(INV_PROGRESS, NULL, (int)c, cs,
+				     "cpu%u's page-cache refill is in progress but nothing will run it "
+				     "(no timer armed, no work pending, no softirq raised on cpu%u): "
+				     "no refill will run there again", c, c);
 	}
 }
 

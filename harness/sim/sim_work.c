@@ -108,6 +108,11 @@ bool kenv_timer_cancel(struct kenv_timer *timer)
 	return true;
 }
 
+bool kenv_timer_pending(const struct kenv_timer *timer)
+{
+	return timer_armed(timer);
+}
+
 static void timer_irq(void *arg)
 {
 	struct kenv_timer *t = arg;
@@ -441,9 +446,14 @@ void kenv_flush_rcu_work(struct kenv_rcu_work *rwork)
 		work_wait(w, wdone(w) + 1, can, "flush_rcu_work");
 }
 
+bool kenv_work_busy(const struct kenv_work *work)
+{
+	return wflags(work) & (SIM_W_PENDING | SIM_W_RUNNING);
+}
+
 bool kenv_rcu_work_busy(const struct kenv_rcu_work *rwork)
 {
-	return wflags(&rwork->work) & (SIM_W_PENDING | SIM_W_RUNNING);
+	return kenv_work_busy(&rwork->work);
 }
 
 /* The first item on @cpu's worklist that is not running elsewhere. */

@@ -616,6 +616,9 @@ static void fill_unlocked(struct kfree_rcu_cpu *krcp, int cpu, struct kvfree_rcu
 	for (int i = 0; i < KFREE_N_BATCHES; i++)
 		st->batch_busy[i] = kenv_rcu_work_busy(&krcp->krw_arr[i].rcu_work.rw);
 	st->backoff = atomic_read(&krcp->backoff_page_cache_fill) != 0;
+	st->refill_in_progress = atomic_read(&krcp->work_in_progress) != 0;
+	st->refill_pending = (krcp->hrtimer.kvt_inited && kenv_timer_pending(&krcp->hrtimer.t)) ||
+			     kenv_work_busy(&krcp->page_cache_work.dw.work);
 	fill_counters(cpu, st);
 }
 

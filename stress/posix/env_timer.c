@@ -73,6 +73,12 @@ bool kenv_timer_cancel(struct kenv_timer *timer)
 	return atomic_fetch_and(&timer->state, ~TIMER_PENDING) & TIMER_PENDING;
 }
 
+bool kenv_timer_pending(const struct kenv_timer *timer)
+{
+	return atomic_load_explicit(&((struct kenv_timer *)timer)->state, memory_order_relaxed) &
+	       TIMER_PENDING;
+}
+
 /* Claim @timer if it is due at @now and run it here as a hardirq of @cpu. */
 static bool timer_try_fire(struct kenv_timer *timer, int cpu, uint64_t now)
 {

@@ -176,10 +176,14 @@ bool kenv_queue_rcu_work(enum kenv_wq wq, struct kenv_rcu_work *rwork)
 	return true;
 }
 
+bool kenv_work_busy(const struct kenv_work *work)
+{
+	return atomic_load(&((struct kenv_work *)work)->state) & (WORK_PENDING | WORK_RUNNING);
+}
+
 bool kenv_rcu_work_busy(const struct kenv_rcu_work *rwork)
 {
-	return atomic_load(&((struct kenv_rcu_work *)rwork)->work.state) &
-	       (WORK_PENDING | WORK_RUNNING);
+	return kenv_work_busy(&rwork->work);
 }
 
 /* ---------------------------------------------------------------------------

@@ -460,6 +460,18 @@ static void test_progress(void)
 	expect_clean("PROGRESS: pending objects with the monitor armed");
 
 	setup();
+	fake_stats[1].refill_in_progress = true;
+	check_progress(0, 1000);
+	expect_only("PROGRESS: a page-cache refill in progress that nothing will run",
+		    INV_PROGRESS, "refill is in progress but nothing will run it");
+
+	setup();
+	fake_stats[1].refill_in_progress = true;
+	fake_stats[1].refill_pending = true;
+	tap_ok(check_progress(0, 1000), "PROGRESS: a refill in progress with its timer armed");
+	expect_clean("PROGRESS: a refill in progress that something will run");
+
+	setup();
 	queue(objs[0], 0);
 	fake_stats[0].in_flight = 1;
 	fake_stats[0].batch_busy[1] = true;
