@@ -867,9 +867,11 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 	/*
 	 * NMI: the krc lock may be held by the very code this NMI interrupted, so
 	 * taking it could self-deadlock.  Refuse, count, and leak the object.
+	 * The refusals below count on whatever CPU the caller is on now: a
+	 * statistic, so raw_smp_processor_id() (the caller may be preemptible).
 	 */
 	if (unlikely(in_nmi())) {
-		krcp = per_cpu_ptr(&krc, smp_processor_id());
+		krcp = per_cpu_ptr(&krc, raw_smp_processor_id());
 		STAT_ADD(krcp, nmi_refused, 1);
 		KENV_WARN_ON_ONCE(KENV_WARN_MISUSE, "MISUSE", in_nmi(), ptr);
 		return;
@@ -877,7 +879,7 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 
 	/* The headless form may sleep; from atomic context it is a caller bug. */
 	if (!head && unlikely(!preemptible())) {
-		krcp = per_cpu_ptr(&krc, smp_processor_id());
+		krcp = per_cpu_ptr(&krc, raw_smp_processor_id());
 		STAT_ADD(krcp, headless_atomic, 1);
 		KENV_WARN_ON_ONCE(KENV_WARN_MISUSE, "MISUSE", !preemptible(), ptr);
 		return;
@@ -888,7 +890,7 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 	/* A second kvfree_rcu() of a queued object is leaked, never freed twice. */
 	already_queued = debug_rcu_head_queue(ptr);
 	if (KENV_WARN_ON_ONCE(KENV_WARN_MISUSE, "MISUSE", already_queued, ptr)) {
-		krcp = per_cpu_ptr(&krc, smp_processor_id());
+		krcp = per_cpu_ptr(&krc, raw_smp_processor_id());
 		STAT_ADD(krcp, double_queued, 1);
 		return;
 	}

@@ -276,6 +276,18 @@ void check_nest_exit(const char *fn, unsigned int depth);
 /* LOCKING: local_bh_disable() was called; not in hardirq or NMI context.  Any. */
 void check_bh_disable(void);
 /*
+ * LOCKING: the caller read its CPU id to stay on that CPU (smp_processor_id(),
+ * this_cpu_ptr(), at @site; kenv_this_cpu()).  A task that could be
+ * preempted right after the read could also be migrated, so the id, and any
+ * per-CPU pointer made from it, may name another CPU by the time it is used:
+ * the kernel's CONFIG_DEBUG_PREEMPT check.  Not a violation with preemption,
+ * bh or irqs disabled, a raw lock held, in an interrupt, softirq or RCU
+ * read-side section (neither environment preempts there), nor in a kthread
+ * context, which both environments keep on its CPU (the kernel exempts
+ * per-CPU kthreads the same way).  The raw_ forms are not reported.  Any.
+ */
+void check_cpu_id_read(const char *site);
+/*
  * NO-ALLOC-ATOMIC and LOCKING: @fn, which takes the allocator's own locks
  * (kfree, kfree_bulk, vfree, a page free), was called for @ptr while
  * @raw_locks raw locks are held on the caller's CPU (by the caller and by the
