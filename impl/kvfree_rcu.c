@@ -789,6 +789,14 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 	int idx;
 
 	*krcp = krc_this_cpu_lock(flags);
+	/*
+	 * The CPU we run on is up again, but its online hook has not run yet:
+	 * an interrupt there comes first.  The krc takes calls from now on;
+	 * kvfree_rcu_cpu_online() finds it done.  (An offline CPU runs nothing,
+	 * so its krc stays closed.)
+	 */
+	if (unlikely(!(*krcp)->online) && cpu_online((*krcp)->cpu))
+		WRITE_ONCE((*krcp)->online, true);
 	if (unlikely(!(*krcp)->initialized || !(*krcp)->online))
 		return false;
 
