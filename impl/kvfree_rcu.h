@@ -239,6 +239,8 @@ struct kvfree_rcu_walk_fns {
 	/* Every object on the krc's rcu_head list (KRC) or a batch slot's (BATCH). */
 	void (*list_obj)(void *arg, int cpu, const void *obj, enum kvfree_page_place place);
 	void *arg;
+	/* Leave the batch slots out (batch_records and batch_pages stay 0). */
+	bool krc_only;
 };
 
 /*

@@ -457,7 +457,8 @@ bool check_structure(bool lock_krcs);
 /*
  * The structural checks' debug mode: the per-CPU half (ACCOUNTING, BOUNDED,
  * PER-CPU by the page's own owner; no shadow, nothing allocated, no lock
- * taken) at every release of a krc lock, while it is still held.  Both
+ * taken; the krc itself, not its batch slots) at every release of a krc
+ * lock, while it is still held.  Both
  * environments call check_lock_release() for every raw lock they release, so
  * this needs nothing from them: a plain flag.  kvt_run() (the sim's executor)
  * turns it on for every run; a posix runner turns it on for a debug run (it

@@ -10,7 +10,8 @@
  * mode walks the one krc whose lock is being released, from
  * check_lock_release() while the lock is still held: no shadow there (a
  * handler may interrupt its own thread inside the shadow lock), only what the
- * krc says about itself.
+ * krc says about itself, and not its batch slots (check_structure() walks
+ * those), which keeps the cost per release to the krc's pages and list.
  *
  * A walk never nests: a krc unlock inside check_structure()'s own locked walk,
  * or in whatever a report runs, finds in_walk set and returns.  The shadow
@@ -34,6 +35,7 @@ static const char *const ch_names[KVFREE_CH_NR + 1] = { "slab", "vmalloc", "list
 struct walk {
 	int cpu;
 	bool shadow;		/* also compare with the shadow (check_structure()) */
+	bool shadow_held;	/* ... whose lock the caller holds for the whole walk */
 	bool have_cs;
 	struct check_ctx cs;	/* the context of the check, taken at the first report */
 	unsigned int obj_reports;
@@ -41,6 +43,16 @@ struct walk {
 
 /* This thread is inside a walk (its own locked walk releases a krc lock). */
 static _Thread_local bool in_walk;
+
+/*
+ * With the debug mode on, releases of each CPU's krc lock since the mode was
+ * set, and the count at that CPU's last walk by check_structure(false): a krc
+ * whose lock was not released since cannot have changed, and is not walked
+ * again.  Written by the releasing context (the debug mode is for the sim,
+ * or a posix debug run where check_structure(false) is not used).
+ */
+static unsigned long krc_releases[KENV_NR_CPUS_MAX], krc_walked_at[KENV_NR_CPUS_MAX];
+static _Atomic(bool) at_unlock_on;
 
 static void w_report(struct walk *w, enum check_inv inv, const void *obj, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -132,7 +144,8 @@ static void on_page(void *arg, int cpu, const struct kvfree_rcu_page_view *v)
 	if (!w->shadow)
 		return;
 
-	check_shadow_lock();
+	if (!w->shadow_held)
+		check_shadow_lock();
 	owner = check_shadow_page_owner_locked(v->page, &reported);
 	if (reported && v->place == KVFREE_PAGE_CACHE && owner >= 0)
 		w_report(w, INV_PER_CPU, v->page,
@@ -155,7 +168,8 @@ static void on_page(void *arg, int cpu, const struct kvfree_rcu_page_view *v)
 		for (unsigned long i = 0; i < n; i++)
 			obj_known(w, cpu, v->recs[i], v->place, where);
 	}
-	check_shadow_unlock();
+	if (!w->shadow_held)
+		check_shadow_unlock();
 }
 
 static void on_list_obj(void *arg, int cpu, const void *obj, enum kvfree_page_place place)
@@ -164,9 +178,11 @@ static void on_list_obj(void *arg, int cpu, const void *obj, enum kvfree_page_pl
 
 	if (!w->shadow)
 		return;
-	check_shadow_lock();
+	if (!w->shadow_held)
+		check_shadow_lock();
 	obj_known(w, cpu, obj, place, "rcu_head list");
-	check_shadow_unlock();
+	if (!w->shadow_held)
+		check_shadow_unlock();
 }
 
 /* The per-CPU comparisons of counters with what the walk found. */
@@ -224,24 +240,35 @@ bool check_structure(bool lock_krcs)
 {
 	const struct kvfree_rcu_config *cfg = kvfree_rcu_config();
 	unsigned long before = total_violations();
-	struct walk w = { .shadow = true };
-	const struct kvfree_rcu_walk_fns fns = { on_page, on_list_obj, &w };
+	/* Without krc locks to order against, the shadow lock is held throughout. */
+	struct walk w = { .shadow = true, .shadow_held = !lock_krcs };
+	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .list_obj = on_list_obj, .arg = &w };
+	bool skip_unchanged = !lock_krcs && atomic_load(&at_unlock_on);
 	int n;
 
 	if (!cfg || in_walk)
 		return true;
 	n = (int)cfg->nr_cpus < kenv_nr_cpus() ? (int)cfg->nr_cpus : kenv_nr_cpus();
 	in_walk = true;
+	if (w.shadow_held)
+		check_shadow_lock();
 	for (int cpu = 0; cpu < n; cpu++) {
 		struct kvfree_rcu_structure s;
 		bool ok;
 
+		if (skip_unchanged && cpu < KENV_NR_CPUS_MAX) {
+			if (krc_walked_at[cpu] == krc_releases[cpu])
+				continue;
+			krc_walked_at[cpu] = krc_releases[cpu];
+		}
 		w.cpu = cpu;
 		w.obj_reports = 0;
 		ok = lock_krcs ? kvfree_rcu_walk(cpu, &s, &fns) : kvfree_rcu_walk_locked(cpu, &s, &fns);
 		if (ok)
 			compare_cpu(&w, &s);
 	}
+	if (w.shadow_held)
+		check_shadow_unlock();
 	in_walk = false;
 	return total_violations() == before;
 }
@@ -251,11 +278,14 @@ static void structure_at_release(const struct kenv_lock *lock)
 {
 	int cpu = kvfree_rcu_krc_cpu(lock);
 	struct walk w = { .cpu = cpu };
-	const struct kvfree_rcu_walk_fns fns = { on_page, NULL, &w };
+	/* The batch slots' pages are walked between ops: a release looks at the krc. */
+	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .arg = &w, .krc_only = true };
 	struct kvfree_rcu_structure s;
 
 	if (cpu < 0 || in_walk || !kenv_lock_held(lock))
 		return;
+	if (cpu < KENV_NR_CPUS_MAX)
+		krc_releases[cpu]++;
 	in_walk = true;
 	if (kvfree_rcu_walk_locked(cpu, &s, &fns))
 		compare_cpu(&w, &s);
@@ -264,5 +294,11 @@ static void structure_at_release(const struct kenv_lock *lock)
 
 void check_set_structure_at_unlock(bool on)
 {
+	/* Every krc counts as changed: the next check_structure() walks them all. */
+	for (unsigned int c = 0; c < KENV_NR_CPUS_MAX; c++) {
+		krc_releases[c] = 1;
+		krc_walked_at[c] = 0;
+	}
+	atomic_store(&at_unlock_on, on);
 	atomic_store(&check_lock_release_hook, on ? structure_at_release : NULL);
 }

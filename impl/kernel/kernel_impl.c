@@ -863,7 +863,7 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 		s->records[i] = walk_kernel_bulk(cpu, KRC_BULK(krcp, i), KVFREE_PAGE_KRC, i, -1,
 						 &s->krc_pages, s, fns);
 	s->records[KVFREE_CH_LIST] = walk_kernel_list(cpu, krcp->head, KVFREE_PAGE_KRC, s, fns);
-	for (int b = 0; b < KFREE_N_BATCHES; b++) {
+	for (int b = 0; b < KFREE_N_BATCHES && !(fns && fns->krc_only); b++) {
 		struct kfree_rcu_cpu_work *krwp = &krcp->krw_arr[b];
 
 		for (int i = 0; i < FREE_N_CHANNELS; i++)

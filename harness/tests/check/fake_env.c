@@ -162,7 +162,8 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 	w = &fake_walk[cpu];
 	*s = w->s;
 	for (unsigned int i = 0; fns && fns->page && i < w->nr_pages; i++)
-		fns->page(fns->arg, cpu, &w->pages[i]);
+		if (!fns->krc_only || w->pages[i].place != KVFREE_PAGE_BATCH)
+			fns->page(fns->arg, cpu, &w->pages[i]);
 	for (unsigned int i = 0; fns && fns->list_obj && i < w->nr_list; i++)
 		fns->list_obj(fns->arg, cpu, w->list_objs[i], KVFREE_PAGE_KRC);
 	return true;
