@@ -39,6 +39,7 @@
 
 #include "kcompat.h"
 #include "kvfree_rcu.h"
+#include "kvfree_walk.h"
 
 #ifndef KVFREE_INJECT
 #define KVFREE_INJECT 0
@@ -1238,15 +1239,23 @@ static void krc_fill_stats(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_cpu_sta
 	st->headless_atomic = stat_read(&krcp->st.headless_atomic);
 }
 
-bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
+/* @cpu's krc, if @cpu is one of the CPUs and init has run; else NULL. */
+static struct kfree_rcu_cpu *krc_of(int cpu)
 {
 	struct kfree_rcu_cpu *krcp;
-	unsigned long flags;
 
 	if (cpu < 0 || cpu >= kenv_nr_cpus())
-		return false;
+		return NULL;
 	krcp = per_cpu_ptr(&krc, cpu);
-	if (!krcp->initialized)
+	return krcp->initialized ? krcp : NULL;
+}
+
+bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
+{
+	struct kfree_rcu_cpu *krcp = krc_of(cpu);
+	unsigned long flags;
+
+	if (!krcp)
 		return false;
 	raw_spin_lock_irqsave(&krcp->lock, flags);
 	krc_fill_stats(krcp, st);
@@ -1312,35 +1321,12 @@ static unsigned long walk_bulk(struct kfree_rcu_cpu *krcp, struct list_head *hea
 	return records;
 }
 
-/* The objects of an rcu_head list (each head's func slot holds its object). */
-static unsigned long walk_list(struct kfree_rcu_cpu *krcp, struct rcu_head *head,
-			       enum kvfree_page_place place, struct kvfree_rcu_structure *s,
-			       const struct kvfree_rcu_walk_fns *fns)
-{
-	unsigned long n = 0;
-
-	for (; head; head = head->next) {
-		if (n == KVFREE_WALK_MAX) {
-			s->truncated = true;
-			break;
-		}
-		n++;
-		if (fns && fns->list_obj)
-			fns->list_obj(fns->arg, krcp->cpu, (const void *)head->func, place);
-	}
-	return n;
-}
-
 bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 			    const struct kvfree_rcu_walk_fns *fns)
 {
-	struct kfree_rcu_cpu *krcp;
-	struct llist_node *node;
+	struct kfree_rcu_cpu *krcp = krc_of(cpu);
 
-	if (cpu < 0 || cpu >= kenv_nr_cpus())
-		return false;
-	krcp = per_cpu_ptr(&krc, cpu);
-	if (!krcp->initialized)
+	if (!krcp)
 		return false;
 	memset(s, 0, sizeof(*s));
 	s->cpu = cpu;
@@ -1357,7 +1343,8 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 	for (int i = 0; i < FREE_N_CHANNELS; i++)
 		s->records[i] = walk_bulk(krcp, &krcp->bulk_head[i], KVFREE_PAGE_KRC, i, -1,
 					  &s->krc_pages, s, fns);
-	s->records[KVFREE_CH_LIST] = walk_list(krcp, krcp->head, KVFREE_PAGE_KRC, s, fns);
+	s->records[KVFREE_CH_LIST] = kvfree_walk_rcu_list(cpu, krcp->head, false, KVFREE_PAGE_KRC,
+							  s, fns);
 	for (int b = 0; b < KFREE_N_BATCHES && !(fns && fns->krc_only); b++) {
 		struct kfree_rcu_cpu_work *krwp = &krcp->krw_arr[b];
 
@@ -1365,37 +1352,21 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 			s->batch_records += walk_bulk(krcp, &krwp->bulk_head_free[i],
 						      KVFREE_PAGE_BATCH, i, b, &s->batch_pages,
 						      s, fns);
-		s->batch_records += walk_list(krcp, krwp->head_free, KVFREE_PAGE_BATCH, s, fns);
+		s->batch_records += kvfree_walk_rcu_list(cpu, krwp->head_free, false,
+							 KVFREE_PAGE_BATCH, s, fns);
 	}
-	for (node = krcp->bkvcache.first; node; node = node->next) {
-		struct kvfree_rcu_page_view v = {
-			.page = node, .place = KVFREE_PAGE_CACHE, .ch = KVFREE_CH_NR,
-			.batch = -1, .owner = -1, .capacity = kvfree_cfg.page_entries,
-			.guard = -1,
-		};
-
-		if (s->cache_len == KVFREE_WALK_MAX) {
-			s->truncated = true;
-			break;
-		}
-		s->cache_len++;
-		if (fns && fns->page)
-			fns->page(fns->arg, cpu, &v);
-	}
+	kvfree_walk_cache(cpu, &krcp->bkvcache, kvfree_cfg.page_entries, s, fns);
 	return true;
 }
 
 bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
 		     const struct kvfree_rcu_walk_fns *fns)
 {
-	struct kfree_rcu_cpu *krcp;
+	struct kfree_rcu_cpu *krcp = krc_of(cpu);
 	unsigned long flags;
 	bool ok;
 
-	if (cpu < 0 || cpu >= kenv_nr_cpus())
-		return false;
-	krcp = per_cpu_ptr(&krc, cpu);
-	if (!krcp->initialized)
+	if (!krcp)
 		return false;
 	raw_spin_lock_irqsave(&krcp->lock, flags);
 	ok = kvfree_rcu_walk_locked(cpu, s, fns);
@@ -1405,10 +1376,5 @@ bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
 
 int kvfree_rcu_krc_cpu(const struct kenv_lock *lock)
 {
-	uintptr_t off = (uintptr_t)lock - (uintptr_t)&krc[0].lock;
-
-	if ((uintptr_t)lock < (uintptr_t)&krc[0].lock || off % sizeof(krc[0]) ||
-	    off / sizeof(krc[0]) >= KENV_NR_CPUS_MAX)
-		return -1;
-	return (int)(off / sizeof(krc[0]));
+	return kvfree_walk_krc_cpu(lock, &krc[0].lock, sizeof(krc[0]));
 }

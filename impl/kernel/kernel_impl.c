@@ -119,6 +119,7 @@ static void kernel_batch_init(void)
 #undef kvfree_rcu_init
 
 #include "kvfree_rcu.h"
+#include "kvfree_walk.h"
 #include "kernel_impl.h"
 
 /* ---------------------------------------------------------------------------
@@ -740,17 +741,6 @@ bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st)
  * Plain loads only: the caller holds the krc lock or nothing else runs.
  */
 
-/* The object an rcu_head of the list channel stands for. */
-static const void *list_obj_of(const struct rcu_head *head)
-{
-#if KVT_K_CALL_OFFSET
-	/* Before 6.3: func holds the rcu_head's offset in the object. */
-	return (const char *)head - (uintptr_t)head->func;
-#else
-	return (const void *)head->func;
-#endif
-}
-
 static void walk_kernel_page(int cpu, struct kvfree_rcu_bulk_data *bnode,
 			     enum kvfree_page_place place, int ch, int batch,
 			     const struct kvfree_rcu_walk_fns *fns)
@@ -767,68 +757,42 @@ static void walk_kernel_page(int cpu, struct kvfree_rcu_bulk_data *bnode,
 		fns->page(fns->arg, cpu, &v);
 }
 
+/*
+ * The pages of one bulk channel, on a list (6.3+) or a chain (before): the
+ * first page of @head and the page after @bnode, NULL at the end.
+ */
 #if KVT_K_LAYOUT_LIST
-static unsigned long walk_kernel_bulk(int cpu, struct list_head *head,
-				      enum kvfree_page_place place, int ch, int batch,
-				      unsigned long *pages, struct kvfree_rcu_structure *s,
-				      const struct kvfree_rcu_walk_fns *fns)
-{
-	unsigned long records = 0, n = 0;
-
-	for (struct list_head *pos = head->next; pos != head; pos = pos->next) {
-		struct kvfree_rcu_bulk_data *bnode =
-			container_of(pos, struct kvfree_rcu_bulk_data, list);
-
-		if (n == KVFREE_WALK_MAX) {
-			s->truncated = true;
-			break;
-		}
-		n++;
-		records += bnode->nr_records;
-		walk_kernel_page(cpu, bnode, place, ch, batch, fns);
-	}
-	*pages += n;
-	return records;
-}
+typedef struct list_head *kernel_bulk_t;
+#define BULK_PAGE(head, pos)							\
+	((pos) == (head) ? NULL : container_of((pos), struct kvfree_rcu_bulk_data, list))
+#define BULK_FIRST(head) BULK_PAGE((head), (head)->next)
+#define BULK_NEXT(head, bnode) BULK_PAGE((head), (bnode)->list.next)
 #else
-static unsigned long walk_kernel_bulk(int cpu, struct kvfree_rcu_bulk_data *bnode,
-				      enum kvfree_page_place place, int ch, int batch,
-				      unsigned long *pages, struct kvfree_rcu_structure *s,
-				      const struct kvfree_rcu_walk_fns *fns)
-{
-	unsigned long records = 0, n = 0;
-
-	for (; bnode; bnode = bnode->next) {
-		if (n == KVFREE_WALK_MAX) {
-			s->truncated = true;
-			break;
-		}
-		n++;
-		records += bnode->nr_records;
-		walk_kernel_page(cpu, bnode, place, ch, batch, fns);
-	}
-	*pages += n;
-	return records;
-}
+typedef struct kvfree_rcu_bulk_data *kernel_bulk_t;
+#define BULK_FIRST(head) (head)
+#define BULK_NEXT(head, bnode) ((void)(head), (bnode)->next)
 #endif
 
-static unsigned long walk_kernel_list(int cpu, struct rcu_head *head,
-				      enum kvfree_page_place place,
+/* Walk one bulk channel's pages; returns the records on them. */
+static unsigned long walk_kernel_bulk(int cpu, kernel_bulk_t head, enum kvfree_page_place place,
+				      int ch, int batch, unsigned long *pages,
 				      struct kvfree_rcu_structure *s,
 				      const struct kvfree_rcu_walk_fns *fns)
 {
-	unsigned long n = 0;
+	unsigned long records = 0, n = 0;
 
-	for (; head; head = head->next) {
+	for (struct kvfree_rcu_bulk_data *bnode = BULK_FIRST(head); bnode;
+	     bnode = BULK_NEXT(head, bnode)) {
 		if (n == KVFREE_WALK_MAX) {
 			s->truncated = true;
 			break;
 		}
 		n++;
-		if (fns && fns->list_obj)
-			fns->list_obj(fns->arg, cpu, list_obj_of(head), place);
+		records += bnode->nr_records;
+		walk_kernel_page(cpu, bnode, place, ch, batch, fns);
 	}
-	return n;
+	*pages += n;
+	return records;
 }
 
 bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
@@ -862,7 +826,8 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 	for (int i = 0; i < FREE_N_CHANNELS; i++)
 		s->records[i] = walk_kernel_bulk(cpu, KRC_BULK(krcp, i), KVFREE_PAGE_KRC, i, -1,
 						 &s->krc_pages, s, fns);
-	s->records[KVFREE_CH_LIST] = walk_kernel_list(cpu, krcp->head, KVFREE_PAGE_KRC, s, fns);
+	s->records[KVFREE_CH_LIST] = kvfree_walk_rcu_list(cpu, krcp->head, KVT_K_CALL_OFFSET,
+							  KVFREE_PAGE_KRC, s, fns);
 	for (int b = 0; b < KFREE_N_BATCHES && !(fns && fns->krc_only); b++) {
 		struct kfree_rcu_cpu_work *krwp = &krcp->krw_arr[b];
 
@@ -870,23 +835,10 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 			s->batch_records += walk_kernel_bulk(cpu, KRW_BULK(krwp, i),
 							     KVFREE_PAGE_BATCH, i, b,
 							     &s->batch_pages, s, fns);
-		s->batch_records += walk_kernel_list(cpu, krwp->head_free, KVFREE_PAGE_BATCH, s,
-						     fns);
+		s->batch_records += kvfree_walk_rcu_list(cpu, krwp->head_free, KVT_K_CALL_OFFSET,
+							 KVFREE_PAGE_BATCH, s, fns);
 	}
-	for (struct llist_node *node = krcp->bkvcache.first; node; node = node->next) {
-		struct kvfree_rcu_page_view v = {
-			.page = node, .place = KVFREE_PAGE_CACHE, .ch = KVFREE_CH_NR,
-			.batch = -1, .owner = -1, .capacity = KVFREE_BULK_MAX_ENTR, .guard = -1,
-		};
-
-		if (s->cache_len == KVFREE_WALK_MAX) {
-			s->truncated = true;
-			break;
-		}
-		s->cache_len++;
-		if (fns && fns->page)
-			fns->page(fns->arg, cpu, &v);
-	}
+	kvfree_walk_cache(cpu, &krcp->bkvcache, KVFREE_BULK_MAX_ENTR, s, fns);
 	return true;
 }
 
@@ -908,10 +860,5 @@ bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
 
 int kvfree_rcu_krc_cpu(const struct kenv_lock *lock)
 {
-	uintptr_t off = (uintptr_t)lock - (uintptr_t)&krc[0].lock;
-
-	if ((uintptr_t)lock < (uintptr_t)&krc[0].lock || off % sizeof(krc[0]) ||
-	    off / sizeof(krc[0]) >= KENV_NR_CPUS_MAX)
-		return -1;
-	return (int)(off / sizeof(krc[0]));
+	return kvfree_walk_krc_cpu(lock, &krc[0].lock, sizeof(krc[0]));
 }
