@@ -29,42 +29,53 @@
  * Single-copy-atomic accesses of a plain variable that is also read (or
  * written) without the lock that protects it.  Relaxed atomics compile to the
  * same plain moves as volatile accesses, and TSan sees them as intended races.
+ * Each is a fine-grained scheduling point (kenv_access_point()), before the
+ * access.
  */
-#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define READ_ONCE(x) (kenv_access_point(__func__), __atomic_load_n(&(x), __ATOMIC_RELAXED))
+#define WRITE_ONCE(x, v)							\
+	(kenv_access_point(__func__), __atomic_store_n(&(x), (v), __ATOMIC_RELAXED))
 #define ULONG_CMP_GE(a, b) (ULONG_MAX / 2 >= (a) - (b))
 
 typedef struct { _Atomic(int) counter; } atomic_t;
 typedef struct { _Atomic(long) counter; } atomic_long_t;
 
 #define ATOMIC_INIT(i) { (i) }
+/* Every atomic operation is a fine-grained scheduling point, before the access. */
 static inline int atomic_read(const atomic_t *v)
 {
+	kenv_access_point("atomic_read");
 	return atomic_load_explicit(&((atomic_t *)v)->counter, memory_order_relaxed);
 }
 static inline void atomic_set(atomic_t *v, int i)
 {
+	kenv_access_point("atomic_set");
 	atomic_store_explicit(&v->counter, i, memory_order_relaxed);
 }
 /* Fully ordered, as in the kernel. */
 static inline int atomic_xchg(atomic_t *v, int i)
 {
+	kenv_access_point("atomic_xchg");
 	return atomic_exchange(&v->counter, i);
 }
 static inline long atomic_long_read(const atomic_long_t *v)
 {
+	kenv_access_point("atomic_long_read");
 	return atomic_load_explicit(&((atomic_long_t *)v)->counter, memory_order_relaxed);
 }
 static inline void atomic_long_set(atomic_long_t *v, long i)
 {
+	kenv_access_point("atomic_long_set");
 	atomic_store_explicit(&v->counter, i, memory_order_relaxed);
 }
 static inline void atomic_long_add(long i, atomic_long_t *v)
 {
+	kenv_access_point("atomic_long_add");
 	atomic_fetch_add_explicit(&v->counter, i, memory_order_relaxed);
 }
 static inline void atomic_long_sub(long i, atomic_long_t *v)
 {
+	kenv_access_point("atomic_long_sub");
 	atomic_fetch_sub_explicit(&v->counter, i, memory_order_relaxed);
 }
 static inline void atomic_long_inc(atomic_long_t *v)
@@ -79,7 +90,12 @@ static inline void atomic_long_inc(atomic_long_t *v)
 #define in_nmi() kenv_in_nmi()
 #define irqs_disabled() kenv_irqs_disabled()
 #define preemptible() kenv_preemptible()
-#define smp_processor_id() kenv_cpu()
+/*
+ * smp_processor_id() and this_cpu_ptr() are for callers that cannot migrate
+ * (kenv_this_cpu(): checked, LOCKING); the raw_ forms read the CPU without
+ * the check, for statistics and hints, as the kernel distinguishes them.
+ */
+#define smp_processor_id() kenv_this_cpu(__func__)
 #define raw_smp_processor_id() kenv_cpu()
 #define nr_cpu_ids ((unsigned int)kenv_nr_cpus())
 #define cpu_online(cpu) kenv_cpu_online(cpu)
@@ -88,7 +104,8 @@ static inline void atomic_long_inc(atomic_long_t *v)
 /* Per-CPU variables are arrays indexed by CPU id. */
 #define DEFINE_PER_CPU(type, name) type name[KENV_NR_CPUS_MAX]
 #define per_cpu_ptr(ptr, cpu) (&(*(ptr))[(cpu)])
-#define this_cpu_ptr(ptr) per_cpu_ptr(ptr, kenv_cpu())
+#define this_cpu_ptr(ptr) per_cpu_ptr(ptr, kenv_this_cpu(__func__))
+#define raw_cpu_ptr(ptr) per_cpu_ptr(ptr, kenv_cpu())
 
 #define might_sleep() kenv_might_sleep(__func__)
 #define cond_resched() kenv_cond_resched()

@@ -146,6 +146,48 @@ void kenv_sched_point(const char *site);
 /* Context: sleep.  A voluntary preemption point (cond_resched()). */
 void kenv_cond_resched(void);
 
+/*
+ * Fine-grained scheduling points.  Every access to shared state that
+ * kcompat.h spells - READ_ONCE/WRITE_ONCE, the atomics, the per-CPU accessors
+ * - and, inside the environment, local_irq_save, preempt_disable and
+ * local_bh_disable, is a place where a CPU could be interrupted or a task
+ * preempted and migrated.  Real threads interleave there by themselves; a
+ * simulation that schedules only at kenv_sched_point() and the lock and
+ * irq-restore points cannot reach a race between a lockless read and the
+ * lock taken after it.  While kenv_fine_points is true (the sim sets it for
+ * its PCT exploration mode), each of them calls kenv_sched_point_fine(), which
+ * does what kenv_sched_point() does; otherwise each costs one relaxed load and
+ * a branch not taken (the posix environment never sets it).
+ *
+ * kenv_fine_points: written by the environment only, before the code under
+ * test runs; read anywhere.
+ */
+extern _Atomic(bool) kenv_fine_points;
+/* Context: any.  Only called while kenv_fine_points is set. */
+void kenv_sched_point_fine(const char *site);
+
+/* Context: any.  A fine-grained scheduling point named @site (a static string). */
+static inline void kenv_access_point(const char *site)
+{
+	if (__builtin_expect(atomic_load_explicit(&kenv_fine_points, memory_order_relaxed), 0))
+		kenv_sched_point_fine(site);
+}
+
+/*
+ * Context: any.  The CPU the caller runs on, for a caller that relies on
+ * staying there until it is done with it (smp_processor_id(), this_cpu_ptr()):
+ * it must have preemption or irqs disabled, hold a raw lock, run in an
+ * interrupt or softirq, or be a context bound to its CPU (a kthread or
+ * kworker).  From a task that may be preempted and migrated right after the
+ * read, the environment reports the access to the checker (LOCKING, as the
+ * kernel's CONFIG_DEBUG_PREEMPT reports "using smp_processor_id() in
+ * preemptible code"), and the read is a fine-grained scheduling point after
+ * it, so a migration there can also be seen to do harm.  kenv_cpu() is the
+ * unchecked read (raw_smp_processor_id(), raw_cpu_ptr()), for statistics and
+ * hints that may be stale.  @site names the caller (a static string).
+ */
+int kenv_this_cpu(const char *site);
+
 /* ---------------------------------------------------------------------------
  * Page allocation
  */

@@ -25,6 +25,10 @@
  * prove it catches them: build with -DKVFREE_INJECT=N (meson -Dinject=BN).
  * Each `#if KVFREE_INJECT == N` block is the bug's mechanism, as close to the
  * original as this design allows; corpus/bugs/catalogue.tsv describes them.
+ * Values from 101 up are not historical: they are synthetic breakages of the
+ * structures (the S1 ... S6 rows of the meson variant table), one per
+ * structural check of the harness, built only for the tests that prove each
+ * check fires (harness/tests/structure/).
  * Without KVFREE_INJECT (the default build) no bug path is compiled.
  */
 #include <limits.h>
@@ -35,6 +39,7 @@
 
 #include "kcompat.h"
 #include "kvfree_rcu.h"
+#include "kvfree_walk.h"
 
 #ifndef KVFREE_INJECT
 #define KVFREE_INJECT 0
@@ -43,7 +48,15 @@
 #define KFREE_N_BATCHES 2
 #define FREE_N_CHANNELS 2
 
-/* One storage page: a header, then pointers up to the configured count. */
+/*
+ * One storage page: a header, then pointers up to the configured count
+ * (page_entries, its capacity), then - when the page has room for one word
+ * more, i.e. page_entries < KVFREE_PAGE_ENTRIES_MAX - a guard word after the
+ * last slot, written when the page is attached to a krc: a record stored past
+ * the capacity overwrites it, which kvfree_rcu_walk_locked() reports.
+ */
+#define KVFREE_PAGE_GUARD ((void *)(uintptr_t)0x4b56475541524421ull)	/* "KVGUARD!" */
+
 struct kvfree_rcu_bulk_data {
 	struct list_head list;
 	unsigned long gp_snap;		/* cookie of the newest record's GP */
@@ -186,8 +199,14 @@ static struct kfree_rcu_cpu *krc_this_cpu_lock(unsigned long *flags)
 {
 	struct kfree_rcu_cpu *krcp;
 
+#if KVFREE_INJECT == 106
+	/* S6: the per-CPU pointer taken while still preemptible. */
+	krcp = this_cpu_ptr(&krc);
+	local_irq_save(*flags);
+#else
 	local_irq_save(*flags);
 	krcp = this_cpu_ptr(&krc);
+#endif
 	raw_spin_lock(&krcp->lock);
 	return krcp;
 }
@@ -292,7 +311,14 @@ static void recycle_bnode(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_bulk_dat
 	atomic_long_sub(1, &krcp->bulk_pages);
 	raw_spin_lock_irqsave(&krcp->lock, flags);
 	kenv_page_owner(bnode, -1, &krcp->lock);
+#if KVFREE_INJECT == 101
+	/* S1: a recycled page goes into the cache uncounted (and past its cap). */
+	cached = krcp->online;
+	if (cached)
+		llist_add((struct llist_node *)bnode, &krcp->bkvcache);
+#else
 	cached = put_cached_bnode_locked(krcp, bnode);
+#endif
 	raw_spin_unlock_irqrestore(&krcp->lock, flags);
 	if (!cached) {
 		free_page(bnode);
@@ -475,6 +501,9 @@ static void kvfree_rcu_drain_ready(struct kfree_rcu_cpu *krcp)
 #if KVFREE_INJECT == 7
 			/* B7: one counter reset although other pages still hold objects. */
 			atomic_long_set(&krcp->bulk_count[i], 0);
+#elif KVFREE_INJECT == 102
+			/* S2: the ready page's records come off the other channel's count. */
+			atomic_long_sub(bnode->nr_records, &krcp->bulk_count[1 - i]);
 #else
 			atomic_long_sub(bnode->nr_records, &krcp->bulk_count[i]);
 #endif
@@ -778,6 +807,14 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 	int idx;
 
 	*krcp = krc_this_cpu_lock(flags);
+	/*
+	 * The CPU we run on is up again, but its online hook has not run yet:
+	 * an interrupt there comes first.  The krc takes calls from now on;
+	 * kvfree_rcu_cpu_online() finds it done.  (An offline CPU runs nothing,
+	 * so its krc stays closed.)
+	 */
+	if (unlikely(!(*krcp)->online) && cpu_online((*krcp)->cpu))
+		WRITE_ONCE((*krcp)->online, true);
 	if (unlikely(!(*krcp)->initialized || !(*krcp)->online))
 		return false;
 
@@ -785,7 +822,12 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 	bnode = list_first_entry_or_null(&(*krcp)->bulk_head[idx],
 					 struct kvfree_rcu_bulk_data, list);
 
+#if KVFREE_INJECT == 103
+	/* S3: off by one: a page takes one record more than its capacity. */
+	if (!bnode || bnode->nr_records > kvfree_cfg.page_entries) {
+#else
 	if (!bnode || bnode->nr_records == kvfree_cfg.page_entries) {
+#endif
 		bnode = get_cached_bnode_locked(*krcp);
 		if (!bnode && kvfree_cfg.policy == KVFREE_POLICY_NOLOCKS) {
 			/* The only allocation allowed under the raw lock: lock-free pool. */
@@ -826,14 +868,25 @@ static bool add_ptr_to_bulk_krc_lock(struct kfree_rcu_cpu **krcp, unsigned long 
 			return false;
 
 		bnode->nr_records = 0;
+#if KVFREE_INJECT == 104
+		/* S4: the page keeps whatever owner it had (a fresh page: none). */
+		kenv_page_owner(bnode, (*krcp)->cpu, &(*krcp)->lock);
+#else
 		bnode->cpu = (*krcp)->cpu;
 		kenv_page_owner(bnode, bnode->cpu, &(*krcp)->lock);
+#endif
+		if (kvfree_cfg.page_entries < KVFREE_PAGE_ENTRIES_MAX)
+			bnode->records[kvfree_cfg.page_entries] = KVFREE_PAGE_GUARD;
 		list_add(&bnode->list, &(*krcp)->bulk_head[idx]);
 		atomic_long_inc(&(*krcp)->bulk_pages);
 	}
 
 	/* A page is full at page_entries: the test above takes a new one then. */
+#if KVFREE_INJECT == 103
+	KENV_ASSERT(bnode->nr_records <= kvfree_cfg.page_entries);
+#else
 	KENV_ASSERT(bnode->nr_records < kvfree_cfg.page_entries);
+#endif
 	bnode->records[bnode->nr_records++] = ptr;
 	/* Refreshed on every insert: the page's cookie covers its newest record. */
 	bnode->gp_snap = get_state_synchronize_rcu();
@@ -884,9 +937,11 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 	/*
 	 * NMI: the krc lock may be held by the very code this NMI interrupted, so
 	 * taking it could self-deadlock.  Refuse, count, and leak the object.
+	 * The refusals below count on whatever CPU the caller is on now: a
+	 * statistic, so raw_smp_processor_id() (the caller may be preemptible).
 	 */
 	if (unlikely(in_nmi())) {
-		krcp = per_cpu_ptr(&krc, smp_processor_id());
+		krcp = per_cpu_ptr(&krc, raw_smp_processor_id());
 		STAT_ADD(krcp, nmi_refused, 1);
 		KENV_WARN_ON_ONCE(KENV_WARN_MISUSE, "MISUSE", in_nmi(), ptr);
 		return;
@@ -894,7 +949,7 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 
 	/* The headless form may sleep; from atomic context it is a caller bug. */
 	if (!head && unlikely(!preemptible())) {
-		krcp = per_cpu_ptr(&krc, smp_processor_id());
+		krcp = per_cpu_ptr(&krc, raw_smp_processor_id());
 		STAT_ADD(krcp, headless_atomic, 1);
 		KENV_WARN_ON_ONCE(KENV_WARN_MISUSE, "MISUSE", !preemptible(), ptr);
 		return;
@@ -905,7 +960,7 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 	/* A second kvfree_rcu() of a queued object is leaked, never freed twice. */
 	already_queued = debug_rcu_head_queue(ptr);
 	if (KENV_WARN_ON_ONCE(KENV_WARN_MISUSE, "MISUSE", already_queued, ptr)) {
-		krcp = per_cpu_ptr(&krc, smp_processor_id());
+		krcp = per_cpu_ptr(&krc, raw_smp_processor_id());
 		STAT_ADD(krcp, double_queued, 1);
 		return;
 	}
@@ -1073,7 +1128,11 @@ void kvfree_rcu_cpu_offline(int cpu)
 	raw_spin_unlock_irqrestore(&krcp->lock, flags);
 
 	/* Hand every pending object to a batch; the batches complete anywhere. */
+#if KVFREE_INJECT == 105
+	/* S5: the objects stay on the dead CPU's krc until its monitor runs. */
+#else
 	kvfree_rcu_offload_all(krcp);
+#endif
 	drain_page_cache(krcp);
 }
 
@@ -1203,15 +1262,23 @@ static void krc_fill_stats(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_cpu_sta
 	st->headless_atomic = stat_read(&krcp->st.headless_atomic);
 }
 
-bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
+/* @cpu's krc, if @cpu is one of the CPUs and init has run; else NULL. */
+static struct kfree_rcu_cpu *krc_of(int cpu)
 {
 	struct kfree_rcu_cpu *krcp;
-	unsigned long flags;
 
 	if (cpu < 0 || cpu >= kenv_nr_cpus())
-		return false;
+		return NULL;
 	krcp = per_cpu_ptr(&krc, cpu);
-	if (!krcp->initialized)
+	return krcp->initialized ? krcp : NULL;
+}
+
+bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
+{
+	struct kfree_rcu_cpu *krcp = krc_of(cpu);
+	unsigned long flags;
+
+	if (!krcp)
 		return false;
 	raw_spin_lock_irqsave(&krcp->lock, flags);
 	krc_fill_stats(krcp, st);
@@ -1225,4 +1292,112 @@ bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st)
 		return false;
 	krc_fill_stats(per_cpu_ptr(&krc, cpu), st);
 	return true;
+}
+
+/* ---------------------------------------------------------------------------
+ * The structure walk (kvfree_rcu.h)
+ *
+ * Plain loads only: the caller holds the krc lock or nothing else runs, and a
+ * READ_ONCE here would be a scheduling point inside the checker.
+ */
+
+#define WALK_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+static void walk_page(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_bulk_data *bnode,
+		      enum kvfree_page_place place, int ch, int batch,
+		      const struct kvfree_rcu_walk_fns *fns)
+{
+	struct kvfree_rcu_page_view v = {
+		.page = bnode, .place = place, .ch = (enum kvfree_channel)ch, .batch = batch,
+		.owner = bnode->cpu, .records = bnode->nr_records,
+		.capacity = kvfree_cfg.page_entries, .slots = KVFREE_PAGE_ENTRIES_MAX,
+		.guard = -1, .recs = bnode->records,
+	};
+
+	if (kvfree_cfg.page_entries < KVFREE_PAGE_ENTRIES_MAX)
+		v.guard = bnode->records[kvfree_cfg.page_entries] == KVFREE_PAGE_GUARD;
+	if (fns && fns->page)
+		fns->page(fns->arg, krcp->cpu, &v);
+}
+
+/* The pages of one bulk list; returns the records on them. */
+static unsigned long walk_bulk(struct kfree_rcu_cpu *krcp, struct list_head *head,
+			       enum kvfree_page_place place, int ch, int batch,
+			       unsigned long *pages, struct kvfree_rcu_structure *s,
+			       const struct kvfree_rcu_walk_fns *fns)
+{
+	unsigned long records = 0, n = 0;
+	struct list_head *pos;
+
+	for (pos = head->next; pos != head; pos = pos->next) {
+		struct kvfree_rcu_bulk_data *bnode =
+			container_of(pos, struct kvfree_rcu_bulk_data, list);
+
+		if (++n > KVFREE_WALK_MAX) {
+			s->truncated = true;
+			break;
+		}
+		records += bnode->nr_records;
+		walk_page(krcp, bnode, place, ch, batch, fns);
+	}
+	*pages += n > KVFREE_WALK_MAX ? KVFREE_WALK_MAX : n;
+	return records;
+}
+
+bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
+			    const struct kvfree_rcu_walk_fns *fns)
+{
+	struct kfree_rcu_cpu *krcp = krc_of(cpu);
+
+	if (!krcp)
+		return false;
+	memset(s, 0, sizeof(*s));
+	s->cpu = cpu;
+	s->offline = !WALK_LOAD(krcp->online);
+	s->per_channel_counts = true;
+	for (int i = 0; i < FREE_N_CHANNELS; i++)
+		s->count[i] = (unsigned long)atomic_load_explicit(&krcp->bulk_count[i].counter,
+								  memory_order_relaxed);
+	s->count[KVFREE_CH_LIST] = (unsigned long)atomic_load_explicit(&krcp->head_count.counter,
+								       memory_order_relaxed);
+	s->cached = (unsigned long)WALK_LOAD(krcp->nr_bkv_objs);
+	s->cache_cap = kvfree_cfg.cache_pages;
+
+	for (int i = 0; i < FREE_N_CHANNELS; i++)
+		s->records[i] = walk_bulk(krcp, &krcp->bulk_head[i], KVFREE_PAGE_KRC, i, -1,
+					  &s->krc_pages, s, fns);
+	s->records[KVFREE_CH_LIST] = kvfree_walk_rcu_list(cpu, krcp->head, false, KVFREE_PAGE_KRC,
+							  s, fns);
+	for (int b = 0; b < KFREE_N_BATCHES && !(fns && fns->krc_only); b++) {
+		struct kfree_rcu_cpu_work *krwp = &krcp->krw_arr[b];
+
+		for (int i = 0; i < FREE_N_CHANNELS; i++)
+			s->batch_records += walk_bulk(krcp, &krwp->bulk_head_free[i],
+						      KVFREE_PAGE_BATCH, i, b, &s->batch_pages,
+						      s, fns);
+		s->batch_records += kvfree_walk_rcu_list(cpu, krwp->head_free, false,
+							 KVFREE_PAGE_BATCH, s, fns);
+	}
+	kvfree_walk_cache(cpu, &krcp->bkvcache, kvfree_cfg.page_entries, s, fns);
+	return true;
+}
+
+bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
+		     const struct kvfree_rcu_walk_fns *fns)
+{
+	struct kfree_rcu_cpu *krcp = krc_of(cpu);
+	unsigned long flags;
+	bool ok;
+
+	if (!krcp)
+		return false;
+	raw_spin_lock_irqsave(&krcp->lock, flags);
+	ok = kvfree_rcu_walk_locked(cpu, s, fns);
+	raw_spin_unlock_irqrestore(&krcp->lock, flags);
+	return ok;
+}
+
+int kvfree_rcu_krc_cpu(const struct kenv_lock *lock)
+{
+	return kvfree_walk_krc_cpu(lock, &krc[0].lock, sizeof(krc[0]));
 }

@@ -180,4 +180,90 @@ bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st);
 /* The configuration in force (valid between init and exit). */
 const struct kvfree_rcu_config *kvfree_rcu_config(void);
 
+/* ---------------------------------------------------------------------------
+ * The structure walk: what one CPU's krc really holds, for the checker's
+ * structural checks (check_structure() in harness/check/check.h), which
+ * compare it with the implementation's own counters and with the shadow.
+ */
+
+/* Where kvfree_rcu_walk_locked() found a storage page. */
+enum kvfree_page_place {
+	KVFREE_PAGE_KRC,	/* a bulk channel of the krc: pending records */
+	KVFREE_PAGE_BATCH,	/* a bulk channel of a batch slot: waiting for its GP */
+	KVFREE_PAGE_CACHE,	/* the page cache: holds no records */
+};
+
+/* One storage page as the walk found it. */
+struct kvfree_rcu_page_view {
+	const void *page;
+	enum kvfree_page_place place;
+	enum kvfree_channel ch;		/* SLAB or VMALLOC; KVFREE_CH_NR in the cache */
+	int batch;			/* the batch slot (0, 1) for KVFREE_PAGE_BATCH, else -1 */
+	int owner;			/* the krc the page says it belongs to; -1: its layout keeps none */
+	unsigned long records;		/* records it holds (0 in the cache) */
+	unsigned long capacity;		/* the most it may hold */
+	unsigned long slots;		/* record slots the page has room for: read no
+					 * more than min(records, slots) of @recs */
+	int guard;			/* the word after its last slot: 1 intact, 0 overwritten,
+					 * -1 no guard (no room, or a cached page) */
+	void *const *recs;		/* its @records records (NULL in the cache) */
+};
+
+/* The most list entries and pages the walk follows per list (a cycle ends there). */
+#define KVFREE_WALK_MAX (1ul << 22)
+
+/* One CPU's krc: the implementation's counters beside what the walk found. */
+struct kvfree_rcu_structure {
+	int cpu;
+	/*
+	 * The implementation took the CPU offline and promised to hand what it
+	 * held to batches (the reference does; the kernel keeps an offline CPU's
+	 * objects on its krc, and the kernel build says false).
+	 */
+	bool offline;
+	/* The implementation's counters. */
+	bool per_channel_counts;		/* false: count[KVFREE_CH_SLAB] counts all channels */
+	unsigned long count[KVFREE_CH_NR];	/* objects pending per channel */
+	unsigned long cached;			/* the cached-page count */
+	unsigned long cache_cap;		/* its cap (cache_pages) */
+	/* What the walk found. */
+	unsigned long records[KVFREE_CH_NR];	/* on the krc's pages per bulk channel, and the
+						 * length of its rcu_head list */
+	unsigned long krc_pages;		/* pages on the krc's bulk channels */
+	unsigned long cache_len;		/* pages on the cache list */
+	unsigned long batch_records;		/* in both batch slots, lists included */
+	unsigned long batch_pages;
+	bool truncated;				/* a list reached KVFREE_WALK_MAX: counts are partial */
+};
+
+/* What the walk calls back with; any of them may be NULL. */
+struct kvfree_rcu_walk_fns {
+	/* Every storage page: the krc's, the batch slots', the cache's. */
+	void (*page)(void *arg, int cpu, const struct kvfree_rcu_page_view *v);
+	/* Every object on the krc's rcu_head list (KRC) or a batch slot's (BATCH). */
+	void (*list_obj)(void *arg, int cpu, const void *obj, enum kvfree_page_place place);
+	void *arg;
+	/* Leave the batch slots out (batch_records and batch_pages stay 0). */
+	bool krc_only;
+};
+
+/*
+ * Walk @cpu's krc, its two batch slots and its page cache into @s, calling
+ * @fns (or NULL) on the way.  Context: the caller holds @cpu's krc lock (the
+ * lock for which kvfree_rcu_krc_cpu() returns @cpu), or nothing else runs
+ * (the sim between ops).  It takes no lock, allocates nothing, reaches no
+ * scheduling point and decides nothing: the checker does.  Returns false,
+ * filling nothing, if @cpu is out of range or init has not run.
+ */
+bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
+			    const struct kvfree_rcu_walk_fns *fns);
+/*
+ * The same under @cpu's krc lock (taken with irqs saved, then released).
+ * Context: any but NMI.
+ */
+bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
+		     const struct kvfree_rcu_walk_fns *fns);
+/* Context: any.  The CPU whose krc lock @lock is, or -1 for any other lock. */
+int kvfree_rcu_krc_cpu(const struct kenv_lock *lock);
+
 #endif /* KVTORTURE_KVFREE_RCU_H */

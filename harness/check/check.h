@@ -370,6 +370,18 @@ void check_nest_exit(const char *fn, unsigned int depth);
 /* LOCKING: local_bh_disable() was called; not in hardirq or NMI context.  Any. */
 void check_bh_disable(void);
 /*
+ * LOCKING: the caller read its CPU id to stay on that CPU (smp_processor_id(),
+ * this_cpu_ptr(), at @site; kenv_this_cpu()).  A task that could be
+ * preempted right after the read could also be migrated, so the id, and any
+ * per-CPU pointer made from it, may name another CPU by the time it is used:
+ * the kernel's CONFIG_DEBUG_PREEMPT check.  Not a violation with preemption,
+ * bh or irqs disabled, a raw lock held, in an interrupt, softirq or RCU
+ * read-side section (neither environment preempts there), nor in a kthread
+ * context, which both environments keep on its CPU (the kernel exempts
+ * per-CPU kthreads the same way).  The raw_ forms are not reported.  Any.
+ */
+void check_cpu_id_read(const char *site);
+/*
  * NO-ALLOC-ATOMIC and LOCKING: @fn, which takes the allocator's own locks
  * (kfree, kfree_bulk, vfree, a page free), was called for @ptr while
  * @raw_locks raw locks are held on the caller's CPU (by the caller and by the
@@ -486,5 +498,68 @@ bool check_after_shrinker(void);
  * Context: sleep.
  */
 bool check_shrink_count(unsigned long count, bool (*unchanged)(void *arg), void *arg);
+
+/* ---- structural checks (check_structure.c) -------------------------------- */
+
+/*
+ * The checks above compare the implementation's counters with the shadow;
+ * these look at the structures themselves, through the implementation's
+ * walk (kvfree_rcu_walk_locked() of kvfree_rcu.h, in the reference and in
+ * the kernel shim alike), and compare what is there with the counters and
+ * with the shadow.  Per CPU (at every krc unlock in the debug mode, and in
+ * check_structure()):
+ *   ACCOUNTING  each bulk channel's count equals the records on the pages of
+ *               that channel on the krc, the list channel's count the length
+ *               of the krc's rcu_head list (an implementation that keeps one
+ *               count: their sum); the cached-page count equals the pages on
+ *               the cache list;
+ *   BOUNDED     no page on the krc or in a batch holds more records than its
+ *               capacity, and the guard word after its last slot (where the
+ *               page has room for one) is intact; the cache list holds at most
+ *               the cache's cap;
+ *   PER-CPU     every page on the krc or in its batches names that CPU as its
+ *               owner (where the page layout keeps an owner).
+ * And across the system, in check_structure() only:
+ *   PER-CPU     every such page is owned by that CPU per check_page_owner(),
+ *               and a cached page by none (when the implementation reports
+ *               pages);
+ *   EXACTLY-ONCE every object on the krc's and its batches' pages and lists
+ *               is queued and not yet freed per the shadow (any other would be
+ *               freed a second time, or was never handed over);
+ *   HOTPLUG     a CPU the implementation took offline holds nothing pending:
+ *               checked while the run goes on, not only once it drained.
+ * Reports print both sides of each comparison.  A walk that had to stop at
+ * KVFREE_WALK_MAX entries skips the comparisons it cannot make.
+ */
+
+/*
+ * Every CPU's krc, now.  @lock_krcs: take each CPU's krc lock around its
+ * walk (kvfree_rcu_walk()), for a system where other threads run: real
+ * threads, where even with the flooders paused kworkers, timers, softirqs
+ * and interrupts go on (each CPU is consistent under its lock; counters that
+ * span CPUs are left to check_accounting()).  Without it no lock is taken and
+ * no scheduling point is reached: for a system where nothing else runs and
+ * no krc lock is held (the sim between ops; its traces stay as they were).
+ * Context: sleep, holding no krc lock and not inside the checker; the shadow
+ * lock is taken per page and per object, after the krc lock (the order every
+ * hook already uses), and never held across a krc lock or unlock.  Stress
+ * checkpoints call check_structure(true) with the flooders paused.  Returns
+ * true if all held.
+ */
+bool check_structure(bool lock_krcs);
+
+/*
+ * The structural checks' debug mode: the per-CPU half (ACCOUNTING, BOUNDED,
+ * PER-CPU by the page's own owner; no shadow, nothing allocated, no lock
+ * taken; the krc itself, not its batch slots) at every release of a krc
+ * lock, while it is still held.  Both
+ * environments call check_lock_release() for every raw lock they release, so
+ * this needs nothing from them: a plain flag.  kvt_run() (the sim's executor)
+ * turns it on for every run; a posix runner turns it on for a debug run (it
+ * costs a walk of one krc per unlock: O(pages + list length)).  The setting
+ * stays until changed; check_reset() leaves it.  Context: sleep, between runs
+ * or before the threads that take krc locks start.
+ */
+void check_set_structure_at_unlock(bool on);
 
 #endif /* KVTORTURE_CHECK_H */

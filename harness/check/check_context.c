@@ -4,8 +4,8 @@
  * and scheduler report: a context or handler that returns with something
  * held or disabled, a call made where it must not run (NMI, under a raw
  * lock), an enable without a disable, a lock that can never be released,
- * and a scheduler that does not come to rest (LOCKING, NO-ALLOC-ATOMIC,
- * PROGRESS).
+ * a CPU id read where the task may migrate, and a scheduler that does not
+ * come to rest (LOCKING, NO-ALLOC-ATOMIC, PROGRESS).
  *
  * The environments count their own state (locks per frame, preemption and bh
  * depth, scheduler steps) and say what happened; the rules are here.  The
@@ -72,6 +72,21 @@ void check_bh_disable(void)
 	check_ctx_take(&cs);
 	check_report(INV_LOCKING, NULL, cs.cpu, &cs, "local_bh_disable from %s context",
 		     kenv_ctx_name(cs.ctx));
+}
+
+void check_cpu_id_read(const char *site)
+{
+	struct check_ctx cs;
+
+	if (!kenv_preemptible() || kenv_context() != KENV_CTX_TASK)
+		return;
+	check_ctx_take(&cs);
+	check_report(INV_LOCKING, NULL, cs.cpu, &cs,
+		     "%s read its CPU id (cpu%d) in preemptible task context: the task may "
+		     "migrate right after, so the id and per-CPU pointers made from it may name "
+		     "another CPU (use raw_smp_processor_id()/raw_cpu_ptr() for hints, or "
+		     "disable preemption or irqs first)",
+		     site ? site : "?", cs.cpu);
 }
 
 void check_allocator_call(const char *fn, const void *ptr, unsigned int raw_locks)

@@ -5,8 +5,9 @@
  * accounting, reclaim progress, the state after the shrinker and the
  * shrinker's count.
  *
- * This is the only file of the checker that calls the implementation, so a
- * program that never calls these functions links without it.  Snapshots are
+ * This file and check_structure.c are the only ones of the checker that call
+ * the implementation, so a program that calls none of their functions links
+ * without it.  Snapshots are
  * taken before the shadow lock: kvfree_rcu_snapshot() takes each CPU's krc
  * lock, and a context holding a krc lock may report a violation, so the shadow
  * lock is never held while waiting for a krc lock.  The callers run these on a

@@ -178,4 +178,26 @@ void check_locks_page_attach(const void *page, int cpu, const struct kenv_lock *
 /* KENV_WARN_MISUSE from check_warned(): counted and matched to an object. */
 void check_shadow_misuse_warned(const void *obj, const char *cond);
 
+/*
+ * For the structural checks (check_structure.c), caller holds the shadow
+ * lock.  The CPU whose krc owns @page per check_page_owner(), or -1 (none,
+ * or never reported); *@reported: whether the implementation reports pages
+ * at all.
+ */
+int check_shadow_page_owner_locked(const void *page, bool *reported);
+/* What the shadow knows of @obj; *@seq: when it was queued, or freed. */
+enum check_known {
+	CHECK_KNOWN_NONE,	/* never seen, or freed and forgotten */
+	CHECK_KNOWN_NEW,	/* announced (check_obj_new), never queued */
+	CHECK_KNOWN_QUEUED,	/* queued and not freed */
+	CHECK_KNOWN_FREED,	/* freed */
+};
+enum check_known check_shadow_obj_known_locked(const void *obj, uint64_t *seq);
+
+/*
+ * Called by check_lock_release() first, while the lock is still held, when
+ * set (the structural checks' debug mode, check_set_structure_at_unlock()).
+ */
+extern void (*_Atomic check_lock_release_hook)(const struct kenv_lock *lock);
+
 #endif /* KVTORTURE_CHECK_INTERNAL_H */

@@ -368,13 +368,20 @@ void check_lock_acquire(const struct kenv_lock *lock)
 	}
 }
 
+void (*_Atomic check_lock_release_hook)(const struct kenv_lock *lock);
+
 void check_lock_release(const struct kenv_lock *lock)
 {
+	void (*hook)(const struct kenv_lock *) =
+		atomic_load_explicit(&check_lock_release_hook, memory_order_relaxed);
 	struct check_ctx cs;
 	struct check_task *t;
 	struct relock_track *r;
 	unsigned int i;
 
+	/* The structural checks' debug mode: the krc as it is left, lock still held. */
+	if (hook)
+		hook(lock);
 	check_ctx_take(&cs);
 	t = cs.task;
 	for (i = t->nr_held < CHECK_MAX_HELD ? t->nr_held : CHECK_MAX_HELD; i-- > 0;) {

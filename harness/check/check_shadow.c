@@ -1183,3 +1183,37 @@ void check_shadow_each_outstanding_locked(bool (*fn)(const struct check_obj_view
 			return;
 	}
 }
+
+/* ---- queries of the structural checks (check_structure.c) ---------------- */
+
+int check_shadow_page_owner_locked(const void *page, bool *reported)
+{
+	const struct shadow_page *p;
+
+	check_shadow_assert_held();
+	*reported = pages_reported;
+	if (!pages)
+		return -1;
+	p = page_slot(page, false);
+	return p ? p->cpu : -1;
+}
+
+enum check_known check_shadow_obj_known_locked(const void *obj, uint64_t *seq)
+{
+	uint32_t r;
+
+	check_shadow_assert_held();
+	*seq = 0;
+	if (!recs || (r = lookup(obj)) == NIL)
+		return CHECK_KNOWN_NONE;
+	switch (recs[r].state) {
+	case OBJ_QUEUED:
+		*seq = recs[r].queue_seq;
+		return CHECK_KNOWN_QUEUED;
+	case OBJ_FREED:
+		*seq = recs[r].free_seq;
+		return CHECK_KNOWN_FREED;
+	default:
+		return CHECK_KNOWN_NEW;
+	}
+}

@@ -4,7 +4,8 @@
  * replaying, converting and minimizing reproducers, and (when built with
  * liburcu) the real-thread stress runner.
  *
- *   kvtorture sim [--seed N] [--duration S | --runs N] [--policy P|all] [--ops N] [--out DIR]
+ *   kvtorture sim [--seed N] [--duration S | --runs N] [--policy P|all] [--ops N]
+ *                 [--pct-depth D [--pct-steps K]] [--out DIR]
  *   kvtorture replay [-v] FILE|DIR...
  *   kvtorture decode FILE          text reproducer to stdout
  *   kvtorture encode FILE          binary input to stdout
@@ -211,17 +212,24 @@ static int mkdir_parents(const char *path)
 
 static const char sim_help[] =
 	"usage: kvtorture sim [--seed N] [--duration S | --runs N] [--policy kernel|watermark|nolocks|all]\n"
-	"                     [--ops N] [--out DIR]\n"
+	"                     [--ops N] [--pct-depth D [--pct-steps K]] [--out DIR]\n"
 	"Seeded random exploration of the simulation: each run is a random op program\n"
 	"(drawn from the seed and the run number) with random interrupts, NMIs,\n"
 	"preemption, migration and allocation failures.  Policies rotate unless one is\n"
 	"given.  On a violation the report is printed, the reproducer is written to\n"
 	"DIR (default: corpus/found) and the exit status is 1.  Defaults: --seed from\n"
-	"the clock, --duration 10, --ops 64.\n";
+	"the clock, --duration 10, --ops 64.\n"
+	"--pct-depth D (1..16) schedules by PCT instead of random preemption: every access\n"
+	"to shared state is a scheduling point, coroutines run by random priority, and\n"
+	"D-1 change points drawn from steps 1..K lower the running one; a bug needing D\n"
+	"orderings is found with probability >= 1/(n K^(D-1)) per run of n coroutines.\n"
+	"K is --pct-steps, or else the number of steps the previous run took (1000 for\n"
+	"the first); each reproducer records its seed, depth and K.\n";
 
 static int cmd_sim(int argc, char **argv)
 {
 	uint64_t seed = (uint64_t)time(NULL), duration = 10, runs = 0, nr_ops = 64, v;
+	uint64_t pct_depth = 0, pct_steps = 0, pct_last_steps = 1000;
 	const char *out = "corpus/found";
 	int policy = -1;
 	char repro_cmd[4600];
@@ -237,6 +245,8 @@ static int cmd_sim(int argc, char **argv)
 		{ "ops", required_argument, NULL, 'n' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "pct-depth", required_argument, NULL, 'D' },
+		{ "pct-steps", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -247,6 +257,16 @@ static int cmd_sim(int argc, char **argv)
 		case 'h':
 			fputs(sim_help, stdout);
 			return 0;
+		case 'D':
+			if (!parse_u64_arg(optarg, &pct_depth) || pct_depth < 1 ||
+			    pct_depth > KVT_PCT_DEPTH_MAX)
+				return usage_error("sim", "--pct-depth needs 1..16, not '%s'", optarg);
+			break;
+		case 'K':
+			if (!parse_u64_arg(optarg, &pct_steps) || pct_steps == 0)
+				return usage_error("sim", "--pct-steps needs a positive number, not '%s'",
+						   optarg);
+			break;
 		case 's':
 			if (!parse_u64_arg(optarg, &seed))
 				return usage_error("sim", "--seed needs a number, not '%s'", optarg);
@@ -285,8 +305,11 @@ static int cmd_sim(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("sim", "takes no argument, got '%s'", argv[optind]);
+	if (pct_steps && !pct_depth)
+		return usage_error("sim", "--pct-steps needs --pct-depth%s", "");
 
-	printf("kvtorture sim: seed %" PRIu64 " (implementation: %s)\n", seed, kvt_cli->impl);
+	printf("kvtorture sim: seed %" PRIu64 " (implementation: %s)%s\n", seed, kvt_cli->impl,
+	       pct_depth ? ", PCT scheduling" : "");
 	fflush(stdout);
 	if (mkdir_parents(out) != 0) {
 		fprintf(stderr, "kvtorture sim: cannot create %s: %s\n", out, strerror(errno));
@@ -314,6 +337,10 @@ static int cmd_sim(int argc, char **argv)
 		prog.cfg.preempt_permille = (unsigned int)((run_seed >> 16) % 100);
 		prog.cfg.migrate_permille = (unsigned int)((run_seed >> 24) % 500);
 		prog.cfg.alloc_fail_permille = (unsigned int)((run_seed >> 32) % 200);
+		if (pct_depth) {
+			prog.cfg.pct_depth = (unsigned int)pct_depth;
+			prog.cfg.pct_steps = pct_steps ? pct_steps : pct_last_steps;
+		}
 
 		if (snprintf(pending_repro.path, sizeof(pending_repro.path),
 			     "%s/sim-seed%" PRIu64 "-run%" PRIu64 ".kvt", out, seed, run) >=
@@ -322,17 +349,34 @@ static int cmd_sim(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		snprintf(pending_repro.tmp, sizeof(pending_repro.tmp), "%s.tmp", pending_repro.path);
-		snprintf(repro_cmd, sizeof(repro_cmd),
-			 "%s replay %s   (or: %s sim --seed %" PRIu64 " --runs %" PRIu64
-			 " --ops %" PRIu64 "%s%s)", self_name(), pending_repro.path, self_name(), seed,
-			 run + 1, nr_ops,
-			 policy >= 0 ? " --policy " : "",
-			 policy >= 0 ? kvt_policy_name((enum kvt_policy)policy) : "");
+		{
+			char pct_opts[64] = "";
+
+			if (pct_depth)
+				snprintf(pct_opts, sizeof(pct_opts), " --pct-depth %" PRIu64 "%s",
+					 pct_depth, pct_steps ? " --pct-steps " : "");
+			if (pct_steps)
+				snprintf(pct_opts + strlen(pct_opts), sizeof(pct_opts) - strlen(pct_opts),
+					 "%" PRIu64, pct_steps);
+			snprintf(repro_cmd, sizeof(repro_cmd),
+				 "%s replay %s   (or: %s sim --seed %" PRIu64 " --runs %" PRIu64
+				 " --ops %" PRIu64 "%s%s%s)", self_name(), pending_repro.path,
+				 self_name(), seed, run + 1, nr_ops,
+				 policy >= 0 ? " --policy " : "",
+				 policy >= 0 ? kvt_policy_name((enum kvt_policy)policy) : "", pct_opts);
+		}
 		pending_repro.prog = &prog;
 
 		rc = kvt_run(&prog, &opts);
 		pending_repro.prog = NULL;
 		kvt_prog_free(&prog);
+		if (pct_depth) {
+			struct kvt_run_result res;
+
+			/* K for the next run: what this one took (the range PCT draws from). */
+			kvt_run_last(&res);
+			pct_last_steps = res.pct_steps ? res.pct_steps : 1;
+		}
 		if (rc != 0) {
 			violations++;
 			break;

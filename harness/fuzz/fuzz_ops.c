@@ -4,8 +4,10 @@
  *
  * The input is a binary op program (ops.h): a configuration header, then
  * 4-byte op records.  Every byte string is a valid program; it runs in the
- * deterministic simulation under the invariant checker, all three refill
- * policies reachable from the header.  A violation prints the checker's report
+ * deterministic simulation under the invariant checker (the structural
+ * checks included), all three refill policies reachable from the header.
+ * A pct-change record turns on PCT scheduling for the input, with the change
+ * points its pct-change records choose.  A violation prints the checker's report
  * and aborts, so every engine (libFuzzer, AFL++, the replay main) records it
  * as a crash; `kvtorture replay CRASH-FILE` reproduces it.
  */

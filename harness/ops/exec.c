@@ -617,6 +617,8 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
 		return start_in_ctx(c, body_queue_loop, "kvt-queue-loop");
 	case KVT_OP_MISUSE_DOUBLE:
 		return start_in_ctx(c, body_misuse_double, "kvt-misuse-double");
+	case KVT_OP_PCT_CHANGE:
+		return sim_pct_change_after(c->n);
 	case KVT_OP_MISUSE_HEADLESS_ATOMIC:
 		if (c->why == KVT_WHY_SOFTIRQ)
 			c->ctx = KENV_CTX_SOFTIRQ;
@@ -635,8 +637,13 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
  * The run
  */
 
-static void sim_config_from(const struct kvt_config *kc, struct sim_config *sc)
+_Static_assert(KVT_PCT_DEPTH_MAX == SIM_PCT_DEPTH_MAX, "the text's PCT depth is the sim's");
+
+/* Under PCT: the program asks for a depth, or takes change points from its ops. */
+static void sim_config_from(const struct kvt_prog *prog, struct sim_config *sc)
 {
+	const struct kvt_config *kc = &prog->cfg;
+
 	sim_config_default(sc);
 	sc->nr_cpus = kc->nr_cpus;
 	sc->seed = kc->seed;
@@ -654,6 +661,10 @@ static void sim_config_from(const struct kvt_config *kc, struct sim_config *sc)
 		sc->irq_fn = explore_irq;
 	if (kc->nmi_permille)
 		sc->nmi_fn = explore_nmi;
+	sc->pct_depth = kc->pct_depth;
+	sc->pct_steps = kc->pct_steps;
+	if (!sc->pct_depth && kvt_prog_uses_pct(prog))
+		sc->pct_depth = 1;
 }
 
 static void kvfree_config_from(const struct kvt_config *kc, struct kvfree_rcu_config *fc)
@@ -719,6 +730,7 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 {
 	struct kvt_run_opts opts;
 	struct sim_config sc;
+	struct sim_stats st;
 	struct kvfree_rcu_config fc;
 	bool final_ok = false;
 	const char *why = NULL;
@@ -746,7 +758,7 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 		return 2;
 	}
 
-	sim_config_from(&prog->cfg, &sc);
+	sim_config_from(prog, &sc);
 	sim_init(&sc);
 	check_set_quiet(opts.quiet);
 	check_set_mode(opts.mode);
@@ -767,6 +779,7 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 		sim_fini();
 		return 2;
 	}
+	check_set_structure_at_unlock(!opts.no_structure_checks);
 	if (prog->cfg.nmi_permille)
 		while (ex.nr_nmi_stash < NMI_STASH)
 			ex.nmi_stash[ex.nr_nmi_stash++] = obj_new(false);
@@ -783,6 +796,12 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 			ex.last.ops_skipped++;
 			check_trace("kvt op %zu skipped", i);
 		}
+		/*
+		 * Between ops no krc lock is held (raw lock holders are never
+		 * switched out) and nothing runs: every krc is whole.
+		 */
+		if (!opts.no_structure_checks)
+			check_structure(false);
 		if (opts.trace_fd >= 0)
 			trace_line(opts.trace_fd, i, op, applied);
 		ex.last.ops_run++;
@@ -799,8 +818,11 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 		final_ok = check_final() && final_ok;
 		kvfree_rcu_exit();
 	}
+	check_set_structure_at_unlock(false);
 	ex.last.violated = check_violated(NULL);
 	ex.last.trace_hash = check_trace_hash();
+	sim_stats(&st);
+	ex.last.pct_steps = st.pct_steps;
 	if (opts.trace_fd >= 0)
 		check_trace_dump(opts.trace_fd);
 	sim_fini();

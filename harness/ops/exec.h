@@ -8,6 +8,9 @@
  * in order, then quiescence (readers end, slot objects are retired, work runs,
  * GPs complete, kvfree_rcu_barrier()), check_final(), exit.  The same program
  * gives the same trace, bit for bit, so kvt_run_trace_hash() fingerprints it.
+ * Between ops the structures are checked (check_structure()), and in their
+ * debug mode at every krc unlock too.  A program with pct-depth or a
+ * pct-change op runs under the sim's PCT scheduling (sim.h).
  *
  * What each op does (the op's text name, see ops.h):
  *   queue / retire      a task or kthread coroutine (sim_spawn), or a softirq or
@@ -24,7 +27,9 @@
  *   queue-loop          a task queueing k objects with preemption, bh or irqs
  *                       optionally disabled;
  *   misuse-*            double queue, a call from NMI, a headless call from
- *                       atomic context: expected to be detected, never harmful.
+ *                       atomic context: expected to be detected, never harmful;
+ *   pct-change          a PCT priority change point @after steps on
+ *                       (sim_pct_change_after()).
  * An op that cannot apply (an offline CPU, an empty slot, a reader not inside,
  * cpu-offline while an explicit reader is inside: its hook may wait for a GP
  * that reader blocks) is traced and skipped: every program runs.
@@ -68,6 +73,12 @@ struct kvt_run_opts {
 	 */
 	void (*after_op)(size_t idx, void *arg);
 	void *after_op_arg;
+	/*
+	 * The structural checks (check.h) run between ops and at every krc
+	 * unlock unless this is set (a run that must cost what it cost before
+	 * them, for a measurement).
+	 */
+	bool no_structure_checks;
 };
 
 /* trace_fd -1, CHECK_ABORT, no repro, no hook, not quiet. */
@@ -92,6 +103,7 @@ struct kvt_run_result {
 	enum check_inv violated;	/* first violation, INV_NR for none */
 	size_t ops_run;			/* ops executed (fewer after a violation) */
 	size_t ops_skipped;		/* ops that could not apply */
+	unsigned long pct_steps;	/* PCT steps taken (0 without PCT) */
 };
 void kvt_run_last(struct kvt_run_result *res);
 /* Shorthand: the last run's trace hash. */

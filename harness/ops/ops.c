@@ -131,6 +131,10 @@ const char *kvt_config_invalid(const struct kvt_config *cfg)
 	    cfg->preempt_permille > 1000 || cfg->migrate_permille > 1000 ||
 	    cfg->alloc_fail_permille > 1000)
 		return "a *-permille value is above 1000";
+	if (cfg->pct_depth > KVT_PCT_DEPTH_MAX)
+		return "pct-depth: out of range 0..16";
+	if (cfg->pct_depth > 1 && cfg->pct_steps == 0)
+		return "pct-steps: zero with pct-depth above 1 (change points are drawn from 1..pct-steps)";
 	return NULL;
 }
 
@@ -165,8 +169,10 @@ static const char *config_encode(const struct kvt_config *cfg, uint8_t b[KVT_CON
 	if (cfg->nr_cpus < 1 || cfg->nr_cpus > KVT_FUZZ_CPUS_MAX)
 		return "cpus: the binary form holds 1..4";
 	if (cfg->seed || cfg->irq_permille || cfg->nmi_permille || cfg->preempt_permille ||
-	    cfg->migrate_permille || cfg->alloc_fail_permille || cfg->page_limit)
-		return "exploration settings (seed, *-permille, page-limit) are text only";
+	    cfg->migrate_permille || cfg->alloc_fail_permille || cfg->page_limit ||
+	    cfg->pct_depth || cfg->pct_steps)
+		return "exploration settings (seed, *-permille, page-limit, pct-*) are text only "
+		       "(in the binary form, pct-change ops turn PCT on)";
 	if (cfg->pool_pages > 8)
 		return "pool-pages: the binary form holds 0..8";
 	if (cfg->cache_pages > KVT_CACHE_PAGES_MAX || (unsigned int)cfg->policy >= KVT_POLICY_NR ||
@@ -288,6 +294,9 @@ static const struct op_desc op_tab[KVT_OP_NR] = {
 	[KVT_OP_MISUSE_NMI] = { "misuse-nmi", 2, { CPU_A, CH(1, 0) } },
 	[KVT_OP_MISUSE_HEADLESS_ATOMIC] = { "misuse-headless-atomic", 3,
 		{ CPU_A, F_ENUM("why", KVT_ARG_WHY, 1, 0, 3, why_names), CH(1, 3) } },
+	/* after: steps from the last one taken to the change point, bytes b and c. */
+	[KVT_OP_PCT_CHANGE] = { "pct-change", 1,
+		{ { "after", KVT_ARG_N, KF_U16, 1, 0, 8, 0, 0, NULL } } },
 };
 
 const char *kvt_op_name(unsigned int code)
@@ -309,6 +318,9 @@ const char *kvt_op_name(unsigned int code)
  * below 208 meant when the binary form read the opcode as byte % KVT_OP_NR;
  * FIRST_26_OPS lists them in that order and never changes either.  The lowest
  * byte an op owns is its canonical byte, the one the encoder writes.
+ *
+ * Taken since: 0xd0 pct-change (one byte only: a record that turns PCT on
+ * changes the whole run, so random bytes should rarely make one).
  */
 #define OP_UNOWNED 0xff
 _Static_assert(KVT_OP_NR < OP_UNOWNED, "OP_UNOWNED is not an op");
@@ -332,7 +344,9 @@ static const uint8_t op_of_byte[256] = {
 	FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS,
 	FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS,
 	/* 0xd0 .. 0xff: for new ops, which take entries here and nowhere else. */
-	UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8,
+	KVT_OP_PCT_CHANGE, OP_UNOWNED, OP_UNOWNED, OP_UNOWNED,		/* 0xd0 */
+	OP_UNOWNED, OP_UNOWNED, OP_UNOWNED, OP_UNOWNED,
+	UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8,
 };
 _Static_assert(sizeof(op_of_byte) == 256, "one entry per opcode byte");
 
@@ -638,6 +652,10 @@ size_t kvt_config_format(const struct kvt_config *cfg, char *buf, size_t len)
 		sb_printf(&sb, " alloc-fail-permille=%u", cfg->alloc_fail_permille);
 	if (cfg->page_limit)
 		sb_printf(&sb, " page-limit=%lu", cfg->page_limit);
+	if (cfg->pct_depth)
+		sb_printf(&sb, " pct-depth=%u", cfg->pct_depth);
+	if (cfg->pct_steps)
+		sb_printf(&sb, " pct-steps=%" PRIu64, cfg->pct_steps);
 	return sb.pos;
 }
 
@@ -668,13 +686,27 @@ size_t kvt_op_format(const struct kvt_op *op, char *buf, size_t len)
 
 #define LINE_MAX_LEN 512
 
-static const char text_header[] = KVT_TEXT_MAGIC " 1\n";
+bool kvt_prog_uses_pct(const struct kvt_prog *prog)
+{
+	if (prog->cfg.pct_depth || prog->cfg.pct_steps)
+		return true;
+	for (size_t i = 0; i < prog->nr; i++)
+		if (prog->ops[i].code == KVT_OP_PCT_CHANGE)
+			return true;
+	return false;
+}
+
+/* The header: version 1 unless the program needs version 2 (PCT). */
+static const char *text_header(const struct kvt_prog *prog)
+{
+	return kvt_prog_uses_pct(prog) ? KVT_TEXT_MAGIC " 2\n" : KVT_TEXT_MAGIC " 1\n";
+}
 
 int kvt_prog_print(const struct kvt_prog *prog, FILE *f)
 {
 	char line[LINE_MAX_LEN];
 
-	fputs(text_header, f);
+	fputs(text_header(prog), f);
 	kvt_config_format(&prog->cfg, line, sizeof(line));
 	fprintf(f, "%s\n", line);
 	for (size_t i = 0; i < prog->nr; i++) {
@@ -702,9 +734,10 @@ static int write_all(int fd, const char *p, size_t n)
 int kvt_prog_write_fd(const struct kvt_prog *prog, int fd)
 {
 	char line[LINE_MAX_LEN];
+	const char *header = text_header(prog);
 	size_t n;
 
-	if (write_all(fd, text_header, sizeof(text_header) - 1))
+	if (write_all(fd, header, strlen(header)))
 		return -1;
 	n = kvt_config_format(&prog->cfg, line, sizeof(line) - 1);
 	n = n < sizeof(line) - 2 ? n : sizeof(line) - 2;
@@ -729,6 +762,7 @@ struct parser {
 	const char *filename;
 	unsigned int line;
 	struct kvt_err *err;
+	unsigned int version;	/* of the header read */
 };
 
 static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -865,7 +899,13 @@ static const struct cfg_key cfg_keys[] = {
 	CK("migrate-permille", 0, migrate_permille, 1000),
 	CK("alloc-fail-permille", 0, alloc_fail_permille, 1000),
 	CK("page-limit", 0, page_limit, 1000000000),
+	/* Version 2. */
+	CK("pct-depth", 0, pct_depth, KVT_PCT_DEPTH_MAX),
+	CK("pct-steps", 0, pct_steps, UINT64_MAX),
 };
+
+/* The first key of cfg_keys[] that a version 1 file may not use. */
+#define CFG_KEYS_V1 (ARRAY_SIZE(cfg_keys) - 2)
 
 static void cfg_store(struct kvt_config *cfg, const struct cfg_key *k, uint64_t v)
 {
@@ -907,6 +947,9 @@ static int parse_config(struct parser *p, struct tok *toks, size_t n, struct kvt
 			}
 		if (!k)
 			return perr(p, "config: unknown key '%.*s'", (int)key.len, key.s);
+		if (ki >= CFG_KEYS_V1 && p->version < 2)
+			return perr(p, "config: %s needs version 2 (header '%s 2')", k->key,
+				    KVT_TEXT_MAGIC);
 		if (seen[ki])
 			return perr(p, "config: duplicate key '%s'", k->key);
 		seen[ki] = true;
@@ -953,6 +996,8 @@ static int parse_op(struct parser *p, struct tok *toks, size_t n, const struct k
 		}
 	if (!d)
 		return perr(p, "unknown op '%.*s'", (int)toks[0].len, toks[0].s);
+	if (code == KVT_OP_PCT_CHANGE && p->version < 2)
+		return perr(p, "%s needs version 2 (header '%s 2')", d->name, KVT_TEXT_MAGIC);
 	for (size_t i = 1; i < n; i++) {
 		struct tok key, val;
 		const struct field *f = NULL;
@@ -1032,7 +1077,7 @@ static int parse_op(struct parser *p, struct tok *toks, size_t n, const struct k
 int kvt_prog_parse(const char *text, size_t len, const char *filename,
 		   struct kvt_prog *prog, struct kvt_err *err)
 {
-	struct parser p = { filename ? filename : "<input>", 0, err };
+	struct parser p = { filename ? filename : "<input>", 0, err, 0 };
 	enum { WANT_HEADER, WANT_CONFIG, WANT_OPS } state = WANT_HEADER;
 	struct kvt_op *ops = NULL;
 	size_t nr = 0, cap = 0;
@@ -1068,19 +1113,19 @@ int kvt_prog_parse(const char *text, size_t len, const char *filename,
 			uint64_t version;
 
 			if (!tok_is(toks[0], KVT_TEXT_MAGIC)) {
-				perr(&p, "missing header '%s %d'", KVT_TEXT_MAGIC, KVT_TEXT_VERSION);
+				perr(&p, "missing header '%s 1'", KVT_TEXT_MAGIC);
 				goto fail;
 			}
 			if (n != 2 || !parse_u64(toks[1], &version)) {
-				perr(&p, "bad header: expected '%s %d'", KVT_TEXT_MAGIC,
-				     KVT_TEXT_VERSION);
+				perr(&p, "bad header: expected '%s 1'", KVT_TEXT_MAGIC);
 				goto fail;
 			}
-			if (version != KVT_TEXT_VERSION) {
-				perr(&p, "unsupported version %" PRIu64 " (this build reads %d)",
+			if (version < 1 || version > KVT_TEXT_VERSION) {
+				perr(&p, "unsupported version %" PRIu64 " (this build reads 1 to %d)",
 				     version, KVT_TEXT_VERSION);
 				goto fail;
 			}
+			p.version = (unsigned int)version;
 			state = WANT_CONFIG;
 			break;
 		}
@@ -1224,6 +1269,10 @@ static const uint8_t core_ops[] = {
 	KVT_OP_GP_COMPLETE, KVT_OP_RUN_PENDING,
 };
 
+/* Random programs draw from the ops that existed before pct-change (ops.h). */
+#define RANDOM_OPS (KVT_OP_MISUSE_HEADLESS_ATOMIC + 1)
+_Static_assert(RANDOM_OPS == 26, "a seed keeps naming the same random program");
+
 void kvt_prog_random(struct kvt_prog *prog, uint64_t seed, size_t nr_ops,
 		     enum kvt_policy policy)
 {
@@ -1240,7 +1289,7 @@ void kvt_prog_random(struct kvt_prog *prog, uint64_t seed, size_t nr_ops,
 	prog->nr = nr_ops;
 	for (size_t i = 0; i < nr_ops; i++) {
 		uint64_t r = splitmix64_next(&st);
-		unsigned int code = (unsigned int)((r >> 32) % KVT_OP_NR);
+		unsigned int code = (unsigned int)((r >> 32) % RANDOM_OPS);
 		uint8_t raw[KVT_OP_BYTES] = { 0, (uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16) };
 
 		/*

@@ -13,7 +13,11 @@
  *           only ever grows: a stored input means the same program after ops
  *           are added.  A record whose opcode byte no op owns yet is skipped.
  *   text    the reproducer: a versioned header line, one config line and one op
- *           per line with key=value arguments; '#' starts a comment.
+ *           per line with key=value arguments; '#' starts a comment.  Version
+ *           1 is every program without PCT; version 2 adds the PCT settings
+ *           (pct-depth, pct-steps) and the pct-change op.  A program is
+ *           written as version 1 unless it uses them, so older files and
+ *           older readers keep working; both versions parse.
  *
  * Decoding normalises each record to its canonical bytes, so binary -> decode ->
  * print -> parse -> encode gives the canonical bytes back, and text -> parse ->
@@ -50,9 +54,11 @@
 #define KVT_READERS 8
 /* Most objects one queue-loop op queues. */
 #define KVT_LOOP_MAX 64
-/* Text format version written and accepted. */
-#define KVT_TEXT_VERSION 1
+/* Text format versions: the newest accepted; 1 is written for programs without PCT. */
+#define KVT_TEXT_VERSION 2
 #define KVT_TEXT_MAGIC "kvtorture-repro"
+/* The deepest PCT exploration a program may ask for (sim.h's SIM_PCT_DEPTH_MAX). */
+#define KVT_PCT_DEPTH_MAX 16
 
 /* Refill policies by the names kvfree_rcu.h gives them (same numbering). */
 enum kvt_policy { KVT_POLICY_KERNEL, KVT_POLICY_WATERMARK, KVT_POLICY_NOLOCKS, KVT_POLICY_NR };
@@ -80,6 +86,13 @@ struct kvt_config {
 	unsigned int irq_permille, nmi_permille, preempt_permille, migrate_permille;
 	unsigned int alloc_fail_permille;
 	unsigned long page_limit;	/* 0: unlimited */
+	/*
+	 * PCT exploration (text only, version 2): the sim's pct_depth and
+	 * pct_steps (sim.h).  A program with a pct-change op runs under PCT
+	 * too, at depth 1 when pct-depth is 0: its change points are its ops.
+	 */
+	unsigned int pct_depth;		/* 0 .. KVT_PCT_DEPTH_MAX */
+	uint64_t pct_steps;		/* >= 1 when pct_depth > 1 */
 };
 
 #define KVT_CACHE_PAGES_MAX 8
@@ -118,6 +131,7 @@ enum kvt_opcode {
 	KVT_OP_MISUSE_DOUBLE,	/* kvfree_rcu() twice on a queued object */
 	KVT_OP_MISUSE_NMI,	/* kvfree_rcu() from NMI context */
 	KVT_OP_MISUSE_HEADLESS_ATOMIC,	/* kvfree_rcu_mightsleep() from atomic context */
+	KVT_OP_PCT_CHANGE,	/* PCT: a priority change point so many steps on (turns PCT on) */
 	KVT_OP_NR
 };
 
@@ -239,6 +253,9 @@ size_t kvt_op_format(const struct kvt_op *op, char *buf, size_t len);
  */
 int kvt_prog_load(const char *path, struct kvt_prog *prog, struct kvt_err *err);
 
+/* Whether @prog uses PCT (pct-depth, or a pct-change op): text version 2. */
+bool kvt_prog_uses_pct(const struct kvt_prog *prog);
+
 /* Release @prog's ops; @prog may be reused.  Safe on a zeroed prog. */
 void kvt_prog_free(struct kvt_prog *prog);
 
@@ -247,8 +264,10 @@ void kvt_prog_free(struct kvt_prog *prog);
 /*
  * A well-formed random program for exploration (`kvtorture sim`): @nr_ops ops
  * drawn from @seed (splitmix64), @policy fixed, the rest of the configuration
- * drawn within the binary ranges.  Every op kind can appear; the core of a
- * workload (queueing, readers, time, GPs) is drawn more often.
+ * drawn within the binary ranges.  Every op kind up to misuse-headless-atomic
+ * can appear (so a seed names the program it named before pct-change
+ * existed; PCT exploration takes its change points from pct-depth); the core
+ * of a workload (queueing, readers, time, GPs) is drawn more often.
  */
 void kvt_prog_random(struct kvt_prog *prog, uint64_t seed, size_t nr_ops,
 		     enum kvt_policy policy);

@@ -66,7 +66,32 @@ struct sim_config {
 	unsigned long page_limit;	/* pages out (handed + pooled); 0: unlimited */
 	unsigned int pool_pages;	/* KENV_GFP_POOL pages kept per CPU */
 	unsigned int driver_cpu;	/* the CPU main's own kenv calls run on */
+	/*
+	 * PCT, probabilistic concurrency testing (Burckhardt, Kothari,
+	 * Musuvathi, Nagarakatte, ASPLOS 2010), on when pct_depth >= 1.  Every
+	 * coroutine gets a random priority when it is spawned; the scheduler
+	 * runs the highest-priority runnable coroutine, and a coroutine that may
+	 * be preempted yields at a scheduling point to a runnable one of higher
+	 * priority (waking those whose wait is over).  pct_depth - 1 priority
+	 * change points are drawn from [1, pct_steps] at sim_init() (more can
+	 * be added with sim_pct_change_after()): when the coroutine running
+	 * reaches the step of one, its priority drops below every other.  A
+	 * step is a scheduling point reached by a coroutine, and under PCT every
+	 * access to shared state is one (kenv_fine_points: READ_ONCE,
+	 * WRITE_ONCE, atomics, per-CPU accessors, local_irq_save,
+	 * preempt_disable, local_bh_disable, besides the locks and the points
+	 * that are there anyway).  Random preemption (preempt_permille) is off:
+	 * priorities decide; a PCT preemption migrates a task with
+	 * migrate_permille.  A bug of depth d (d orderings between n coroutines
+	 * that make it happen) in a run of at most k steps is found with
+	 * probability at least 1 / (n k^(d-1)) per run.
+	 */
+	unsigned int pct_depth;		/* 0: off; 1 .. SIM_PCT_DEPTH_MAX */
+	uint64_t pct_steps;		/* k: the change points' range, >= 1 with depth > 1 */
 };
+
+/* The deepest PCT exploration sim_config.pct_depth may ask for. */
+#define SIM_PCT_DEPTH_MAX 16
 
 /* Defaults: 1 CPU, seed 1, explicit GPs (1 ms when auto), no exploration,
  * FIFO scheduling, no page limit, 4 pool pages.  Context: any. */
@@ -146,6 +171,13 @@ bool sim_inject(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), void *a
  * online.  One-shot.  Context: any.
  */
 void sim_set_next_preempt(unsigned int cpu, int migrate_to_cpu);
+
+/*
+ * PCT only (pct_depth >= 1): a priority change point @steps steps after the
+ * step taken last (0: at the next step).  False, adding nothing, when PCT is
+ * off or 64 change points are already waiting.  Context: any.
+ */
+bool sim_pct_change_after(uint64_t steps);
 
 /* ---- scheduler and time -------------------------------------------------- */
 
@@ -265,6 +297,7 @@ struct sim_stats {
 	unsigned long timers_fired, works_run, softirqs_run, irqs_delivered,
 		      nmis_delivered, switches, preemptions, migrations, sleeps;
 	unsigned long gps_started, gps_completed, callbacks_invoked;
+	unsigned long pct_steps, pct_changes;	/* PCT: steps taken, change points hit */
 };
 /* Copy the run's counters.  Context: any. */
 void sim_stats(struct sim_stats *st);

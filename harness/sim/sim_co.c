@@ -296,6 +296,7 @@ struct sim_co *sim_co_spawn(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void
 	co->frame.ct = &co->ct;
 	co->frame.co = co;
 	co->state = SIM_CO_RUNNABLE;
+	sim_pct_spawned(co);
 	sim_runq_add(co);
 	if (worker)
 		sim.cpu[cpu].workers_active++;

@@ -93,6 +93,20 @@ int kenv_cpu(void)
 	return (int)sim_cur_cpu();
 }
 
+/*
+ * The checked read: the checker judges the context; under PCT the read is
+ * then a fine-grained point, where a preemptible task may migrate and go on
+ * with the id it read.
+ */
+int kenv_this_cpu(const char *site)
+{
+	int cpu = (int)sim_cur_cpu();
+
+	check_cpu_id_read(site);
+	kenv_access_point(site);
+	return cpu;
+}
+
 int kenv_nr_cpus(void)
 {
 	return (int)sim.cfg.nr_cpus;

@@ -13,6 +13,7 @@
  *   sim_time.c     virtual time, the driver's waits, quiescence
  *   sim_irq.c      interrupt, NMI and softirq frames; injection queues
  *   sim_point.c    instrumentation points: what may happen at one
+ *   sim_pct.c      PCT: priorities, change points, fine-grained points
  *   sim_ctx.c      context queries, and a context's end
  *   sim_lock.c     raw locks, irq masking, preemption, bh
  *   sim_hotplug.c  CPU hotplug
@@ -83,6 +84,7 @@ _Static_assert(SIM_NR_SOFTIRQS <= 32, "softirq bits fit an unsigned int");
 #define SIM_POOL_MAX		64	/* KENV_GFP_POOL pages per CPU */
 #define SIM_READERS_MAX		64
 #define SIM_CO_MAX		512	/* coroutines alive at once */
+#define SIM_PCT_CHANGES_MAX	64	/* PCT change points per run */
 
 /* Bounds after which a loop that should end is called a livelock (PROGRESS). */
 #define SIM_RUN_STEPS_MAX	200000u
@@ -197,6 +199,8 @@ struct sim_co {
 	size_t stack_size;
 	void *asan_fake;
 	void *tsan_fiber;
+
+	int64_t pct_prio;		/* PCT: higher runs first; < 0 after a change point */
 };
 
 struct sim_state {
@@ -249,6 +253,15 @@ struct sim_state {
 	/* Hotplug hooks. */
 	void (*hook_offline)(int cpu);
 	void (*hook_online)(int cpu);
+
+	/* PCT (sim_pct.c): steps taken, and the change points still ahead, sorted. */
+	struct {
+		bool on;
+		uint64_t step;
+		int64_t low;		/* the last priority a change point gave */
+		uint64_t change[SIM_PCT_CHANGES_MAX];
+		unsigned int next, nr;	/* change[next .. nr) are ahead */
+	} pct;
 };
 
 extern struct sim_state sim;
@@ -346,6 +359,8 @@ void sim_co_reset(void);
 /* ---- sim_sched.c ---------------------------------------------------------- */
 
 void sim_runq_add(struct sim_co *co);
+/* Make runnable every blocked coroutine whose wait is over; true if any. */
+bool sim_wake_blocked(void);
 /* Whether what @w waits for holds. */
 bool sim_wait_done(const struct sim_wait *w);
 /* One scheduling step from main; true if anything happened. */
@@ -378,6 +393,22 @@ bool sim_deliver_idle_injection(void);
 
 /* An instrumentation point (interrupts, NMIs, preemption, pool refill). */
 void sim_point(const char *site);
+
+/* ---- sim_pct.c ------------------------------------------------------------ */
+
+/* sim_init(): PCT on or off, its change points drawn; kenv_fine_points set. */
+void sim_pct_init(void);
+/* A coroutine was made: under PCT it gets its random priority. */
+void sim_pct_spawned(struct sim_co *co);
+/* Under PCT: the index in sim.runq of the coroutine to run next. */
+unsigned int sim_pct_pick(void);
+/* Under PCT, a coroutine reached a scheduling point: count the step, apply a change point. */
+void sim_pct_step(const char *site);
+/*
+ * Under PCT, at a point where the running coroutine may be preempted: whether
+ * a runnable coroutine (waking those whose wait is over) has a higher priority.
+ */
+bool sim_pct_should_yield(void);
 
 /* ---- sim_ctx.c ------------------------------------------------------------ */
 

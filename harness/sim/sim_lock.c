@@ -2,7 +2,8 @@
 /*
  * sim_lock.c - raw spinlocks, irq masking, preemption and bh: the per-CPU
  * state behind them, and the instrumentation points they are (an interrupt
- * may arrive before a lock is taken, and held-back ones arrive on restore).
+ * may arrive before a lock is taken, and held-back ones arrive on restore;
+ * under PCT also before irqs, preemption or bh are disabled).
  *
  * On one OS thread a raw lock is never contended: it is free, or held by the
  * running context, or by a context that the running one interrupted (raw
@@ -63,8 +64,13 @@ bool kenv_lock_held(const struct kenv_lock *lock)
 
 unsigned long kenv_local_irq_save(void)
 {
-	struct sim_cpu *c = sim_this_cpu();
-	unsigned long was_off = c->irqs_off;
+	struct sim_cpu *c;
+	unsigned long was_off;
+
+	/* Under PCT the last moment to be interrupted or preempted (a fine point). */
+	kenv_access_point("irq_save");
+	c = sim_this_cpu();
+	was_off = c->irqs_off;
 
 	c->irqs_off = true;
 	return was_off;
@@ -80,6 +86,7 @@ void kenv_local_irq_restore(unsigned long flags)
 void kenv_preempt_disable(void)
 {
 	check_nmi_unsafe("kenv_preempt_disable");
+	kenv_access_point("preempt_disable");
 	sim_this_cpu()->preempt++;
 }
 
@@ -98,6 +105,7 @@ void kenv_preempt_enable(void)
 void kenv_local_bh_disable(void)
 {
 	check_bh_disable();
+	kenv_access_point("bh_disable");
 	sim_this_cpu()->bh++;
 }
 

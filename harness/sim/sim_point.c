@@ -7,8 +7,10 @@
  * In this order: injected NMIs, then a random one; injected hardirqs while
  * irqs are on, due timers of this CPU, then a random hardirq; for a
  * sleepable context, the CPU's lock-free pool refill; for a preemptible
- * coroutine, a requested or random preemption (and migration).  Every random
- * decision is a PRNG draw taken in this fixed order.
+ * coroutine, a requested or random preemption (and migration), or under PCT
+ * (sim_pct.c) a step counted first and a preemption when a runnable coroutine
+ * has a higher priority.  Every random decision is a PRNG draw taken in this
+ * fixed order.
  */
 #include "sim_internal.h"
 
@@ -31,6 +33,8 @@ void sim_point(const char *site)
 	f->ct->last_site = site;
 	if (f->ctx == KENV_CTX_NMI)
 		return;
+	if (sim.pct.on && sim.cur)
+		sim_pct_step(site);
 
 	/* NMIs ignore the irq mask. */
 	if (c->nmis.count) {
@@ -67,6 +71,14 @@ void sim_point(const char *site)
 
 		c->next_preempt = SIM_NO_PREEMPT;
 		sim_preempt_current(to, site);
+	} else if (sim.pct.on) {
+		if (sim_pct_should_yield()) {
+			int to = -1;
+
+			if (sim.cfg.migrate_permille && sim_chance(sim.cfg.migrate_permille))
+				to = (int)sim_random_online_cpu((int)cpu);
+			sim_preempt_current(to, site);
+		}
 	} else if (sim.cfg.preempt_permille && sim_chance(sim.cfg.preempt_permille)) {
 		int to = -1;
 

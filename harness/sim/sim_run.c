@@ -43,6 +43,10 @@ static const char *config_invalid(const struct sim_config *cfg)
 		return "sim_config.pool_pages above SIM_POOL_MAX";
 	if (cfg->driver_cpu >= cfg->nr_cpus)
 		return "sim_config.driver_cpu is not a CPU";
+	if (cfg->pct_depth > SIM_PCT_DEPTH_MAX)
+		return "sim_config.pct_depth above SIM_PCT_DEPTH_MAX";
+	if (cfg->pct_depth > 1 && !cfg->pct_steps)
+		return "sim_config.pct_steps is 0 with change points to draw";
 	return NULL;
 }
 
@@ -113,6 +117,7 @@ void sim_init(const struct sim_config *cfg)
 	/* Every context of the sim runs on this one OS thread, and no signal. */
 	check_set_one_thread(true);
 	check_reset();
+	sim_pct_init();
 	sim_work_reset();
 	sim_rcu_reset();
 	sim.ready = true;

@@ -6,8 +6,9 @@
  * Only main schedules.  A coroutine runs until it blocks (sim_block), is
  * preempted at an instrumentation point (sim_preempt_current) or finishes;
  * then main takes the next step.  The order of a step is fixed (see
- * sim_sched_step), and the only choice in it, which runnable coroutine runs
- * with sched_random, is a PRNG draw: the same input, the same schedule.
+ * sim_sched_step), and the only choice in it, which runnable coroutine runs,
+ * is a PRNG draw with sched_random, or the highest priority under PCT: the
+ * same input, the same schedule.
  */
 #include <string.h>
 
@@ -101,7 +102,7 @@ bool sim_wait_done(const struct sim_wait *w)
 	return true;
 }
 
-static bool wake_blocked(void)
+bool sim_wake_blocked(void)
 {
 	bool any = false;
 	unsigned int i;
@@ -132,7 +133,7 @@ bool sim_sched_step(void)
 {
 	unsigned int cpu;
 
-	if (sim.nr_blocked && wake_blocked())
+	if (sim.nr_blocked && sim_wake_blocked())
 		return true;
 	if (sim.cfg.auto_gp && sim_rcu_auto_step())
 		return true;
@@ -148,7 +149,9 @@ bool sim_sched_step(void)
 		unsigned int i = 0;
 		struct sim_co *co;
 
-		if (sim.cfg.sched_random && sim.runq_nr > 1)
+		if (sim.pct.on)
+			i = sim_pct_pick();
+		else if (sim.cfg.sched_random && sim.runq_nr > 1)
 			i = (unsigned int)sim_rng_below(sim.runq_nr);
 		co = runq_take(i);
 		check_trace("run co%d %s cpu%u", co->id, co->name, co->cpu);

@@ -90,6 +90,8 @@ bool kvt_kernel_warn(bool cond, const char *fmt, const char *file, int line,
 
 /* ---- atomics beyond kcompat.h ----------------------------------------------- */
 
+/* Each one a fine-grained scheduling point before the access, as kcompat.h's. */
+
 /*
  * atomic_set() is a plain store in the kernel, as in kcompat.h, but the
  * section relies on the full barriers around it: fill_page_cache_func() ends
@@ -102,24 +104,29 @@ bool kvt_kernel_warn(bool cond, const char *fmt, const char *file, int line,
  */
 static inline void kvt_kernel_atomic_set(atomic_t *v, int i)
 {
+	kenv_access_point("atomic_set");
 	atomic_store_explicit(&v->counter, i, memory_order_release);
 }
 #define atomic_set(v, i) kvt_kernel_atomic_set((v), (i))
 
 static inline void atomic_inc(atomic_t *v)
 {
+	kenv_access_point("atomic_inc");
 	atomic_fetch_add_explicit(&v->counter, 1, memory_order_relaxed);
 }
 static inline void atomic_dec(atomic_t *v)
 {
+	kenv_access_point("atomic_dec");
 	atomic_fetch_sub_explicit(&v->counter, 1, memory_order_relaxed);
 }
 static inline void atomic_add(int i, atomic_t *v)
 {
+	kenv_access_point("atomic_add");
 	atomic_fetch_add_explicit(&v->counter, i, memory_order_relaxed);
 }
 static inline void atomic_sub(int i, atomic_t *v)
 {
+	kenv_access_point("atomic_sub");
 	atomic_fetch_sub_explicit(&v->counter, i, memory_order_relaxed);
 }
 

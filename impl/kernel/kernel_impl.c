@@ -33,18 +33,25 @@
  * Storage pages.  Each page the section allocates is a whole environment page
  * (KENV_PAGE_SIZE) of which the section uses its emulated PAGE_SIZE; the shim
  * keeps a trailer in the last bytes, past anything the section writes, with
- * the page's owner: the CPU whose krc holds it on a bulk list, or -1.  The
- * kernel's own list operations report ownership to the checker (PER-CPU):
+ * the page's owner: the CPU whose krc holds it on a bulk list, or -1.  A guard
+ * word goes right after the emulated page, i.e. after the last record slot
+ * (when the page is as large as the trailer allows, that is the trailer's
+ * first word): a record stored past the capacity overwrites it, which the
+ * structure walk reports.  The kernel's own list operations report ownership
+ * to the checker (PER-CPU):
  * list_add() onto a krc's bulk_head[] attaches a page, under that krc's lock;
  * putting an owned page into a krc's page cache (llist_add() onto bkvcache)
  * or freeing it releases it.  Kernels with the older chain layout (bkvhead[],
  * before 6.3) attach pages by plain assignment, so they report nothing.
  */
 struct kernel_page_trailer {
+	unsigned long guard;	/* KERNEL_PAGE_GUARD; the guard word of a full-size page */
 	int owner;		/* a CPU, or -1; written by the page's one holder */
 	unsigned int spare;
-	unsigned long spare2;
 };
+#define KERNEL_PAGE_GUARD 0x4b56475541524421ul	/* "KVGUARD!" */
+/* The word after the last record slot of the emulated page. */
+#define KERNEL_GUARD(page) ((unsigned long *)((char *)(page) + kvt_kernel_page_size))
 #define KERNEL_TRAILER(page) \
 	((struct kernel_page_trailer *)((char *)(page) + KENV_PAGE_SIZE - \
 					sizeof(struct kernel_page_trailer)))
@@ -112,6 +119,7 @@ static void kernel_batch_init(void)
 #undef kvfree_rcu_init
 
 #include "kvfree_rcu.h"
+#include "kvfree_walk.h"
 #include "kernel_impl.h"
 
 /* ---------------------------------------------------------------------------
@@ -255,8 +263,11 @@ static unsigned long kernel_get_free_page(unsigned int gfp)
 {
 	void *page = kenv_page_alloc(gfp);
 
-	if (page)
+	if (page) {
 		KERNEL_TRAILER(page)->owner = -1;
+		KERNEL_TRAILER(page)->guard = KERNEL_PAGE_GUARD;
+		*KERNEL_GUARD(page) = KERNEL_PAGE_GUARD;
+	}
 	return (unsigned long)page;
 }
 
@@ -725,4 +736,132 @@ bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st)
 	st->pending[KVFREE_CH_SLAB] = (unsigned long)READ_ONCE(krcp->count);
 #endif
 	return true;
+}
+
+/* ---------------------------------------------------------------------------
+ * The structure walk (kvfree_rcu.h), over the kernel's own fields
+ *
+ * Plain loads only: the caller holds the krc lock or nothing else runs.
+ */
+
+static void walk_kernel_page(int cpu, struct kvfree_rcu_bulk_data *bnode,
+			     enum kvfree_page_place place, int ch, int batch,
+			     const struct kvfree_rcu_walk_fns *fns)
+{
+	struct kvfree_rcu_page_view v = {
+		.page = bnode, .place = place, .ch = (enum kvfree_channel)ch, .batch = batch,
+		.owner = KVT_K_LAYOUT_LIST ? KERNEL_TRAILER(bnode)->owner : -1,
+		.records = bnode->nr_records, .capacity = KVFREE_BULK_MAX_ENTR,
+		.slots = KERNEL_PAGE_ENTRIES_MAX,
+		.guard = *KERNEL_GUARD(bnode) == KERNEL_PAGE_GUARD, .recs = bnode->records,
+	};
+
+	if (fns && fns->page)
+		fns->page(fns->arg, cpu, &v);
+}
+
+/*
+ * The pages of one bulk channel, on a list (6.3+) or a chain (before): the
+ * first page of @head and the page after @bnode, NULL at the end.
+ */
+#if KVT_K_LAYOUT_LIST
+typedef struct list_head *kernel_bulk_t;
+#define BULK_PAGE(head, pos)							\
+	((pos) == (head) ? NULL : container_of((pos), struct kvfree_rcu_bulk_data, list))
+#define BULK_FIRST(head) BULK_PAGE((head), (head)->next)
+#define BULK_NEXT(head, bnode) BULK_PAGE((head), (bnode)->list.next)
+#else
+typedef struct kvfree_rcu_bulk_data *kernel_bulk_t;
+#define BULK_FIRST(head) (head)
+#define BULK_NEXT(head, bnode) ((void)(head), (bnode)->next)
+#endif
+
+/* Walk one bulk channel's pages; returns the records on them. */
+static unsigned long walk_kernel_bulk(int cpu, kernel_bulk_t head, enum kvfree_page_place place,
+				      int ch, int batch, unsigned long *pages,
+				      struct kvfree_rcu_structure *s,
+				      const struct kvfree_rcu_walk_fns *fns)
+{
+	unsigned long records = 0, n = 0;
+
+	for (struct kvfree_rcu_bulk_data *bnode = BULK_FIRST(head); bnode;
+	     bnode = BULK_NEXT(head, bnode)) {
+		if (n == KVFREE_WALK_MAX) {
+			s->truncated = true;
+			break;
+		}
+		n++;
+		records += bnode->nr_records;
+		walk_kernel_page(cpu, bnode, place, ch, batch, fns);
+	}
+	*pages += n;
+	return records;
+}
+
+bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
+			    const struct kvfree_rcu_walk_fns *fns)
+{
+	struct kfree_rcu_cpu *krcp;
+
+	if (cpu < 0 || cpu >= kenv_nr_cpus() || !kernel_up)
+		return false;
+	krcp = per_cpu_ptr(&krc, cpu);
+	memset(s, 0, sizeof(*s));
+	s->cpu = cpu;
+	/* The kernel keeps an offline CPU's objects on its krc: nothing promised. */
+	s->offline = false;
+#if KVT_K_CHANNEL_COUNTS
+	s->per_channel_counts = true;
+	for (int i = 0; i < FREE_N_CHANNELS; i++)
+		s->count[i] = (unsigned long)(long)atomic_load_explicit(&krcp->bulk_count[i].counter,
+									memory_order_relaxed);
+	s->count[KVFREE_CH_LIST] =
+		(unsigned long)(long)atomic_load_explicit(&krcp->head_count.counter,
+							  memory_order_relaxed);
+#else
+	s->per_channel_counts = false;
+	s->count[KVFREE_CH_SLAB] = (unsigned long)(long)__atomic_load_n(&krcp->count,
+									 __ATOMIC_RELAXED);
+#endif
+	s->cached = (unsigned long)(long)__atomic_load_n(&krcp->nr_bkv_objs, __ATOMIC_RELAXED);
+	s->cache_cap = kernel_cfg.cache_pages;
+
+	for (int i = 0; i < FREE_N_CHANNELS; i++)
+		s->records[i] = walk_kernel_bulk(cpu, KRC_BULK(krcp, i), KVFREE_PAGE_KRC, i, -1,
+						 &s->krc_pages, s, fns);
+	s->records[KVFREE_CH_LIST] = kvfree_walk_rcu_list(cpu, krcp->head, KVT_K_CALL_OFFSET,
+							  KVFREE_PAGE_KRC, s, fns);
+	for (int b = 0; b < KFREE_N_BATCHES && !(fns && fns->krc_only); b++) {
+		struct kfree_rcu_cpu_work *krwp = &krcp->krw_arr[b];
+
+		for (int i = 0; i < FREE_N_CHANNELS; i++)
+			s->batch_records += walk_kernel_bulk(cpu, KRW_BULK(krwp, i),
+							     KVFREE_PAGE_BATCH, i, b,
+							     &s->batch_pages, s, fns);
+		s->batch_records += kvfree_walk_rcu_list(cpu, krwp->head_free, KVT_K_CALL_OFFSET,
+							 KVFREE_PAGE_BATCH, s, fns);
+	}
+	kvfree_walk_cache(cpu, &krcp->bkvcache, KVFREE_BULK_MAX_ENTR, s, fns);
+	return true;
+}
+
+bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
+		     const struct kvfree_rcu_walk_fns *fns)
+{
+	struct kfree_rcu_cpu *krcp;
+	unsigned long flags;
+	bool ok;
+
+	if (cpu < 0 || cpu >= kenv_nr_cpus() || !kernel_up)
+		return false;
+	krcp = per_cpu_ptr(&krc, cpu);
+	raw_spin_lock_irqsave(&krcp->lock, flags);
+	ok = kvfree_rcu_walk_locked(cpu, s, fns);
+	raw_spin_unlock_irqrestore(&krcp->lock, flags);
+	return ok;
+}
+
+int kvfree_rcu_krc_cpu(const struct kenv_lock *lock)
+{
+	return kvfree_walk_krc_cpu(lock, &krc[0].lock, sizeof(krc[0]));
 }

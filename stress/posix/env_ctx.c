@@ -173,6 +173,26 @@ int kenv_cpu(void)
 	return atomic_load_explicit(&posix_cur()->cpu, memory_order_relaxed);
 }
 
+/*
+ * kenv.h's checked CPU read: the checker judges whether the caller could
+ * migrate (a preemptible task).  Real threads interleave at fine-grained
+ * points by themselves, so kenv_fine_points stays false here and
+ * kenv_sched_point_fine() is never called; it is a plain point all the same.
+ */
+_Atomic(bool) kenv_fine_points;
+
+void kenv_sched_point_fine(const char *site)
+{
+	kenv_sched_point(site);
+}
+
+int kenv_this_cpu(const char *site)
+{
+	ENV_CHECK(check_cpu_id_read(site));
+	(void)site;
+	return kenv_cpu();
+}
+
 int kenv_nr_cpus(void)
 {
 	return posix_cfg.nr_cpus;

@@ -16,6 +16,8 @@ static _Thread_local struct fake_ctx fake_state = {
 };
 
 struct kvfree_rcu_cpu_stats fake_stats[KENV_NR_CPUS_MAX];
+struct fake_walk_cpu fake_walk[4];
+struct kenv_lock fake_krc_lock[4];
 struct kvfree_rcu_config fake_config;
 bool fake_impl_up;
 uint64_t fake_now_ns;
@@ -43,6 +45,13 @@ void fake_impl_reset(void)
 	fake_config.cache_pages = 5;
 	for (int c = 0; c < 4; c++)
 		fake_stats[c].online = true;
+	memset(fake_walk, 0, sizeof(fake_walk));
+	for (int c = 0; c < 4; c++) {
+		fake_walk[c].s.cpu = c;
+		fake_walk[c].s.per_channel_counts = true;
+		fake_walk[c].s.cache_cap = 5;
+		fake_krc_lock[c] = (struct kenv_lock){ .name = "krc.lock" };
+	}
 	fake_impl_up = true;
 	fake_now_ns = 0;
 }
@@ -129,4 +138,47 @@ bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
 		return false;
 	*st = fake_stats[cpu];
 	return true;
+}
+
+bool kenv_lock_held(const struct kenv_lock *lock)
+{
+	const struct check_task *t = fake_ctx()->task;
+
+	for (unsigned int i = 0; i < t->nr_held && i < CHECK_MAX_HELD; i++)
+		if (t->held[i] == lock)
+			return true;
+	return false;
+}
+
+/* ---- the implementation's structure walk --------------------------------- */
+
+bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
+			    const struct kvfree_rcu_walk_fns *fns)
+{
+	const struct fake_walk_cpu *w;
+
+	if (!fake_impl_up || cpu < 0 || cpu >= 4 || (unsigned int)cpu >= fake_config.nr_cpus)
+		return false;
+	w = &fake_walk[cpu];
+	*s = w->s;
+	for (unsigned int i = 0; fns && fns->page && i < w->nr_pages; i++)
+		if (!fns->krc_only || w->pages[i].place != KVFREE_PAGE_BATCH)
+			fns->page(fns->arg, cpu, &w->pages[i]);
+	for (unsigned int i = 0; fns && fns->list_obj && i < w->nr_list; i++)
+		fns->list_obj(fns->arg, cpu, w->list_objs[i], KVFREE_PAGE_KRC);
+	return true;
+}
+
+bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
+		     const struct kvfree_rcu_walk_fns *fns)
+{
+	return kvfree_rcu_walk_locked(cpu, s, fns);
+}
+
+int kvfree_rcu_krc_cpu(const struct kenv_lock *lock)
+{
+	for (int c = 0; c < 4; c++)
+		if (lock == &fake_krc_lock[c])
+			return c;
+	return -1;
 }

@@ -36,7 +36,26 @@ extern struct kvfree_rcu_config fake_config;
 extern bool fake_impl_up;		/* false: kvfree_rcu_config() returns NULL */
 extern uint64_t fake_now_ns;
 
-/* Zero the snapshot, 4 CPUs online, default configuration, clock 0. */
+/*
+ * The implementation's structures as its walk (kvfree_rcu_walk_locked())
+ * reports them, per CPU: the summary, up to 4 pages and 4 list objects.
+ * fake_krc_lock[cpu] is that CPU's krc lock (kvfree_rcu_krc_cpu()).
+ */
+#define FAKE_WALK_PAGES 4
+struct fake_walk_cpu {
+	struct kvfree_rcu_structure s;
+	struct kvfree_rcu_page_view pages[FAKE_WALK_PAGES];
+	unsigned int nr_pages;
+	const void *list_objs[FAKE_WALK_PAGES];
+	unsigned int nr_list;
+};
+extern struct fake_walk_cpu fake_walk[4];
+extern struct kenv_lock fake_krc_lock[4];
+
+/*
+ * Zero the snapshot, 4 CPUs online, default configuration, clock 0; every
+ * CPU's walk empty and consistent (cache cap 5).
+ */
 void fake_impl_reset(void);
 
 /* The checks' report: the project's TAP producer. */

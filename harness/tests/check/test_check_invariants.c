@@ -640,6 +640,274 @@ static void test_hotplug(void)
 	expect_clean("HOTPLUG: objects of an offlined CPU freed after a GP");
 }
 
+/* ---- a CPU id read where the task may migrate (LOCKING) ---------------- */
+
+static void test_cpu_id_read(void)
+{
+	setup();
+	check_cpu_id_read("krc_this_cpu_lock");
+	expect_only("LOCKING: smp_processor_id() in a preemptible task", INV_LOCKING,
+		    "krc_this_cpu_lock read its CPU id (cpu0) in preemptible task context");
+
+	setup();
+	fake_ctx()->irqs_off = true;
+	check_cpu_id_read("irqs off");
+	fake_ctx_default();
+	fake_ctx()->preempt_off = true;
+	check_cpu_id_read("preemption off");
+	fake_ctx_default();
+	fake_ctx()->ctx = KENV_CTX_KTHREAD;
+	check_cpu_id_read("a kthread, bound to its CPU");
+	enter(KENV_CTX_SOFTIRQ, &irq_task, 0, false);
+	check_cpu_id_read("softirq");
+	enter(KENV_CTX_HARDIRQ, &irq_task, 0, true);
+	check_cpu_id_read("hardirq");
+	fake_ctx_default();
+	check_lock_acquire(&lock_a);
+	check_cpu_id_read("under a raw lock");
+	check_lock_release(&lock_a);
+	expect_clean("LOCKING: a CPU id read with irqs, preemption or bh off, under a lock, in a "
+		     "kthread or an interrupt");
+}
+
+/* ---- the structural checks ------------------------------------------------ */
+
+static char spage[4][64];
+
+/* A page on @cpu's walk at @place, owned by @cpu, guard intact, capacity 4. */
+static struct kvfree_rcu_page_view *walk_page(int cpu, const void *page,
+					      enum kvfree_page_place place,
+					      unsigned long records, void *const *recs)
+{
+	struct fake_walk_cpu *w = &fake_walk[cpu];
+	struct kvfree_rcu_page_view *v = &w->pages[w->nr_pages++];
+
+	*v = (struct kvfree_rcu_page_view){
+		.page = page, .place = place,
+		.ch = place == KVFREE_PAGE_CACHE ? KVFREE_CH_NR : KVFREE_CH_SLAB,
+		.batch = place == KVFREE_PAGE_BATCH ? 0 : -1,
+		.owner = place == KVFREE_PAGE_CACHE ? -1 : cpu, .records = records,
+		.capacity = 4, .slots = 5, .guard = place == KVFREE_PAGE_CACHE ? -1 : 1,
+		.recs = recs,
+	};
+	return v;
+}
+
+/*
+ * cpu1: a krc page with objs[0..1] (queued), objs[2] on its list, a page in a
+ * batch with objs[3], a cached page; every count agrees and the shadow owns
+ * the two pages for cpu1.
+ */
+static void *recs01[2] = { objs[0], objs[1] };
+static void *recs3[1] = { objs[3] };
+static void *recs5[5] = { objs[0], objs[1], objs[7], objs[8], objs[9] };
+
+/* Page 0 of cpu1 overfilled: five queued records where four fit. */
+static void structure_overfilled(void)
+{
+	for (int i = 7; i < 10; i++)
+		queue(objs[i], 1);
+	fake_walk[1].pages[0].records = 5;
+	fake_walk[1].pages[0].recs = recs5;
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = fake_walk[1].s.records[KVFREE_CH_SLAB] = 5;
+}
+
+static void structure_whole(void)
+{
+	struct fake_walk_cpu *w = &fake_walk[1];
+
+	for (int i = 0; i < 4; i++)
+		queue(objs[i], 1);
+	fake_ctx()->irqs_off = true;
+	attach(spage[0], 1, &fake_krc_lock[1], true);
+	attach(spage[1], 1, &fake_krc_lock[1], true);
+	fake_ctx()->irqs_off = false;
+	walk_page(1, spage[0], KVFREE_PAGE_KRC, 2, recs01);
+	walk_page(1, spage[1], KVFREE_PAGE_BATCH, 1, recs3);
+	walk_page(1, spage[2], KVFREE_PAGE_CACHE, 0, NULL);
+	w->list_objs[w->nr_list++] = objs[2];
+	w->s.count[KVFREE_CH_SLAB] = w->s.records[KVFREE_CH_SLAB] = 2;
+	w->s.count[KVFREE_CH_LIST] = w->s.records[KVFREE_CH_LIST] = 1;
+	w->s.krc_pages = 1;
+	w->s.batch_pages = 1;
+	w->s.batch_records = 1;
+	w->s.cached = w->s.cache_len = 1;
+}
+
+static void test_structure(void)
+{
+	setup();
+	structure_whole();
+	tap_ok(check_structure(true), "structure: check_structure() returns true");
+	expect_clean("structure: counters, pages, owners and objects agree");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	tap_ok(!check_structure(false), "structure: check_structure() returns false");
+	expect_only("ACCOUNTING: a channel's count is not the records on its pages",
+		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2 "
+		    "(records on its pages)");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_LIST] = 0;
+	check_structure(false);
+	expect_only("ACCOUNTING: the list count is not the list's length", INV_ACCOUNTING,
+		    "list channel counts 0 object(s) but its krc holds 1 (entries on its rcu_head");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.per_channel_counts = false;
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	fake_walk[1].s.count[KVFREE_CH_LIST] = 0;
+	check_structure(false);
+	expect_clean("ACCOUNTING: one count for all channels, equal to their sum");
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 4;
+	check_structure(false);
+	expect_only("ACCOUNTING: one count for all channels, not their sum", INV_ACCOUNTING,
+		    "cpu1 counts 4 pending object(s) but its krc holds 3");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.cached = 2;
+	check_structure(false);
+	expect_only("ACCOUNTING: the cached-page count is not the cache list's length",
+		    INV_ACCOUNTING, "cached-page count is 2 but its cache list holds 1 page(s)");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.cached = fake_walk[1].s.cache_len = 6;
+	check_structure(false);
+	expect_only("BOUNDED: the cache list above its cap", INV_BOUNDED,
+		    "cache list holds 6 page(s), more than its cap cache_pages=5");
+
+	setup();
+	structure_whole();
+	structure_overfilled();
+	check_structure(false);
+	expect_only("BOUNDED: a page holds more records than its capacity", INV_BOUNDED,
+		    "holds 5 records, more than its capacity 4");
+
+	setup();
+	structure_whole();
+	fake_walk[1].pages[1].guard = 0;
+	check_structure(false);
+	expect_only("BOUNDED: the guard after a page's last slot overwritten", INV_BOUNDED,
+		    "the guard word after the last slot of page");
+
+	setup();
+	structure_whole();
+	fake_walk[1].pages[0].owner = 3;
+	check_structure(false);
+	expect_only("PER-CPU: a page names another CPU as its owner", INV_PER_CPU,
+		    "on cpu1's krc (slab channel) says it belongs to cpu3");
+
+	setup();
+	structure_whole();
+	fake_ctx()->irqs_off = true;
+	attach(spage[0], -1, &fake_krc_lock[1], true);
+	attach(spage[0], 2, &fake_krc_lock[2], true);
+	check_structure(false);
+	expect_only("PER-CPU: a page on cpu1's krc owned by cpu2 per check_page_owner()",
+		    INV_PER_CPU, "is owned by cpu2 per check_page_owner()");
+
+	setup();
+	structure_whole();
+	fake_ctx()->irqs_off = true;
+	attach(spage[1], -1, &fake_krc_lock[1], true);
+	check_structure(false);
+	expect_only("PER-CPU: a page in a batch owned by no krc", INV_PER_CPU,
+		    "is owned by no krc per check_page_owner()");
+
+	setup();
+	structure_whole();
+	fake_ctx()->irqs_off = true;
+	attach(spage[2], 1, &fake_krc_lock[1], true);
+	check_structure(false);
+	expect_only("PER-CPU: a cached page still attached to a krc", INV_PER_CPU,
+		    "is in cpu1's page cache but still attached to cpu1's krc");
+
+	setup();
+	structure_whole();
+	gp();
+	check_obj_freed(objs[1], "kfree_bulk");
+	check_structure(false);
+	expect_only("EXACTLY-ONCE: a freed object still on a krc page", INV_EXACTLY_ONCE,
+		    "was already freed at #");
+
+	setup();
+	structure_whole();
+	check_obj_new(objs[5], 32, false);
+	fake_walk[1].list_objs[0] = objs[5];
+	check_structure(false);
+	expect_only("EXACTLY-ONCE: an object never queued on the krc's list", INV_EXACTLY_ONCE,
+		    "was never handed to kvfree_rcu()");
+
+	setup();
+	structure_whole();
+	recs3[0] = objs[6];
+	check_structure(false);
+	recs3[0] = objs[3];
+	expect_only("EXACTLY-ONCE: an unknown pointer in a batch", INV_EXACTLY_ONCE,
+		    "is no object the checker knows queued");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.offline = true;
+	check_structure(false);
+	expect_only("HOTPLUG: an offline CPU's krc still holds objects", INV_HOTPLUG,
+		    "cpu1 is offline but its krc still holds 3 object(s) (slab 2, vmalloc 0, "
+		    "list 1)");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.offline = true;
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = fake_walk[1].s.records[KVFREE_CH_SLAB] = 0;
+	fake_walk[1].s.count[KVFREE_CH_LIST] = fake_walk[1].s.records[KVFREE_CH_LIST] = 0;
+	fake_walk[1].nr_pages = 0;
+	fake_walk[1].nr_list = 0;
+	fake_walk[1].s.cached = fake_walk[1].s.cache_len = 0;
+	check_structure(false);
+	expect_clean("HOTPLUG: an offline CPU whose krc is empty (its batches may still run)");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.truncated = true;
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 9;
+	check_structure(false);
+	expect_clean("structure: a walk cut short at KVFREE_WALK_MAX compares no counts");
+
+	/* The debug mode: at the krc lock's release, while it is still held. */
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+	expect_clean("structure at unlock: off unless asked for");
+	check_set_structure_at_unlock(true);
+	check_lock_acquire(&lock_a);
+	check_lock_release(&lock_a);
+	expect_clean("structure at unlock: another lock's release walks nothing");
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+	check_set_structure_at_unlock(false);
+	expect_only("ACCOUNTING: a count wrong when the krc lock is released", INV_ACCOUNTING,
+		    "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+
+	setup();
+	structure_whole();
+	structure_overfilled();
+	fake_ctx()->irqs_off = true;
+	check_set_structure_at_unlock(true);
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+	check_set_structure_at_unlock(false);
+	expect_only("BOUNDED: a page past its capacity when the krc lock is released",
+		    INV_BOUNDED, "holds 5 records, more than its capacity 4");
+}
+
 /* ---- MISUSE -------------------------------------------------------------- */
 
 static void test_misuse(void)
@@ -1101,6 +1369,8 @@ int main(int argc, char **argv)
 	test_accounting_observed();
 	test_per_cpu();
 	test_hotplug();
+	test_cpu_id_read();
+	test_structure();
 	test_misuse();
 	test_warned_bug();
 	test_report_format();

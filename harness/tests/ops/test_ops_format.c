@@ -18,9 +18,9 @@
 #include "splitmix64.h"
 #include "tap.h"
 
-/* Every op, in canonical text, with the canonical config line. */
+/* Every op, in canonical text, with the canonical config line (pct-change: version 2). */
 static const char all_ops_text[] =
-	"kvtorture-repro 1\n"
+	"kvtorture-repro 2\n"
 	"config cpus=4 policy=kernel page-entries=4 cache-pages=2 drain-ns=20000000 "
 	"short-ns=1000000 refill-kick-ns=1000000 backoff-ns=10000000 watermark=4 "
 	"rate-calls=16 rate-window-ns=10000000 gp=explicit gp-ns=5000000 pool-pages=2\n"
@@ -55,7 +55,8 @@ static const char all_ops_text[] =
 	"queue-loop cpu=1 ctx=task form=headless ch=slab mask=none k=1\n"
 	"misuse-double cpu=2 ctx=hardirq ch=slab\n"
 	"misuse-nmi cpu=3 ch=slab\n"
-	"misuse-headless-atomic cpu=0 why=rcu-read ch=vmalloc\n";
+	"misuse-headless-atomic cpu=0 why=rcu-read ch=vmalloc\n"
+	"pct-change after=300\n";
 
 static bool same_prog(const struct kvt_prog *a, const struct kvt_prog *b)
 {
@@ -147,7 +148,19 @@ static const struct bad_case bad_cases[] = {
 	{ "", "bad.kvt:1: missing header 'kvtorture-repro 1'" },
 	{ "# only a comment\n", "bad.kvt:2: missing header 'kvtorture-repro 1'" },
 	{ "config cpus=1\n", "bad.kvt:1: missing header 'kvtorture-repro 1'" },
-	{ "kvtorture-repro 2\n", "bad.kvt:1: unsupported version 2 (this build reads 1)" },
+	{ "kvtorture-repro 3\n", "bad.kvt:1: unsupported version 3 (this build reads 1 to 2)" },
+	{ "kvtorture-repro 0\n", "bad.kvt:1: unsupported version 0 (this build reads 1 to 2)" },
+	{ "kvtorture-repro 1\nconfig pct-depth=2 pct-steps=10\n",
+	  "bad.kvt:2: config: pct-depth needs version 2 (header 'kvtorture-repro 2')" },
+	{ "kvtorture-repro 1\nconfig\npct-change after=3\n",
+	  "bad.kvt:3: pct-change needs version 2 (header 'kvtorture-repro 2')" },
+	{ "kvtorture-repro 2\nconfig pct-depth=17\n",
+	  "bad.kvt:2: config: pct-depth=17 out of range (max 16)" },
+	{ "kvtorture-repro 2\nconfig pct-depth=3\n",
+	  "bad.kvt:2: config: pct-steps: zero with pct-depth above 1 (change points are drawn "
+	  "from 1..pct-steps)" },
+	{ "kvtorture-repro 2\nconfig\npct-change after=65536\n",
+	  "bad.kvt:3: pct-change: after=65536 out of range (0..65535)" },
 	{ "kvtorture-repro\n", "bad.kvt:1: bad header: expected 'kvtorture-repro 1'" },
 	{ "kvtorture-repro 1\n", "bad.kvt:2: truncated input: no config line after 'kvtorture-repro 1'" },
 	{ "kvtorture-repro 1\nqueue cpu=0\n", "bad.kvt:2: expected the config line, got 'queue'" },
@@ -355,6 +368,71 @@ static void test_not_encodable(void)
 	kvt_prog_free(&p);
 }
 
+/*
+ * Version 1 is written unless the program uses PCT: every file written
+ * before PCT existed reads and prints the same; a PCT program is version 2
+ * and keeps its settings through a round trip; pct-depth is text only, while
+ * pct-change ops encode.
+ */
+static void test_versions(void)
+{
+	static const char v1[] = "kvtorture-repro 1\nconfig cpus=1\ngp-complete\n";
+	static const char v2_plain[] = "kvtorture-repro 2\nconfig cpus=1\ngp-complete\n";
+	static const char v2_pct[] =
+		"kvtorture-repro 2\nconfig cpus=2 seed=9 pct-depth=3 pct-steps=500\n"
+		"queue cpu=0 ctx=task form=head ch=slab\n";
+	static const char v2_ops[] =
+		"kvtorture-repro 2\n"
+		"config cpus=1 policy=kernel page-entries=4 cache-pages=2 drain-ns=20000000 "
+		"short-ns=1000000 refill-kick-ns=1000000 backoff-ns=10000000 watermark=4 "
+		"rate-calls=16 rate-window-ns=10000000 gp=explicit gp-ns=5000000 pool-pages=2\n"
+		"pct-change after=7\n"
+		"queue cpu=0 ctx=task form=head ch=slab\n";
+	struct kvt_prog p, q;
+	struct kvt_err err;
+	uint8_t *bin;
+	size_t blen;
+	const char *why = NULL;
+	char *text;
+
+	tap_ok(kvt_prog_parse(v1, strlen(v1), "t", &p, &err) == 0, "version 1 parses");
+	text = print_to_string(&p);
+	tap_ok(!strncmp(text, "kvtorture-repro 1\n", 18) && !kvt_prog_uses_pct(&p),
+	       "a program without PCT prints as version 1");
+	free(text);
+	kvt_prog_free(&p);
+	tap_ok(kvt_prog_parse(v2_plain, strlen(v2_plain), "t", &p, &err) == 0,
+	       "version 2 without PCT parses");
+	text = print_to_string(&p);
+	tap_ok(!strncmp(text, "kvtorture-repro 1\n", 18), "... and prints as version 1");
+	free(text);
+	kvt_prog_free(&p);
+
+	tap_ok(kvt_prog_parse(v2_pct, strlen(v2_pct), "t", &p, &err) == 0 && p.cfg.pct_depth == 3 &&
+	       p.cfg.pct_steps == 500, "pct-depth and pct-steps parse");
+	text = print_to_string(&p);
+	tap_ok(!strncmp(text, "kvtorture-repro 2\n", 18) &&
+	       strstr(text, " seed=9 pct-depth=3 pct-steps=500\n") != NULL,
+	       "a PCT program prints as version 2 with its settings");
+	tap_ok(kvt_prog_parse(text, strlen(text), "printed", &q, &err) == 0 && same_prog(&p, &q),
+	       "and reads back the same");
+	free(text);
+	kvt_prog_free(&q);
+	tap_ok(!kvt_prog_encode(&p, &bin, &blen, &why) && why && strstr(why, "pct-"),
+	       "pct-depth does not encode (text only)");
+	kvt_prog_free(&p);
+
+	tap_ok(kvt_prog_parse(v2_ops, strlen(v2_ops), "t", &p, &err) == 0 && kvt_prog_uses_pct(&p),
+	       "a pct-change op makes a PCT program");
+	tap_ok(kvt_prog_encode(&p, &bin, &blen, &why) && bin[KVT_CONFIG_BYTES] == 0xd0 &&
+	       bin[KVT_CONFIG_BYTES + 2] == 7, "pct-change encodes as byte 0xd0, after in b and c");
+	kvt_prog_decode(bin, blen, &q);
+	tap_ok(same_prog(&p, &q), "and decodes back");
+	free(bin);
+	kvt_prog_free(&q);
+	kvt_prog_free(&p);
+}
+
 static void test_load(void)
 {
 	/* mkdtemp() wants six trailing template letters; spelled out at run time. */
@@ -439,8 +517,8 @@ static void test_random(void)
 	for (size_t i = 0; i < a.nr; i++)
 		covered[a.ops[i].code] = true;
 	for (unsigned int c = 0; c < KVT_OP_NR; c++)
-		all &= covered[c];
-	tap_ok(all, "3000 random ops cover every opcode");
+		all &= covered[c] == (c != KVT_OP_PCT_CHANGE);
+	tap_ok(all, "3000 random ops cover every opcode but pct-change (PCT is a setting there)");
 	kvt_prog_free(&b);
 	kvt_prog_random(&b, 8, 3000, KVT_POLICY_NOLOCKS);
 	tap_ok(!same_prog(&a, &b), "another seed gives another program");
@@ -456,6 +534,7 @@ int main(void)
 	test_binary_round_trip();
 	test_truncated_binary();
 	test_not_encodable();
+	test_versions();
 	test_load();
 	test_random();
 	return tap_done();

@@ -217,6 +217,9 @@ static void test_byte_owners(void)
 			skipped_wrong++;
 	}
 	tap_eq_u64(skipped_wrong, 0, "a record is skipped exactly when no op owns its byte");
+	/* Bytes taken after the table was made: each keeps its op from then on. */
+	tap_ok(kvt_op_of_byte(0xd0) == KVT_OP_PCT_CHANGE &&
+	       !strcmp(kvt_op_name(KVT_OP_PCT_CHANGE), "pct-change"), "byte 0xd0 is pct-change");
 	tap_eq_u64(kvt_op_byte(KVT_OP_NR), (uint64_t)-1, "no byte for an op that does not exist");
 }
 

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_structure.c - the structural checks (check.h): each CPU's krc as the
+ * implementation's walk finds it (kvfree_rcu_walk_locked()), against the
+ * implementation's counters and the shadow.
+ *
+ * Two entry points.  check_structure() walks every CPU, for a system at rest
+ * (the sim between ops) or paused (a stress checkpoint, taking each krc lock),
+ * and also asks the shadow about every page and object it finds.  The debug
+ * mode walks the one krc whose lock is being released, from
+ * check_lock_release() while the lock is still held: no shadow there (a
+ * handler may interrupt its own thread inside the shadow lock), only what the
+ * krc says about itself, and not its batch slots (check_structure() walks
+ * those), which keeps the cost per release to the krc's pages and list.
+ *
+ * A walk never nests: a krc unlock inside check_structure()'s own locked walk,
+ * or in whatever a report runs, finds in_walk set and returns.  The shadow
+ * lock is taken per page and per list object, after the krc lock if one is
+ * held, and never across a krc lock or unlock.  Reports are lock-free.
+ */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "check.h"
+#include "check_fmt.h"
+#include "check_internal.h"
+#include "kvfree_rcu.h"
+
+/* Object reports per walk: the first few name the problem; the rest repeat it. */
+#define OBJ_REPORTS_MAX 4
+
+static const char *const ch_names[KVFREE_CH_NR + 1] = { "slab", "vmalloc", "list", "none" };
+
+struct walk {
+	int cpu;
+	bool shadow;		/* also compare with the shadow (check_structure()) */
+	bool shadow_held;	/* ... whose lock the caller holds for the whole walk */
+	bool have_cs;
+	struct check_ctx cs;	/* the context of the check, taken at the first report */
+	unsigned int obj_reports;
+};
+
+/* This thread is inside a walk (its own locked walk releases a krc lock). */
+static _Thread_local bool in_walk;
+
+/*
+ * With the debug mode on, releases of each CPU's krc lock since the mode was
+ * set, and the count at that CPU's last walk by check_structure(false): a krc
+ * whose lock was not released since cannot have changed, and is not walked
+ * again.  Written by the releasing context (the debug mode is for the sim,
+ * or a posix debug run where check_structure(false) is not used).
+ */
+static unsigned long krc_releases[KENV_NR_CPUS_MAX], krc_walked_at[KENV_NR_CPUS_MAX];
+static _Atomic(bool) at_unlock_on;
+
+static void w_report(struct walk *w, enum check_inv inv, const void *obj, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void w_report(struct walk *w, enum check_inv inv, const void *obj, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!w->have_cs) {
+		check_ctx_take(&w->cs);
+		w->have_cs = true;
+	}
+	va_start(ap, fmt);
+	check_vreport(inv, obj, w->cpu, &w->cs, fmt, ap);
+	va_end(ap);
+}
+
+static const char *place_name(enum kvfree_page_place place)
+{
+	switch (place) {
+	case KVFREE_PAGE_KRC:
+		return "krc";
+	case KVFREE_PAGE_BATCH:
+		return "batch slot";
+	case KVFREE_PAGE_CACHE:
+		return "page cache";
+	}
+	return "?";
+}
+
+static const char *ch_name(enum kvfree_channel ch)
+{
+	return (unsigned int)ch <= KVFREE_CH_NR ? ch_names[ch] : "?";
+}
+
+/* EXACTLY-ONCE: @obj, found on @cpu's @place, is queued and not freed.  Shadow lock held. */
+static void obj_known(struct walk *w, int cpu, const void *obj, enum kvfree_page_place place,
+		      const char *where)
+{
+	uint64_t seq;
+	enum check_known k = check_shadow_obj_known_locked(obj, &seq);
+
+	if (k == CHECK_KNOWN_QUEUED || w->obj_reports >= OBJ_REPORTS_MAX)
+		return;
+	w->obj_reports++;
+	switch (k) {
+	case CHECK_KNOWN_FREED:
+		w_report(w, INV_EXACTLY_ONCE, obj,
+			 "object %p on cpu%d's %s (%s) was already freed at #%llu: it would be "
+			 "freed a second time", obj, cpu, place_name(place), where,
+			 (unsigned long long)seq);
+		break;
+	case CHECK_KNOWN_NEW:
+		w_report(w, INV_EXACTLY_ONCE, obj,
+			 "object %p on cpu%d's %s (%s) was never handed to kvfree_rcu()", obj, cpu,
+			 place_name(place), where);
+		break;
+	default:
+		w_report(w, INV_EXACTLY_ONCE, obj,
+			 "%p on cpu%d's %s (%s) is no object the checker knows queued (never "
+			 "queued, or freed long ago)", obj, cpu, place_name(place), where);
+		break;
+	}
+}
+
+static void on_page(void *arg, int cpu, const struct kvfree_rcu_page_view *v)
+{
+	struct walk *w = arg;
+	bool reported = false;
+	int owner;
+
+	if (v->place != KVFREE_PAGE_CACHE) {
+		if (v->records > v->capacity)
+			w_report(w, INV_BOUNDED, v->page,
+				 "page %p on cpu%d's %s (%s channel) holds %lu records, more than "
+				 "its capacity %lu", v->page, cpu, place_name(v->place),
+				 ch_name(v->ch), v->records, v->capacity);
+		if (v->guard == 0)
+			w_report(w, INV_BOUNDED, v->page,
+				 "the guard word after the last slot of page %p (capacity %lu, %lu "
+				 "records) on cpu%d's %s was overwritten: a record was stored past "
+				 "the page's capacity", v->page, v->capacity, v->records, cpu,
+				 place_name(v->place));
+		if (v->owner != -1 && v->owner != cpu)
+			w_report(w, INV_PER_CPU, v->page,
+				 "page %p on cpu%d's %s (%s channel) says it belongs to cpu%d",
+				 v->page, cpu, place_name(v->place), ch_name(v->ch), v->owner);
+	}
+	if (!w->shadow)
+		return;
+
+	if (!w->shadow_held)
+		check_shadow_lock();
+	owner = check_shadow_page_owner_locked(v->page, &reported);
+	if (reported && v->place == KVFREE_PAGE_CACHE && owner >= 0)
+		w_report(w, INV_PER_CPU, v->page,
+			 "page %p is in cpu%d's page cache but still attached to cpu%d's krc "
+			 "(check_page_owner)", v->page, cpu, owner);
+	else if (reported && v->place != KVFREE_PAGE_CACHE && owner < 0)
+		w_report(w, INV_PER_CPU, v->page,
+			 "page %p on cpu%d's %s (%s channel) is owned by no krc per "
+			 "check_page_owner()", v->page, cpu, place_name(v->place), ch_name(v->ch));
+	else if (reported && v->place != KVFREE_PAGE_CACHE && owner != cpu)
+		w_report(w, INV_PER_CPU, v->page,
+			 "page %p on cpu%d's %s (%s channel) is owned by cpu%d per "
+			 "check_page_owner()", v->page, cpu, place_name(v->place), ch_name(v->ch),
+			 owner);
+	if (v->place != KVFREE_PAGE_CACHE && v->recs) {
+		unsigned long n = v->records < v->slots ? v->records : v->slots;
+		char where[48];
+
+		check_fmt(where, sizeof(where), "%s channel, page %p", ch_name(v->ch), v->page);
+		for (unsigned long i = 0; i < n; i++)
+			obj_known(w, cpu, v->recs[i], v->place, where);
+	}
+	if (!w->shadow_held)
+		check_shadow_unlock();
+}
+
+static void on_list_obj(void *arg, int cpu, const void *obj, enum kvfree_page_place place)
+{
+	struct walk *w = arg;
+
+	if (!w->shadow)
+		return;
+	if (!w->shadow_held)
+		check_shadow_lock();
+	obj_known(w, cpu, obj, place, "rcu_head list");
+	if (!w->shadow_held)
+		check_shadow_unlock();
+}
+
+/* The per-CPU comparisons of counters with what the walk found. */
+static void compare_cpu(struct walk *w, const struct kvfree_rcu_structure *s)
+{
+	unsigned long found = 0;
+
+	if (s->truncated)
+		return;
+	for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++)
+		found += s->records[ch];
+	if (s->per_channel_counts) {
+		for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++) {
+			if (s->count[ch] == s->records[ch])
+				continue;
+			w_report(w, INV_ACCOUNTING, NULL,
+				 "cpu%d's %s channel counts %ld object(s) but its krc holds %lu (%s)",
+				 s->cpu, ch_names[ch], (long)s->count[ch], s->records[ch],
+				 ch == KVFREE_CH_LIST ? "entries on its rcu_head list"
+						      : "records on its pages");
+		}
+	} else if (s->count[KVFREE_CH_SLAB] != found) {
+		w_report(w, INV_ACCOUNTING, NULL,
+			 "cpu%d counts %ld pending object(s) but its krc holds %lu (slab %lu, "
+			 "vmalloc %lu on pages, list %lu)", s->cpu, (long)s->count[KVFREE_CH_SLAB],
+			 found, s->records[KVFREE_CH_SLAB], s->records[KVFREE_CH_VMALLOC],
+			 s->records[KVFREE_CH_LIST]);
+	}
+	if (s->cached != s->cache_len)
+		w_report(w, INV_ACCOUNTING, NULL,
+			 "cpu%d's cached-page count is %ld but its cache list holds %lu page(s)",
+			 s->cpu, (long)s->cached, s->cache_len);
+	if (s->cache_len > s->cache_cap)
+		w_report(w, INV_BOUNDED, NULL,
+			 "cpu%d's cache list holds %lu page(s), more than its cap cache_pages=%lu",
+			 s->cpu, s->cache_len, s->cache_cap);
+	if (w->shadow && s->offline && found)
+		w_report(w, INV_HOTPLUG, NULL,
+			 "cpu%d is offline but its krc still holds %lu object(s) (slab %lu, "
+			 "vmalloc %lu, list %lu): going offline hands them to batches", s->cpu,
+			 found, s->records[KVFREE_CH_SLAB], s->records[KVFREE_CH_VMALLOC],
+			 s->records[KVFREE_CH_LIST]);
+}
+
+static unsigned long total_violations(void)
+{
+	unsigned long n = 0;
+
+	for (unsigned int i = 0; i < INV_NR; i++)
+		n += check_count((enum check_inv)i);
+	return n;
+}
+
+bool check_structure(bool lock_krcs)
+{
+	const struct kvfree_rcu_config *cfg = kvfree_rcu_config();
+	unsigned long before = total_violations();
+	/* Without krc locks to order against, the shadow lock is held throughout. */
+	struct walk w = { .shadow = true, .shadow_held = !lock_krcs };
+	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .list_obj = on_list_obj, .arg = &w };
+	bool skip_unchanged = !lock_krcs && atomic_load(&at_unlock_on);
+	int n;
+
+	if (!cfg || in_walk)
+		return true;
+	n = (int)cfg->nr_cpus < kenv_nr_cpus() ? (int)cfg->nr_cpus : kenv_nr_cpus();
+	in_walk = true;
+	if (w.shadow_held)
+		check_shadow_lock();
+	for (int cpu = 0; cpu < n; cpu++) {
+		struct kvfree_rcu_structure s;
+		bool ok;
+
+		if (skip_unchanged && cpu < KENV_NR_CPUS_MAX) {
+			if (krc_walked_at[cpu] == krc_releases[cpu])
+				continue;
+			krc_walked_at[cpu] = krc_releases[cpu];
+		}
+		w.cpu = cpu;
+		w.obj_reports = 0;
+		ok = lock_krcs ? kvfree_rcu_walk(cpu, &s, &fns) : kvfree_rcu_walk_locked(cpu, &s, &fns);
+		if (ok)
+			compare_cpu(&w, &s);
+	}
+	if (w.shadow_held)
+		check_shadow_unlock();
+	in_walk = false;
+	return total_violations() == before;
+}
+
+/* The debug mode's hook (check_lock_release(), the lock still held). */
+static void structure_at_release(const struct kenv_lock *lock)
+{
+	int cpu = kvfree_rcu_krc_cpu(lock);
+	struct walk w = { .cpu = cpu };
+	/* The batch slots' pages are walked between ops: a release looks at the krc. */
+	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .arg = &w, .krc_only = true };
+	struct kvfree_rcu_structure s;
+
+	if (cpu < 0 || in_walk || !kenv_lock_held(lock))
+		return;
+	if (cpu < KENV_NR_CPUS_MAX)
+		krc_releases[cpu]++;
+	in_walk = true;
+	if (kvfree_rcu_walk_locked(cpu, &s, &fns))
+		compare_cpu(&w, &s);
+	in_walk = false;
+}
+
+void check_set_structure_at_unlock(bool on)
+{
+	/* Every krc counts as changed: the next check_structure() walks them all. */
+	for (unsigned int c = 0; c < KENV_NR_CPUS_MAX; c++) {
+		krc_releases[c] = 1;
+		krc_walked_at[c] = 0;
+	}
+	atomic_store(&at_unlock_on, on);
+	atomic_store(&check_lock_release_hook, on ? structure_at_release : NULL);
+}

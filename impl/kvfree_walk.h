@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvfree_walk.h - the parts of the structure walk (kvfree_rcu_walk_locked()
+ * of kvfree_rcu.h) that do not depend on an implementation's own structures:
+ * the page cache is a klist.h llist and the list channel a chain of rcu_heads
+ * in the reference and in every kernel, and a krc lock is known by its place
+ * in the per-CPU krc array.  Included by impl/kvfree_rcu.c and
+ * impl/kernel/kernel_impl.c only.
+ *
+ * Context: as the walk's (the caller holds the krc lock, or nothing else
+ * runs): plain loads, no lock, no allocation, no scheduling point.
+ */
+#ifndef KVTORTURE_KVFREE_WALK_H
+#define KVTORTURE_KVFREE_WALK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kenv.h"
+#include "klist.h"
+#include "kvfree_rcu.h"
+
+/* The pages on a page cache: counted in s->cache_len, each shown to @fns. */
+static inline void kvfree_walk_cache(int cpu, const struct llist_head *cache,
+				     unsigned long capacity, struct kvfree_rcu_structure *s,
+				     const struct kvfree_rcu_walk_fns *fns)
+{
+	const struct llist_node *node =
+		atomic_load_explicit(&((struct llist_head *)cache)->first, memory_order_relaxed);
+
+	for (; node; node = node->next) {
+		struct kvfree_rcu_page_view v = {
+			.page = node, .place = KVFREE_PAGE_CACHE, .ch = KVFREE_CH_NR,
+			.batch = -1, .owner = -1, .capacity = capacity, .guard = -1,
+		};
+
+		if (s->cache_len == KVFREE_WALK_MAX) {
+			s->truncated = true;
+			break;
+		}
+		s->cache_len++;
+		if (fns && fns->page)
+			fns->page(fns->arg, cpu, &v);
+	}
+}
+
+/*
+ * The objects on an rcu_head list (the krc's or a batch slot's, @place):
+ * returns how many, each shown to @fns.  Each head's func holds its object,
+ * or with @offset_form (kernels before 6.3) the head's offset in it.
+ */
+static inline unsigned long kvfree_walk_rcu_list(int cpu, const struct kenv_rcu_head *head,
+						 bool offset_form, enum kvfree_page_place place,
+						 struct kvfree_rcu_structure *s,
+						 const struct kvfree_rcu_walk_fns *fns)
+{
+	unsigned long n = 0;
+
+	for (; head; head = head->next) {
+		const void *obj = offset_form ? (const char *)head - (uintptr_t)head->func
+					      : (const void *)head->func;
+
+		if (n == KVFREE_WALK_MAX) {
+			s->truncated = true;
+			break;
+		}
+		n++;
+		if (fns && fns->list_obj)
+			fns->list_obj(fns->arg, cpu, obj, place);
+	}
+	return n;
+}
+
+/*
+ * The CPU whose krc lock @lock is, in a per-CPU array of krcs of @krc_size
+ * bytes whose first lock is @first; -1 for any other lock.
+ */
+static inline int kvfree_walk_krc_cpu(const struct kenv_lock *lock, const struct kenv_lock *first,
+				      size_t krc_size)
+{
+	uintptr_t off = (uintptr_t)lock - (uintptr_t)first;
+
+	if ((uintptr_t)lock < (uintptr_t)first || off % krc_size ||
+	    off / krc_size >= KENV_NR_CPUS_MAX)
+		return -1;
+	return (int)(off / krc_size);
+}
+
+#endif /* KVTORTURE_KVFREE_WALK_H */
