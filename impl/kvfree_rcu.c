@@ -44,6 +44,16 @@
 #ifndef KVFREE_INJECT
 #define KVFREE_INJECT 0
 #endif
+/*
+ * Test only, not a historical bug: -DKVFREE_DEGRADE=1 (the `degraded` row of
+ * the variant table) makes the watermark policy stop noticing its watermark
+ * and the call rate, so it refills on a miss only.  Every invariant still
+ * holds; the policy regression check and the watermark property test
+ * (impl/tests/unit_policy.c) must flag it.
+ */
+#ifndef KVFREE_DEGRADE
+#define KVFREE_DEGRADE 0
+#endif
 
 #define KFREE_N_BATCHES 2
 #define FREE_N_CHANNELS 2
@@ -766,6 +776,10 @@ static bool watermark_low_locked(struct kfree_rcu_cpu *krcp, int idx)
 
 	lockdep_assert_held(&krcp->lock);
 
+#if KVFREE_DEGRADE == 1
+	/* Test-only degradation (KVFREE_DEGRADE above): the trigger never fires. */
+	return false;
+#endif
 	if (krcp->nr_bkv_objs >= (int)kvfree_cfg.cache_pages)
 		return false;
 	if (bnode)

@@ -42,6 +42,12 @@ void kvt_flood_config_default(struct kvt_flood_config *cfg)
 	cfg->max_outstanding = 100000;
 	cfg->stall_ns = 20 * 1000 * 1000;
 	cfg->chaos = true;
+	cfg->duty_percent = 100;
+	cfg->quiet_ns = 1000ull * 1000 * 1000;
+	cfg->duty_cpus = ~0ull;
+	cfg->barrier_threads = 3;
+	cfg->barrier_rate = 10;
+	cfg->misuse_per_mille = 30;
 }
 
 /* ---------------------------------------------------------------------------
@@ -50,6 +56,40 @@ void kvt_flood_config_default(struct kvt_flood_config *cfg)
 
 static struct kvt_flood_config fcfg;
 static _Atomic(bool) flood_stop;
+/*
+ * A pause (kvt_flood_pause_slow(), kvt_flood_pause()): the flooder threads
+ * whose level is reached wait at the top of their loops, counted in
+ * nr_parked; nr_live counts the threads whose loop still runs (a thread
+ * that returned never parks).  The slow ones (barriers, hotplug) also count
+ * in the _slow counters.
+ */
+enum pause_level { PAUSE_NONE, PAUSE_SLOW, PAUSE_ALL };
+static _Atomic(int) pause_level;
+static _Atomic(int) nr_parked, nr_live, nr_parked_slow, nr_live_slow;
+/* Where the duty cycles begin: kvt_flood_start(). */
+static uint64_t duty_t0_ns;
+
+/*
+ * What a flooder thread runs; nr_live counts it until its loop returns.
+ * @slow: its operations take long (a barrier waits for every pending
+ * object's reclaim, a CPU going offline for its own), so it pauses first.
+ */
+struct flood_thread {
+	void *(*fn)(void *);
+	enum kvt_scenario sc;
+	bool slow;
+};
+static __thread struct flood_thread *my_thread;
+static struct flood_thread thread_args[MAX_FLOOD_THREADS];
+
+/* Whether a pause asks the calling flooder thread (or handler) to stop now. */
+static bool pausing(void)
+{
+	int need = my_thread && my_thread->slow ? PAUSE_SLOW : PAUSE_ALL;
+
+	return atomic_load(&pause_level) >= need;
+}
+
 /*
  * Flood handlers (hardirq, NMI, softirq) now running.  They run on their own,
  * from signals, irq exits and ksoftirqd, so stopping the flood waits for the
@@ -66,6 +106,8 @@ static _Atomic(uint64_t) st_cpu_headless[KENV_NR_CPUS_MAX];
 static _Atomic(uint64_t) st_nmi_calls[KENV_NR_CPUS_MAX];
 static _Atomic(uint64_t) st_reader_sections, st_reader_objects;
 static _Atomic(uint64_t) st_hotplug, st_shrinker, st_starve, st_barriers;
+static _Atomic(uint64_t) st_barriers_quiet, st_barrier_shrinks;
+static _Atomic(uint64_t) st_misuse_double, st_misuse_headless, st_misuse_nmi;
 
 struct spsc_ring {
 	_Atomic(unsigned int) head;	/* written by the producer */
@@ -81,8 +123,16 @@ struct item_stack {
 
 struct flood_cpu {
 	struct spsc_ring irq_ring, nmi_ring;
+	/*
+	 * misuse: objects for headless calls from the hardirq handler, and
+	 * the objects the implementation refused in a handler, given back by
+	 * the CPU thread (a handler must not free): one producer each.
+	 */
+	struct spsc_ring misuse_ring, irq_refused, nmi_refused;
 	struct item_stack rxq;
 	_Atomic(int) in_workload;
+	_Atomic(uint64_t) softirq_passes;	/* kvt_flood_softirq_passes() */
+	unsigned int nmi_seq;			/* this CPU's NMI handler's own */
 } __attribute__((aligned(64)));
 
 static struct flood_cpu fcpu[KENV_NR_CPUS_MAX];
@@ -125,6 +175,24 @@ static void sleep_ns(uint64_t ns)
 			       .tv_nsec = (long)(ns % 1000000000u) };
 
 	nanosleep(&ts, NULL);
+}
+
+/*
+ * Sleep @ns, or less once the flood pauses or stops: a flooder between two
+ * actions reaches its safe point (pause_point()) without sleeping its
+ * interval out, so a checkpoint does not wait for it.
+ */
+static void nap_ns(uint64_t ns)
+{
+	uint64_t end = kenv_clock_ns() + ns;
+
+	while (!pausing() && !atomic_load(&flood_stop)) {
+		uint64_t now = kenv_clock_ns();
+
+		if (now >= end)
+			return;
+		sleep_ns(end - now < 1000 * 1000 ? end - now : 1000 * 1000);
+	}
 }
 
 static uint64_t rnd(uint64_t n)
@@ -204,23 +272,201 @@ static void throttle(void)
 
 	kvt_obj_stats(&os);
 	while (os.allocated - os.freed > fcfg.max_outstanding &&
-	       !atomic_load(&flood_stop)) {
+	       !atomic_load(&flood_stop) && !pausing()) {
 		sleep_ns(200 * 1000);
 		kvt_obj_stats(&os);
 	}
 }
 
 /* ---------------------------------------------------------------------------
+ * Pauses and duty cycles
+ */
+
+/*
+ * A flooder thread's safe point, at the top of its loop, where it holds no
+ * lock, is in no call and has every CPU it took offline back online: while
+ * a pause is requested it waits here, counted in nr_parked.  Returns
+ * whether it waited (the caller then looks at the stop flag again).
+ */
+static bool pause_point(void)
+{
+	bool slow = my_thread && my_thread->slow;
+
+	if (!pausing())
+		return false;
+	atomic_fetch_add(&nr_parked, 1);
+	if (slow)
+		atomic_fetch_add(&nr_parked_slow, 1);
+	while (pausing() && !atomic_load(&flood_stop))
+		sleep_ns(100 * 1000);
+	if (slow)
+		atomic_fetch_sub(&nr_parked_slow, 1);
+	atomic_fetch_sub(&nr_parked, 1);
+	return true;
+}
+
+/* Wait until @cond holds or @timeout_ns passes; whether it held. */
+static bool wait_for(bool (*cond)(void), uint64_t timeout_ns)
+{
+	uint64_t deadline = kenv_clock_ns() + timeout_ns;
+
+	while (!cond()) {
+		if (kenv_clock_ns() > deadline)
+			return false;
+		sleep_ns(50 * 1000);
+	}
+	return true;
+}
+
+static bool slow_parked(void)
+{
+	return atomic_load(&nr_parked_slow) >= atomic_load(&nr_live_slow);
+}
+
+bool kvt_flood_pause_slow(uint64_t timeout_ns)
+{
+	int none = PAUSE_NONE;
+
+	atomic_compare_exchange_strong(&pause_level, &none, PAUSE_SLOW);
+	return wait_for(slow_parked, timeout_ns);
+}
+
+/* Every flooder parked, no flood handler running, no CPU thread in a workload pass. */
+static bool all_parked(void)
+{
+	if (atomic_load(&nr_parked) < atomic_load(&nr_live) || atomic_load(&handlers_running))
+		return false;
+	for (int cpu = 0; cpu < fcfg.nr_cpus; cpu++)
+		if (atomic_load(&fcpu[cpu].in_workload))
+			return false;
+	return true;
+}
+
+bool kvt_flood_pause(uint64_t timeout_ns)
+{
+	/*
+	 * seq_cst, as the level's readers: a handler or workload pass either
+	 * is seen running by all_parked(), or sees the pause (handler_enter(),
+	 * cpu_workload()).
+	 */
+	atomic_store(&pause_level, PAUSE_ALL);
+	return wait_for(all_parked, timeout_ns);
+}
+
+void kvt_flood_resume(void)
+{
+	atomic_store(&pause_level, PAUSE_NONE);
+}
+
+uint64_t kvt_flood_softirq_passes(int cpu)
+{
+	return atomic_load(&fcpu[cpu].softirq_passes);
+}
+
+static bool cpu_cycles(int cpu)
+{
+	return fcfg.duty_percent < 100 && cpu < 64 && ((fcfg.duty_cpus >> cpu) & 1);
+}
+
+static uint64_t duty_period_ns(void)
+{
+	return fcfg.quiet_ns * 100 / (100 - fcfg.duty_percent);
+}
+
+/*
+ * Where @cpu's first period begins: the cycling CPUs are staggered by an
+ * equal share of the period, each flooding from the start until its first
+ * quiet stretch.
+ */
+static uint64_t duty_start_ns(int cpu)
+{
+	uint64_t below = cpu ? fcfg.duty_cpus & ((1ull << cpu) - 1) : 0;
+	uint64_t all = fcfg.nr_cpus < 64 ? (1ull << fcfg.nr_cpus) - 1 : ~0ull;
+	int rank = __builtin_popcountll(below);
+	int n = __builtin_popcountll(fcfg.duty_cpus & all);
+
+	return duty_t0_ns + duty_period_ns() * (uint64_t)rank / (uint64_t)(n ? n : 1);
+}
+
+bool kvt_flood_cpu_quiet(int cpu, uint64_t now_ns)
+{
+	uint64_t start, period;
+
+	if (!cpu_cycles(cpu))
+		return false;
+	start = duty_start_ns(cpu);
+	period = duty_period_ns();
+	return now_ns >= start && (now_ns - start) % period >= period - fcfg.quiet_ns;
+}
+
+uint64_t kvt_flood_quiet_mask(uint64_t now_ns)
+{
+	uint64_t mask = 0;
+
+	for (int cpu = 0; cpu < fcfg.nr_cpus && fcfg.duty_percent < 100; cpu++)
+		if (kvt_flood_cpu_quiet(cpu, now_ns))
+			mask |= 1ull << cpu;
+	return mask;
+}
+
+void kvt_flood_quiet_stats(int cpu, uint64_t end_ns, struct kvt_quiet_stats *q)
+{
+	uint64_t period;
+
+	memset(q, 0, sizeof(*q));
+	if (!cpu_cycles(cpu))
+		return;
+	period = duty_period_ns();
+	for (uint64_t b = duty_start_ns(cpu) + period - fcfg.quiet_ns; b < end_ns; b += period) {
+		uint64_t e = b + fcfg.quiet_ns < end_ns ? b + fcfg.quiet_ns : end_ns;
+
+		q->periods++;
+		q->total_ns += e - b;
+		if (e - b > q->longest_ns)
+			q->longest_ns = e - b;
+	}
+}
+
+/* Whether @cpu is quiet now; no clock read unless some CPU cycles. */
+static bool quiet_now(int cpu)
+{
+	return fcfg.duty_percent < 100 && kvt_flood_cpu_quiet(cpu, kenv_clock_ns());
+}
+
+/* ---------------------------------------------------------------------------
  * Threads
  */
+
+static void *flood_thread_main(void *arg)
+{
+	struct flood_thread *t = arg;
+	void *ret;
+
+	my_thread = t;
+	ret = t->fn((void *)(uintptr_t)t->sc);
+	if (t->slow)
+		atomic_fetch_sub(&nr_live_slow, 1);
+	atomic_fetch_sub(&nr_live, 1);
+	return ret;
+}
+
+/* The slow flooders (struct flood_thread). */
+static void *hotplug_main(void *arg);
+static void *barrier_main(void *arg);
 
 static void spawn(const char *name, enum posix_role role, int cpu, void *(*fn)(void *),
 		  enum kvt_scenario sc)
 {
 	if (nr_threads >= MAX_FLOOD_THREADS)
 		KENV_DIE("too many flooder threads");
-	posix_thread_create(&threads[nr_threads++], name, role, cpu, fn,
-			    (void *)(uintptr_t)sc);
+	thread_args[nr_threads] = (struct flood_thread){
+		.fn = fn, .sc = sc, .slow = fn == barrier_main || fn == hotplug_main };
+	atomic_fetch_add(&nr_live, 1);
+	if (thread_args[nr_threads].slow)
+		atomic_fetch_add(&nr_live_slow, 1);
+	posix_thread_create(&threads[nr_threads], name, role, cpu, flood_thread_main,
+			    &thread_args[nr_threads]);
+	nr_threads++;
 }
 
 /* syscall: open/close-like loops in task context, both forms. */
@@ -228,13 +474,23 @@ static void *syscall_main(void *arg)
 {
 	my_sc = (enum kvt_scenario)(uintptr_t)arg;
 	while (!atomic_load(&flood_stop)) {
-		posix_cpu_enter();
+		if (pause_point())
+			continue;
+		if (quiet_now(posix_cpu_enter())) {
+			posix_cpu_exit();
+			sleep_ns(1000 * 1000);
+			continue;
+		}
 		for (int i = 0; i < 8; i++) {
-			struct kvt_obj *obj = new_obj();
+			struct kvt_obj *obj;
 
+			kenv_sched_point("syscall_entry");
+			/* The point may have migrated us to a quiet CPU. */
+			if (quiet_now(kenv_cpu()))
+				break;
+			obj = new_obj();
 			if (!obj)
 				break;
-			kenv_sched_point("syscall_entry");
 			swap_and_queue(obj, rnd(2), my_sc);
 		}
 		posix_cpu_exit();
@@ -253,10 +509,16 @@ static void *kthread_main(void *arg)
 		unsigned long flags;
 		int n = 0;
 
+		if (pause_point())
+			continue;
+		if (quiet_now(posix_cpu_enter())) {
+			posix_cpu_exit();
+			sleep_ns(1000 * 1000);
+			continue;
+		}
 		/* Allocate while preemptible: nothing may allocate in the atomic part. */
 		while (n < 16 && (objs[n] = new_obj()))
 			n++;
-		posix_cpu_enter();
 		switch (variant) {
 		case 0:
 			for (int i = 0; i < n; i++) {
@@ -301,6 +563,8 @@ static void *reader_main(void *arg)
 		uint64_t gens[8];
 		int n = 0;
 
+		if (pause_point())
+			continue;
 		kenv_rcu_read_lock();
 		check_reader_begin(id);
 		for (int i = 0; i < 8; i++) {
@@ -315,7 +579,7 @@ static void *reader_main(void *arg)
 		}
 		/* Stay inside: RCU cannot finish a GP while we do (rcu-stall). */
 		if (stall)
-			sleep_ns(fcfg.stall_ns / 4 + rnd(fcfg.stall_ns));
+			nap_ns(fcfg.stall_ns / 4 + rnd(fcfg.stall_ns));
 		else
 			kenv_sched_point("reader");
 		for (int i = 0; i < n; i++)
@@ -331,17 +595,18 @@ static void *reader_main(void *arg)
 }
 
 /*
- * A flood handler's entry: counts it as running, or returns false (not
- * counted) once the flood stops, so that kvt_flood_stop() can wait for the
- * handlers in progress and then take what is left on the rings and queues.
- * The counter is raised before the stop flag is read: a handler either is
- * seen running by kvt_flood_stop(), or sees the stop.  Context: hardirq,
- * NMI or softirq.  Pairs with handler_exit().
+ * A flood handler's entry on @cpu: counts it as running, or returns false
+ * (not counted) once the flood stops or pauses, or while @cpu is quiet, so
+ * that kvt_flood_stop() and kvt_flood_pause() can wait for the handlers in
+ * progress (and the stop then take what is left on the rings and queues).
+ * The counter is raised before the flags are read: a handler either is seen
+ * running by the stop or the pause, or sees them.  Context: hardirq, NMI or
+ * softirq.  Pairs with handler_exit().
  */
-static bool handler_enter(void)
+static bool handler_enter(int cpu)
 {
 	atomic_fetch_add(&handlers_running, 1);
-	if (atomic_load(&flood_stop)) {
+	if (atomic_load(&flood_stop) || atomic_load(&pause_level) == PAUSE_ALL || quiet_now(cpu)) {
 		atomic_fetch_sub(&handlers_running, 1);
 		return false;
 	}
@@ -356,12 +621,15 @@ static void handler_exit(void)
 /* softirq: a NET-style handler with an item budget and a time budget. */
 static void softirq_flood_fn(void)
 {
-	struct item_stack *q = &fcpu[kenv_cpu()].rxq;
+	int cpu = kenv_cpu();
+	struct item_stack *q = &fcpu[cpu].rxq;
 	uint64_t deadline = kenv_clock_ns() + 1000 * 1000;
 	struct kvt_obj *list;
 	int budget = 64;
 
-	if (!handler_enter())
+	/* Counted paused or not: a checkpoint waits for a pass it raised (runner_checkpoint.c). */
+	atomic_fetch_add(&fcpu[cpu].softirq_passes, 1);
+	if (!handler_enter(cpu))
 		return;
 	list = atomic_exchange(&q->top, NULL);
 
@@ -399,11 +667,33 @@ static void rxq_push(struct item_stack *q, struct kvt_obj *obj)
 	atomic_fetch_add(&q->len, 1);
 }
 
-/* irq: the device handler takes ready objects and uses the two-argument form. */
+/*
+ * Give @obj, which the implementation refused, back from a handler: through
+ * @r to the CPU thread, which hands it to kvfree_rcu() properly
+ * (refused_retire()); leaked if the ring is full.
+ */
+static void refused_put(struct spsc_ring *r, struct kvt_obj *obj)
+{
+	(void)ring_push(r, obj);
+}
+
+/*
+ * irq: the device handler takes ready objects and uses the two-argument
+ * form; with the misuse flood, it also makes headless calls (refused:
+ * hardirq context cannot sleep).
+ */
 static void irq_flood_fn(int cpu)
 {
-	if (!handler_enter())
+	struct kvt_obj *misused;
+
+	if (!handler_enter(cpu))
 		return;
+	misused = ring_pop(&fcpu[cpu].misuse_ring);
+	if (misused) {
+		queue_obj(misused, true, CHECK_EXPECT_REFUSED, KVT_SC_MISUSE);
+		atomic_fetch_add_explicit(&st_misuse_headless, 1, memory_order_relaxed);
+		refused_put(&fcpu[cpu].irq_refused, misused);
+	}
 	for (int i = 0; i < 4; i++) {
 		struct kvt_obj *obj = ring_pop(&fcpu[cpu].irq_ring);
 
@@ -414,31 +704,130 @@ static void irq_flood_fn(int cpu)
 	handler_exit();
 }
 
-/* nmi: a call from NMI must be refused (counted, leaked), never deadlock. */
+/*
+ * nmi: a call from NMI must be refused (counted, leaked), never deadlock;
+ * with the misuse flood, every other one is headless.
+ */
 static void nmi_flood_fn(int cpu)
 {
+	struct flood_cpu *fc = &fcpu[cpu];
 	struct kvt_obj *obj;
 
-	if (!handler_enter())
+	if (!handler_enter(cpu))
 		return;
-	obj = ring_pop(&fcpu[cpu].nmi_ring);
+	obj = ring_pop(&fc->nmi_ring);
 	if (obj) {
+		bool misuse = (fcfg.mask & (1u << KVT_SC_MISUSE)) && (fc->nmi_seq++ & 1);
+
 		atomic_fetch_add_explicit(&st_nmi_calls[cpu], 1, memory_order_relaxed);
-		queue_obj(obj, false, CHECK_EXPECT_REFUSED, KVT_SC_NMI);
+		if (misuse)
+			atomic_fetch_add_explicit(&st_misuse_nmi, 1, memory_order_relaxed);
+		queue_obj(obj, misuse, CHECK_EXPECT_REFUSED, misuse ? KVT_SC_MISUSE : KVT_SC_NMI);
+		refused_put(&fc->nmi_refused, obj);
 	}
 	handler_exit();
 }
 
-/* The CPU threads' task-context share: feed the handlers, mask irqs now and then. */
+/*
+ * misuse, in task context on @cpu's thread: a double kvfree_rcu(), or a
+ * headless call where sleeping is not allowed (irqs off, preemption off, bh
+ * off, inside a read-side section, or from the hardirq handler).  Each is
+ * declared to the checker with what must become of it, so MISUSE checks
+ * that every one was warned about (and the double-queued object freed once).
+ */
+static void misuse_pass(int cpu)
+{
+	struct flood_cpu *fc = &fcpu[cpu];
+	struct kvt_obj *obj = kvt_obj_alloc(16 + rnd(64), false);
+	unsigned long flags;
+	unsigned int how = (unsigned int)rnd(6);
+
+	if (!obj)
+		return;
+	if (how == 0) {
+		/*
+		 * The read-side section keeps a grace period that began after
+		 * the first call from ending before the second: the object is
+		 * still queued (not freed) when the second call finds it.
+		 */
+		kenv_rcu_read_lock();
+		queue_obj(obj, false, CHECK_EXPECT_FREE, KVT_SC_MISUSE);
+		queue_obj(obj, false, CHECK_EXPECT_DOUBLE, KVT_SC_MISUSE);
+		kenv_rcu_read_unlock();
+		atomic_fetch_add_explicit(&st_misuse_double, 1, memory_order_relaxed);
+		return;
+	}
+	if (how == 5) {
+		/* From the hardirq handler, which this thread's interrupt runs. */
+		if (ring_push(&fc->misuse_ring, obj))
+			posix_raise_irq(cpu);
+		else
+			queue_obj(obj, false, CHECK_EXPECT_FREE, KVT_SC_MISUSE);
+		return;
+	}
+	switch (how) {
+	case 1:
+		flags = kenv_local_irq_save();
+		queue_obj(obj, true, CHECK_EXPECT_REFUSED, KVT_SC_MISUSE);
+		kenv_local_irq_restore(flags);
+		break;
+	case 2:
+		kenv_preempt_disable();
+		queue_obj(obj, true, CHECK_EXPECT_REFUSED, KVT_SC_MISUSE);
+		kenv_preempt_enable();
+		break;
+	case 3:
+		kenv_local_bh_disable();
+		queue_obj(obj, true, CHECK_EXPECT_REFUSED, KVT_SC_MISUSE);
+		kenv_local_bh_enable();
+		break;
+	default:
+		kenv_rcu_read_lock();
+		queue_obj(obj, true, CHECK_EXPECT_REFUSED, KVT_SC_MISUSE);
+		kenv_rcu_read_unlock();
+		break;
+	}
+	atomic_fetch_add_explicit(&st_misuse_headless, 1, memory_order_relaxed);
+	/*
+	 * Refused: the implementation never took it, and it is still ours.
+	 * Freed the right way now, as a caller that learnt its lesson would;
+	 * given back to malloc unannounced, it would stay a live object to the
+	 * checker for ever.
+	 */
+	queue_obj(obj, false, CHECK_EXPECT_FREE, KVT_SC_MISUSE);
+}
+
+/*
+ * Hand what the handlers' refused calls gave back to kvfree_rcu(), the
+ * right way (see misuse_pass()).  Context: @cpu's thread, task.
+ */
+static void refused_retire(struct flood_cpu *fc)
+{
+	struct kvt_obj *obj;
+
+	while ((obj = ring_pop(&fc->irq_refused)))
+		queue_obj(obj, false, CHECK_EXPECT_FREE, KVT_SC_MISUSE);
+	while ((obj = ring_pop(&fc->nmi_refused)))
+		queue_obj(obj, false, CHECK_EXPECT_FREE, KVT_SC_NMI);
+}
+
+/*
+ * The CPU threads' task-context share: give back what handlers refused, feed
+ * the handlers, mask irqs now and then, misuse the API now and then.
+ */
 static void cpu_workload(int cpu, void *arg)
 {
 	struct flood_cpu *fc = &fcpu[cpu];
 	bool worked = false;
 
 	(void)arg;
+	/* seq_cst, then the flags: kvt_flood_pause() sees this pass, or it sees the pause. */
 	atomic_store(&fc->in_workload, 1);
-	if (atomic_load(&flood_stop))
+	if (atomic_load(&flood_stop) || atomic_load(&pause_level) == PAUSE_ALL)
 		goto out;
+	if (quiet_now(cpu))
+		goto out;
+	refused_retire(fc);
 	if (fcfg.mask & (1u << KVT_SC_IRQ)) {
 		while (ring_len(&fc->irq_ring) < RING / 2) {
 			struct kvt_obj *obj = new_obj();
@@ -463,7 +852,7 @@ static void cpu_workload(int cpu, void *arg)
 			}
 		}
 	}
-	if (fcfg.mask & (1u << KVT_SC_NMI)) {
+	if (fcfg.mask & ((1u << KVT_SC_NMI) | (1u << KVT_SC_MISUSE))) {
 		while (ring_len(&fc->nmi_ring) < 16) {
 			struct kvt_obj *obj = kvt_obj_alloc(16, false);
 
@@ -492,11 +881,21 @@ static void cpu_workload(int cpu, void *arg)
 		}
 		worked = true;
 	}
+	if ((fcfg.mask & (1u << KVT_SC_MISUSE)) && rnd(1000) < fcfg.misuse_per_mille) {
+		misuse_pass(cpu);
+		worked = true;
+	}
 	if (rnd(64) == 0)
 		posix_pool_refill(cpu);
 out:
 	atomic_store(&fc->in_workload, 0);
-	throttle();
+	/*
+	 * Not while a pause is on its way: a checkpoint hands this thread jobs
+	 * (holding its kworker, raising a softirq) and must not find it
+	 * waiting for frees.
+	 */
+	if (atomic_load(&pause_level) == PAUSE_NONE)
+		throttle();
 	sleep_ns(worked ? 50 * 1000 : 200 * 1000);
 }
 
@@ -509,7 +908,11 @@ static void *storm_main(void *arg)
 
 	my_sc = (enum kvt_scenario)(uintptr_t)arg;
 	while (!atomic_load(&flood_stop)) {
+		if (pause_point())
+			continue;
 		for (int cpu = 0; cpu < fcfg.nr_cpus; cpu++) {
+			if (quiet_now(cpu))
+				continue;
 			if (nmi)
 				posix_raise_nmi(cpu);
 			else
@@ -526,12 +929,17 @@ static void *shrinker_main(void *arg)
 	my_sc = (enum kvt_scenario)(uintptr_t)arg;
 	posix_set_fault_ppm(fcfg.fault_ppm);
 	while (!atomic_load(&flood_stop)) {
-		unsigned long count = kfree_rcu_shrink_count();
+		unsigned long count;
 
+		if (pause_point())
+			continue;
+		count = kfree_rcu_shrink_count();
+		/* Never 0, whatever runs meanwhile (the exact count is a checkpoint's). */
+		check_shrink_count(count, NULL, NULL);
 		if (count != KVFREE_SHRINK_EMPTY)
 			kfree_rcu_shrink_scan(1 + rnd(count < 1024 ? count + 1 : 1024));
 		atomic_fetch_add(&st_shrinker, 1);
-		sleep_ns((5 + rnd(40)) * 1000 * 1000);
+		nap_ns((5 + rnd(40)) * 1000 * 1000);
 	}
 	posix_set_fault_ppm(0);
 	return NULL;
@@ -544,28 +952,50 @@ static void *hotplug_main(void *arg)
 	while (!atomic_load(&flood_stop) && fcfg.nr_cpus > 1) {
 		int cpu = 1 + (int)rnd((uint64_t)fcfg.nr_cpus - 1);
 
+		/* Every CPU is back online here. */
+		if (pause_point())
+			continue;
 		if (posix_cpu_offline(cpu)) {
 			check_cpu_offline(cpu);
 			kvfree_rcu_cpu_offline(cpu);
-			sleep_ns((2 + rnd(30)) * 1000 * 1000);
+			nap_ns((2 + rnd(30)) * 1000 * 1000);
 			kvfree_rcu_cpu_online(cpu);
 			check_cpu_online(cpu);
 			posix_cpu_online(cpu);
 			atomic_fetch_add(&st_hotplug, 1);
 		}
-		sleep_ns((2 + rnd(20)) * 1000 * 1000);
+		nap_ns((2 + rnd(20)) * 1000 * 1000);
 	}
 	return NULL;
 }
 
-/* all: a barrier now and then, while everything else floods. */
+/*
+ * barrier: several threads call kvfree_rcu_barrier() at --barrier-rate each,
+ * racing each other, the flood, the monitor and the batches; now and then a
+ * shrinker run just before one, so the shrinker's reclaim races barriers
+ * even without the pressure flood (and hotplug races them in `all`).
+ */
 static void *barrier_main(void *arg)
 {
+	uint64_t period = 1000000000ull / (fcfg.barrier_rate ? fcfg.barrier_rate : 1);
+
 	my_sc = (enum kvt_scenario)(uintptr_t)arg;
 	while (!atomic_load(&flood_stop)) {
-		sleep_ns((100 + rnd(300)) * 1000 * 1000);
-		if (atomic_load(&flood_stop))
-			break;
+		if (pause_point())
+			continue;
+		nap_ns(period / 2 + rnd(period));
+		if (atomic_load(&flood_stop) || pausing())
+			continue;
+		if (rnd(4) == 0) {
+			unsigned long count = kfree_rcu_shrink_count();
+
+			check_shrink_count(count, NULL, NULL);
+			if (count != KVFREE_SHRINK_EMPTY)
+				kfree_rcu_shrink_scan(1 + rnd(count < 1024 ? count + 1 : 1024));
+			atomic_fetch_add(&st_barrier_shrinks, 1);
+		}
+		if (kvt_flood_quiet_mask(kenv_clock_ns()))
+			atomic_fetch_add(&st_barriers_quiet, 1);
 		check_barrier_begin();
 		kvfree_rcu_barrier();
 		check_barrier_end();
@@ -584,11 +1014,13 @@ static void *chaos_main(void *arg)
 		/* Log-uniform from 1 ms to about 100 ms. */
 		uint64_t ms = 1ull << rnd(7);
 
+		if (pause_point())
+			continue;
 		if (posix_thread_starvable(id)) {
 			posix_starve(id, kenv_clock_ns() + (ms + rnd(ms)) * 1000 * 1000);
 			atomic_fetch_add(&st_starve, 1);
 		}
-		sleep_ns((20 + rnd(200)) * 1000 * 1000);
+		nap_ns((20 + rnd(200)) * 1000 * 1000);
 	}
 	return NULL;
 }
@@ -604,10 +1036,31 @@ static void *bug_main(void *arg)
 
 	my_sc = sc;
 	kenv_lock_init(&bug_lock, "bug_lock");
+	if (sc == KVT_SC_BUG_MISUSE_SILENT) {
+		/*
+		 * An NMI call the implementation would have dropped without a
+		 * warning: declared (and returned), never made.  Only the
+		 * checkpoints' MISUSE balance can notice before the end.
+		 */
+		struct kvt_obj *obj = kvt_obj_alloc(16, false);
+
+		if (obj) {
+			check_obj_queued(obj, kenv_cpu(), KENV_CTX_NMI, false, CHECK_EXPECT_REFUSED);
+			check_obj_queue_returned(obj);
+			kvt_obj_discard(obj);
+		}
+		while (!atomic_load(&flood_stop))
+			if (!pause_point())
+				sleep_ns(1000 * 1000);
+		return NULL;
+	}
 	while (!atomic_load(&flood_stop)) {
-		unsigned long flags = kenv_local_irq_save();
+		unsigned long flags;
 		void *p;
 
+		if (pause_point())
+			continue;
+		flags = kenv_local_irq_save();
 		kenv_raw_spin_lock(&bug_lock);
 		if (sc == KVT_SC_BUG_STALL) {
 			/*
@@ -669,14 +1122,14 @@ static void spawn_users(int cpu, enum kvt_scenario sc)
 }
 
 /*
- * The sources that stress others (a stall, pressure, hotplug) need updates
- * to act on: the syscall flood's user threads run anyway, their calls
- * counted under pressure when the syscall flood was not asked for.
+ * The sources that stress others (a stall, pressure, hotplug, misuse,
+ * barriers, quiet CPUs) need updates to act on: the syscall flood's user
+ * threads run anyway, their calls counted under @sc when the syscall flood
+ * was not asked for.
  */
-static void spawn_base_load(int cpu)
+static void spawn_base_load(int cpu, enum kvt_scenario sc)
 {
-	spawn_users(cpu, (fcfg.mask & (1u << KVT_SC_SYSCALL)) ? KVT_SC_SYSCALL :
-			 KVT_SC_PRESSURE);
+	spawn_users(cpu, (fcfg.mask & (1u << KVT_SC_SYSCALL)) ? KVT_SC_SYSCALL : sc);
 }
 
 /* A thread of no CPU, started on the NO_CPU call. */
@@ -718,21 +1171,52 @@ static void start_nmi(enum kvt_scenario sc, int cpu)
 static void start_rcu_stall(enum kvt_scenario sc, int cpu)
 {
 	if (cpu != NO_CPU)
-		spawn_base_load(cpu);
+		spawn_base_load(cpu, sc);
 }
 
 static void start_pressure(enum kvt_scenario sc, int cpu)
 {
 	if (cpu != NO_CPU)
-		spawn_base_load(cpu);
+		spawn_base_load(cpu, sc);
 	spawn_once(cpu, "shrinker", POSIX_ROLE_KTHREAD, shrinker_main, sc);
 }
 
 static void start_hotplug(enum kvt_scenario sc, int cpu)
 {
 	if (cpu != NO_CPU)
-		spawn_base_load(cpu);
+		spawn_base_load(cpu, sc);
 	spawn_once(cpu, "hotplug", POSIX_ROLE_KTHREAD, hotplug_main, sc);
+}
+
+/* misuse: the CPU threads misuse (cpu_workload); NMIs arrive without the nmi flood too. */
+static void start_misuse(enum kvt_scenario sc, int cpu)
+{
+	if (cpu != NO_CPU)
+		spawn_base_load(cpu, sc);
+	else if (!(fcfg.mask & (1u << KVT_SC_NMI)))
+		spawn("nmi-storm", POSIX_ROLE_OTHER, 0, storm_main, KVT_SC_NMI);
+}
+
+static void start_barrier(enum kvt_scenario sc, int cpu)
+{
+	char name[32];
+
+	if (cpu != NO_CPU) {
+		spawn_base_load(cpu, sc);
+		return;
+	}
+	for (unsigned int i = 0; i < fcfg.barrier_threads; i++) {
+		snprintf(name, sizeof(name), "barrier%u", i);
+		spawn(name, POSIX_ROLE_KTHREAD, (int)(i % (unsigned int)fcfg.nr_cpus), barrier_main,
+		      sc);
+	}
+}
+
+/* idle: the base load on every CPU; the runner sets the duty cycles. */
+static void start_idle(enum kvt_scenario sc, int cpu)
+{
+	if (cpu != NO_CPU)
+		spawn_base_load(cpu, sc);
 }
 
 /* The negative drivers: one bug_main() thread, named after its scenario. */
@@ -757,10 +1241,17 @@ static void start_scenarios(int cpu)
 void kvt_flood_start(const struct kvt_flood_config *cfg)
 {
 	char name[32];
-	unsigned int all = kvt_scenario_all_mask();
 
 	fcfg = *cfg;
+	if (fcfg.duty_percent < 1 || fcfg.duty_percent > 100 || !fcfg.quiet_ns)
+		KENV_DIE("flood: duty_percent out of 1..100 or quiet_ns 0");
 	atomic_store(&flood_stop, false);
+	atomic_store(&pause_level, PAUSE_NONE);
+	atomic_store(&nr_parked, 0);
+	atomic_store(&nr_live, 0);
+	atomic_store(&nr_parked_slow, 0);
+	atomic_store(&nr_live_slow, 0);
+	duty_t0_ns = kenv_clock_ns();
 	memset(users_started, 0, sizeof(users_started));
 	posix_open_softirq(POSIX_SOFTIRQ_FLOOD, softirq_flood_fn);
 	posix_set_irq_handler(irq_flood_fn);
@@ -776,8 +1267,6 @@ void kvt_flood_start(const struct kvt_flood_config *cfg)
 		      (cfg->mask & (1u << KVT_SC_RCU_STALL)) ? KVT_SC_RCU_STALL : KVT_SC_SYSCALL);
 	}
 	start_scenarios(NO_CPU);
-	if ((cfg->mask & all) == all)
-		spawn("barrier", POSIX_ROLE_KTHREAD, 0, barrier_main, KVT_SC_SYSCALL);
 	if (cfg->chaos)
 		spawn("chaos", POSIX_ROLE_OTHER, 0, chaos_main, KVT_SC_SYSCALL);
 }
@@ -828,6 +1317,12 @@ void kvt_flood_stop(void)
 			kvt_obj_discard(obj);
 		while ((obj = ring_pop(&fcpu[cpu].nmi_ring)))
 			kvt_obj_discard(obj);
+		while ((obj = ring_pop(&fcpu[cpu].misuse_ring)))
+			kvt_obj_discard(obj);
+		while ((obj = ring_pop(&fcpu[cpu].irq_refused)))
+			kvt_obj_discard(obj);
+		while ((obj = ring_pop(&fcpu[cpu].nmi_refused)))
+			kvt_obj_discard(obj);
 		obj = atomic_exchange(&fcpu[cpu].rxq.top, NULL);
 		while (obj) {
 			struct kvt_obj *next = (struct kvt_obj *)obj->rh.next;
@@ -861,6 +1356,11 @@ void kvt_flood_stats(struct kvt_flood_stats *st)
 	st->shrinker_runs = atomic_load(&st_shrinker);
 	st->starvations = atomic_load(&st_starve);
 	st->barriers = atomic_load(&st_barriers);
+	st->barriers_while_quiet = atomic_load(&st_barriers_quiet);
+	st->barrier_shrinks = atomic_load(&st_barrier_shrinks);
+	st->misuse_double = atomic_load(&st_misuse_double);
+	st->misuse_headless_atomic = atomic_load(&st_misuse_headless);
+	st->misuse_nmi = atomic_load(&st_misuse_nmi);
 }
 
 uint64_t kvt_flood_calls(void)

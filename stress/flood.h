@@ -68,6 +68,19 @@ struct kvt_flood_config {
 	unsigned int max_outstanding;	/* back off above this many live objects */
 	uint64_t stall_ns;		/* rcu-stall: read-side section length */
 	bool chaos;			/* starvation of random threads */
+	/*
+	 * Duty cycles: a cycling CPU's flooders call kvfree_rcu() for
+	 * duty_percent of each period and are quiet for quiet_ns, the CPUs'
+	 * periods staggered so that some flood while others are quiet.
+	 * duty_percent 100: no quiet stretches.  duty_cpus: the CPUs that
+	 * cycle (a bit each).
+	 */
+	unsigned int duty_percent;
+	uint64_t quiet_ns;
+	uint64_t duty_cpus;
+	unsigned int barrier_threads;	/* barrier: concurrent barrier threads */
+	unsigned int barrier_rate;	/* barrier: barriers per second per thread */
+	unsigned int misuse_per_mille;	/* misuse: share of CPU workload passes that misuse */
 };
 
 void kvt_flood_config_default(struct kvt_flood_config *cfg);
@@ -85,6 +98,42 @@ void kvt_flood_start(const struct kvt_flood_config *cfg);
  */
 void kvt_flood_stop(void);
 
+/*
+ * Pause every flooder at a safe point, in two steps.  kvt_flood_pause_slow()
+ * stops the flooders whose operations take long (kvfree_rcu_barrier(), a CPU
+ * going offline: each waits for reclaim) at the end of the one in progress,
+ * while the others go on flooding.  kvt_flood_pause() then stops the rest:
+ * their threads wait at the top of their loops (outside any kvfree_rcu()
+ * call, barrier, shrinker or hotplug operation, every CPU online), the CPU
+ * threads' workload passes and the flood's interrupt and softirq handlers
+ * return without doing anything.  Each returns when its flooders are
+ * there, or false if they were not within @timeout_ns (the pause stays
+ * requested: call kvt_flood_resume()).  After kvt_flood_pause() no flooder
+ * calls into the implementation until the resume; what the implementation
+ * itself deferred (timers, work, softirqs) goes on.  Context: the main
+ * thread, between kvt_flood_start() and kvt_flood_stop().
+ */
+bool kvt_flood_pause_slow(uint64_t timeout_ns);
+bool kvt_flood_pause(uint64_t timeout_ns);
+void kvt_flood_resume(void);
+/*
+ * How many times the flood's softirq handler (POSIX_SOFTIRQ_FLOOD) was
+ * entered on @cpu, paused or not: a softirq pass raised after the pause
+ * on @cpu has run every softirq raised there before it once this moves.
+ */
+uint64_t kvt_flood_softirq_passes(int cpu);
+
+/* Whether @cpu is in a quiet stretch of its duty cycle at @now_ns.  Context: any. */
+bool kvt_flood_cpu_quiet(int cpu, uint64_t now_ns);
+/* The quiet CPUs at @now_ns, a bit each.  Context: any. */
+uint64_t kvt_flood_quiet_mask(uint64_t now_ns);
+/* @cpu's quiet stretches from the flood's start to @end_ns (clipped to it). */
+struct kvt_quiet_stats {
+	uint64_t periods;		/* stretches begun */
+	uint64_t total_ns, longest_ns;
+};
+void kvt_flood_quiet_stats(int cpu, uint64_t end_ns, struct kvt_quiet_stats *q);
+
 /* Calls made by the flooders, by scenario, CPU and context (racy reads). */
 struct kvt_flood_stats {
 	uint64_t calls[KVT_SC_NR][KENV_CTX_NR];
@@ -94,6 +143,10 @@ struct kvt_flood_stats {
 	uint64_t nmi_calls[KENV_NR_CPUS_MAX];	/* NMI calls made (each must be refused) */
 	uint64_t reader_sections, reader_objects;
 	uint64_t hotplug_cycles, shrinker_runs, starvations, barriers;
+	uint64_t barriers_while_quiet;		/* begun while some CPU was quiet */
+	uint64_t barrier_shrinks;		/* shrinker runs racing a barrier */
+	/* misuse: calls made that must warn, by kind */
+	uint64_t misuse_double, misuse_headless_atomic, misuse_nmi;
 };
 void kvt_flood_stats(struct kvt_flood_stats *st);
 /* All calls so far (for progress and the watchdog). */

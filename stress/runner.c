@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runner.c - kvt_stress_main(): the run, phase by phase (see stress.h):
- * set up (report folder, the implementation's, the flooders' and the
- * environment's configuration, the checker), flood for --duration seconds
- * with a sample every 100 ms and a progress line each second, quiesce and
- * run the checker's end-of-run checks, then report.  The options, sampling,
- * reports and the watchdog are the other runner_*.c files
- * (runner_internal.h).
+ * runner.c - kvt_stress_main(): the run, step by step (see stress.h).  A
+ * run is one phase per policy (one, or the three in turn with --policy all),
+ * the duration split evenly; each phase sets up (report folder, the
+ * implementation's, the flooders' and the environment's configuration, the
+ * checker), floods with a sample every 100 ms, the PROGRESS monitor and the
+ * checkpoints in between (runner_checkpoint.c) and a progress line each
+ * second, then quiesces and runs the checker's end-of-run checks.  The
+ * report covers every phase.  The options, sampling, in-run checks, reports
+ * and the watchdog are the other runner_*.c files (runner_internal.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,12 +25,12 @@
 #include "stress.h"
 
 /* The implementation's configuration from the options; 2 (bad usage) if invalid. */
-static int configure_kvfree(struct kvfree_rcu_config *kcfg)
+static int configure_kvfree(struct kvfree_rcu_config *kcfg, enum kvfree_policy policy)
 {
 	const char *why = NULL;
 
 	kvfree_rcu_config_default(kcfg);
-	kcfg->policy = runner_opts.policy;
+	kcfg->policy = policy;
 	kcfg->nr_cpus = (unsigned int)runner_opts.cpus;
 	if (runner_opts.page_entries)
 		kcfg->page_entries = runner_opts.page_entries;
@@ -43,7 +45,15 @@ static int configure_kvfree(struct kvfree_rcu_config *kcfg)
 	return 0;
 }
 
-static void configure_flood(struct kvt_flood_config *fcfg)
+/*
+ * The flooders' configuration.  Duty cycles: --duty-cycle makes every CPU
+ * cycle; the idle scenario, without it, every other CPU (the odd ones) at
+ * 30 %.  A quiet stretch lasts the drain delay plus 2 s unless --quiet-ms
+ * says otherwise: longer than the drain delay, so a quiet CPU's monitor
+ * must fire with no call to re-arm it, and long enough for the PROGRESS
+ * monitor to judge what is left stranded.
+ */
+static void configure_flood(struct kvt_flood_config *fcfg, const struct kvfree_rcu_config *kcfg)
 {
 	kvt_flood_config_default(fcfg);
 	fcfg->nr_cpus = runner_opts.cpus;
@@ -53,6 +63,23 @@ static void configure_flood(struct kvt_flood_config *fcfg)
 	fcfg->nmi_rate = runner_opts.nmi_rate;
 	fcfg->fault_ppm = runner_opts.fault_ppm;
 	fcfg->chaos = runner_opts.chaos;
+	/*
+	 * The backlog the flood may build up: 5000 live objects per CPU.  The
+	 * flood outruns reclaim, so it runs at this bound; a larger one adds
+	 * nothing but time to every barrier, CPU offline and batch (each waits
+	 * for or frees the backlog), which a checkpoint waits for.
+	 */
+	fcfg->max_outstanding = 5000u * (unsigned int)runner_opts.cpus;
+	fcfg->barrier_threads = runner_opts.barrier_threads;
+	fcfg->barrier_rate = runner_opts.barrier_rate;
+	fcfg->duty_percent = runner_opts.duty_percent;
+	fcfg->duty_cpus = ~0ull;
+	if (!runner_opts.duty_set && (runner_opts.mask & (1u << KVT_SC_IDLE))) {
+		fcfg->duty_percent = 30;
+		fcfg->duty_cpus = 0xaaaaaaaaaaaaaaaaull;
+	}
+	fcfg->quiet_ns = runner_opts.quiet_ms >= 0 ? (uint64_t)runner_opts.quiet_ms * 1000000ull :
+			 kcfg->drain_delay_ns + 2000000000ull;
 }
 
 static void configure_env(struct posix_env_config *ecfg)
@@ -69,16 +96,19 @@ static void configure_env(struct posix_env_config *ecfg)
 	}
 	if (runner_opts.mask & (1u << KVT_SC_IRQ))
 		ecfg->chaos.irq_inject_ppm = 2000;
-	if (runner_opts.mask & (1u << KVT_SC_NMI))
+	if (runner_opts.mask & ((1u << KVT_SC_NMI) | (1u << KVT_SC_MISUSE)))
 		ecfg->chaos.nmi_inject_ppm = 300;
+	/* The checkpoints hold each CPU's kworker (runner_checkpoint.c). */
+	ecfg->reclaim = POSIX_RECLAIM_WORKER;
 }
 
 /*
- * Everything before the flood: the report folder, the configurations, the
- * checker (a violation ends the run through runner_abort_hook()), the
- * environment and the implementation.  0, or the exit code to leave with.
+ * Everything before a phase's flood: the report folder, the configurations,
+ * the checker (a violation ends the run through runner_abort_hook()), the
+ * environment and the implementation with @policy.  0, or the exit code to
+ * leave with.
  */
-static int set_up(struct kvt_flood_config *fcfg)
+static int set_up(struct kvt_flood_config *fcfg, enum kvfree_policy policy)
 {
 	struct posix_env_config ecfg;
 	struct kvfree_rcu_config kcfg;
@@ -89,10 +119,10 @@ static int set_up(struct kvt_flood_config *fcfg)
 			runner_opts.report_dir, strerror(errno));
 		return 99;
 	}
-	rc = configure_kvfree(&kcfg);
+	rc = configure_kvfree(&kcfg, policy);
 	if (rc)
 		return rc;
-	configure_flood(fcfg);
+	configure_flood(fcfg, &kcfg);
 
 	check_set_capacity((size_t)fcfg->max_outstanding * 4 + 65536);
 	check_reset();
@@ -109,39 +139,67 @@ static int set_up(struct kvt_flood_config *fcfg)
 	return 0;
 }
 
-/* Flood for --duration seconds under the watchdog: a sample every 100 ms, progress each second. */
-static void flood(const struct kvt_flood_config *fcfg)
+/* A new phase record for @policy, counted before anything reads it. */
+static struct runner_phase *phase_begin(enum kvfree_policy policy)
 {
-	uint64_t end_ns = kenv_clock_ns() + (uint64_t)runner_opts.duration_s * 1000000000ull;
-	uint64_t next_ns;
+	int n = atomic_load(&runner_nr_phases);
+	struct runner_phase *ph = &runner_phases[n];
+
+	memset(ph, 0, sizeof(*ph));
+	ph->policy = policy;
+	kvt_flood_stats(&ph->fs_begin);
+	ph->fs_end = ph->fs_begin;
+	atomic_store(&runner_nr_phases, n + 1);
+	return ph;
+}
+
+/*
+ * Flood for @flood_ns under the watchdog: a sample every 100 ms with the
+ * PROGRESS monitor and the checkpoints in between, progress each second.
+ */
+static void flood(struct runner_phase *ph, const struct kvt_flood_config *fcfg, uint64_t flood_ns)
+{
+	uint64_t start_ns = kenv_clock_ns(), end_ns = start_ns + flood_ns, next_ns;
 
 	atomic_store(&runner_phase, PHASE_RUN);
 	runner_watchdog_start(end_ns + (uint64_t)runner_opts.watchdog_s * 1000000000ull);
+	ph->start_ns = start_ns;
+	ph->duty_percent = fcfg->duty_percent;
+	ph->duty_cpus = fcfg->duty_cpus;
+	ph->quiet_ns = fcfg->quiet_ns;
+	runner_checks_begin(ph, kvfree_rcu_config(), fcfg, start_ns);
 	kvt_flood_start(fcfg);
 
-	next_ns = kenv_clock_ns() + 1000000000ull;
+	next_ns = start_ns + 1000000000ull;
 	while (kenv_clock_ns() < end_ns) {
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)RUNNER_SAMPLE_NS };
+		uint64_t left = end_ns - kenv_clock_ns();
+		struct timespec ts = { .tv_sec = 0,
+				       .tv_nsec = (long)(left < RUNNER_SAMPLE_NS ? left : RUNNER_SAMPLE_NS) };
 
 		nanosleep(&ts, NULL);
 		runner_take_sample();
+		runner_checks_tick(ph, kenv_clock_ns());
 		if (kenv_clock_ns() >= next_ns) {
 			runner_print_progress();
 			next_ns += 1000000000ull;
 		}
 	}
+	ph->end_ns = kenv_clock_ns();
 }
 
 /*
  * Quiesce: stop the flood, drain the slots, wait for every free, and run
  * the checker's end-of-run checks.  0 if they pass, else 1.
  */
-static int quiesce(void)
+static int quiesce(struct runner_phase *ph)
 {
 	int exit_code = 0;
 
 	atomic_store(&runner_phase, PHASE_QUIESCE);
 	kvt_flood_stop();
+	for (int cpu = 0; cpu < runner_opts.cpus; cpu++)
+		kvt_flood_quiet_stats(cpu, ph->end_ns, &ph->quiet[cpu]);
+	kvt_flood_stats(&ph->fs_end);
 	check_barrier_begin();
 	kvfree_rcu_barrier();
 	check_barrier_end();
@@ -181,7 +239,8 @@ static int report(int exit_code)
 int kvt_stress_main(int argc, char **argv)
 {
 	struct kvt_flood_config fcfg;
-	int rc;
+	uint64_t phase_ns;
+	int rc = 0;
 
 	runner_parse_options(argc, argv);
 	printf("kvtorture stress: seed %" PRIu64 "\n", runner_opts.seed);
@@ -192,9 +251,21 @@ int kvt_stress_main(int argc, char **argv)
 	printf("command: %s\n", runner_repro);
 	fflush(stdout);
 
-	rc = set_up(&fcfg);
-	if (rc)
-		return rc;
-	flood(&fcfg);
-	return report(quiesce());
+	/* The duration, split evenly between the policies' phases. */
+	phase_ns = (uint64_t)runner_opts.duration_s * 1000000000ull /
+		   (uint64_t)runner_opts.nr_policies;
+	for (int p = 0; p < runner_opts.nr_policies && !rc; p++) {
+		enum kvfree_policy policy = runner_opts.policies[p];
+		struct runner_phase *ph;
+
+		if (runner_opts.nr_policies > 1 && !runner_opts.quiet)
+			printf("policy %s: %.1f s\n", kvfree_policy_name(policy), (double)phase_ns / 1e9);
+		rc = set_up(&fcfg, policy);
+		if (rc)
+			return rc;
+		ph = phase_begin(policy);
+		flood(ph, &fcfg, phase_ns);
+		rc = quiesce(ph);
+	}
+	return report(rc);
 }

@@ -3,8 +3,12 @@
  * runner_internal.h - what the stress runner's files share; not an API
  * (stress.h is).  One concern per file:
  *
- *   runner.c           kvt_stress_main(): the run, phase by phase
+ *   runner.c           kvt_stress_main(): the run, step by step, one policy
+ *                      phase after another
  *   runner_options.c   the options, the help text, the reproducing command
+ *   runner_checkpoint.c  in-run checks: checkpoints (the world stopped for
+ *                      the checker's mid-run checks) and the online PROGRESS
+ *                      monitor between them
  *   runner_sampling.c  samples every 100 ms, peaks, the progress line, the
  *                      final per-CPU snapshot
  *   runner_report.c    report.json, timeseries.csv, the plots, the summary table
@@ -24,7 +28,9 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "flood.h"
 #include "kvfree_rcu.h"
+#include "posix_env.h"
 
 /* ---- runner_options.c --------------------------------------------------- */
 
@@ -34,13 +40,25 @@ struct stress_opts {
 	int cpus;
 	unsigned int duration_s;
 	uint64_t seed;
-	enum kvfree_policy policy;
+	/*
+	 * The policies run, one phase each, in this order, the duration split
+	 * evenly between them: one policy, or all three ("all", the default of
+	 * --scenario all).
+	 */
+	enum kvfree_policy policies[KVFREE_POLICY_NR];
+	int nr_policies;
+	const char *policy_name;	/* as given: a policy's name or "all" */
 	const char *report_dir;
 	unsigned int irq_rate, nmi_rate, users, fault_ppm;
 	unsigned int page_entries;	/* 0: the implementation's default */
 	int cache_pages;		/* -1: default */
 	int drain_ms;			/* -1: default */
 	unsigned int watchdog_s;
+	unsigned int checkpoint_ms;	/* between checkpoints; 0: none */
+	unsigned int duty_percent;	/* 100: no quiet stretches */
+	bool duty_set;			/* --duty-cycle given (else idle's default) */
+	int quiet_ms;			/* -1: the drain delay + 2 s */
+	unsigned int barrier_threads, barrier_rate;
 	bool chaos;
 	bool gp_early;
 	bool quiet;
@@ -61,6 +79,62 @@ extern char runner_repro[2048];
  */
 void runner_parse_options(int argc, char **argv);
 
+/* ---- phases --------------------------------------------------------------- */
+
+/* In-run checks of one phase (runner_checkpoint.c). */
+struct checkpoint_figures {
+	uint64_t count;			/* checkpoints done */
+	uint64_t drains;		/* ... of which drain checkpoints */
+	/* Waiting, the flood going on: barriers, hotplug, kworkers finishing. */
+	uint64_t wait_ns_sum, wait_ns_max;
+	/* The flood standing still: flooders pausing, softirqs, checks, resume. */
+	uint64_t stop_ns_sum, stop_ns_max;
+	uint64_t checked_ns_sum, checked_ns_max;	/* ... of which checking */
+};
+
+/*
+ * One policy's part of the run: written by the main thread as the phase
+ * goes, read by reports at any time (racy while it runs; a violation report
+ * may read it from wherever the run stopped).
+ */
+struct runner_phase {
+	enum kvfree_policy policy;
+	uint64_t start_ns, end_ns;		/* its flood; end 0 while it runs */
+	_Atomic(bool) done;			/* quiesced: final holds its counters */
+	struct kvfree_rcu_cpu_stats final[KENV_NR_CPUS_MAX];
+	struct posix_env_stats es;		/* the environment's, at its end */
+	struct kvt_flood_stats fs_begin, fs_end;	/* the flooders', cumulative */
+	struct kvt_quiet_stats quiet[KENV_NR_CPUS_MAX];
+	_Atomic(uint64_t) peak_pending[KENV_NR_CPUS_MAX], peak_pages[KENV_NR_CPUS_MAX];
+	struct checkpoint_figures cp;
+	struct check_progress_watch watch;
+	uint64_t quiet_observations;		/* watch observations of quiet CPUs */
+	/* The duty cycles it ran with (struct kvt_flood_config). */
+	unsigned int duty_percent;
+	uint64_t duty_cpus, quiet_ns;
+};
+
+extern struct runner_phase runner_phases[KVFREE_POLICY_NR];
+/* Phases begun; the current one is runner_nr_phases - 1. */
+extern _Atomic(int) runner_nr_phases;
+
+/* ---- runner_checkpoint.c ---------------------------------------------------- */
+
+/*
+ * Prepare the in-run checks of the phase that starts: the PROGRESS
+ * monitor's bound from @kcfg and @fcfg (the drain delay, grace periods as
+ * long as the longest read-side section, and a second of slack) and the
+ * checkpoints' schedule from @start_ns.  Context: the main thread, after
+ * kvfree_rcu_init(), before the flood starts.
+ */
+void runner_checks_begin(struct runner_phase *ph, const struct kvfree_rcu_config *kcfg,
+			 const struct kvt_flood_config *fcfg, uint64_t start_ns);
+/*
+ * Between samples of the flood at @now_ns: one observation of the PROGRESS
+ * monitor, and a checkpoint when one is due.  Context: the main thread.
+ */
+void runner_checks_tick(struct runner_phase *ph, uint64_t now_ns);
+
 /* ---- runner_sampling.c -------------------------------------------------- */
 
 #define RUNNER_MAX_SAMPLES 40000
@@ -68,6 +142,7 @@ void runner_parse_options(int argc, char **argv);
 
 struct sample {
 	uint64_t t_ns;
+	int phase;
 	uint64_t calls, pending, in_flight, cached, bulk, fallback_list, fallback_sync;
 	uint64_t gps, irqs, nmi_refused, violations, pages_in_use;
 };
@@ -84,18 +159,26 @@ void runner_print_progress(void);
  * before it is counted.
  */
 const struct sample *runner_samples(int *n);
-/* The highest pending + in-flight objects and storage pages seen on @cpu. */
+/* The highest pending + in-flight objects and storage pages seen on @cpu, over every phase. */
 uint64_t runner_peak_pending(int cpu);
 uint64_t runner_peak_pages(int cpu);
 /* Every violation counted so far, over all invariants. */
 uint64_t runner_total_violations(void);
 /*
- * Keep every CPU's final counters (exact: the run is quiesced).  Context:
- * the main thread, before kvfree_rcu_exit().
+ * Keep every CPU's final counters in the current phase (exact: the run is
+ * quiesced).  Context: the main thread, before kvfree_rcu_exit().
  */
 void runner_take_final(void);
-/* @cpu's final counters if taken (true), else a racy snapshot (false if none). */
+/*
+ * @cpu's counters over the run: the sum of the phases done and, while a
+ * phase runs, a racy snapshot of it.  False if there is nothing to read.
+ */
 bool runner_cpu_stats(int cpu, struct kvfree_rcu_cpu_stats *st);
+/* @ph's counters of @cpu: final when done, else a racy snapshot. */
+bool runner_phase_cpu_stats(const struct runner_phase *ph, int cpu,
+			    struct kvfree_rcu_cpu_stats *st);
+/* The environment's counters over the run (the phases done plus the one running). */
+void runner_env_stats(struct posix_env_stats *es);
 
 /* ---- runner_report.c ---------------------------------------------------- */
 
@@ -140,9 +223,15 @@ bool outbuf_write_atomic(const char *name, const struct outbuf *o);
 
 /* ---- runner_watchdog.c -------------------------------------------------- */
 
-enum run_phase { PHASE_SETUP, PHASE_RUN, PHASE_QUIESCE, PHASE_DONE };
-/* Set by the main thread; the watchdog watches for progress only in PHASE_RUN. */
+enum run_phase { PHASE_SETUP, PHASE_RUN, PHASE_CHECKPOINT, PHASE_QUIESCE, PHASE_DONE };
+/*
+ * Set by the main thread; the watchdog watches for progress only in
+ * PHASE_RUN (a checkpoint stops the flooders on purpose, and bounds its own
+ * wait).
+ */
 extern _Atomic(int) runner_phase;
+/* "setup", "flood", "checkpoint", "quiesce", "done". */
+const char *runner_phase_name(int phase);
 
 /*
  * The checker's abort hook (check_set_abort_hook): writes violation.txt
@@ -159,5 +248,11 @@ void runner_abort_hook(enum check_inv inv, const char *report);
  */
 void runner_watchdog_start(uint64_t deadline_ns);
 void runner_watchdog_stop(void);
+/*
+ * End the run as a hang: dump every thread and krc to stderr and
+ * DIR/hang.txt, write report.json, exit with KVT_EXIT_HANG.  Context: any
+ * thread; allocates nothing.
+ */
+_Noreturn void runner_hang(const char *why);
 
 #endif /* KVTORTURE_RUNNER_INTERNAL_H */

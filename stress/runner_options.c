@@ -27,15 +27,21 @@ static void usage(FILE *f)
 	/* The scenario names come from the registry (scenarios.def). */
 	fprintf(f,
 		"usage: %s [--scenario NAME[,NAME]] [--cpus N] [--duration S] [--seed X]\n"
-		"          [--policy kernel|watermark|nolocks] [--report DIR] [options]\n"
+		"          [--policy kernel|watermark|nolocks|all] [--report DIR] [options]\n"
 		"scenarios: ", runner_prog);
 	kvt_scenario_print_names(f, KVT_KIND_FLOOD);
 	fprintf(f, " all\n           (test only: ");
 	kvt_scenario_print_names(f, KVT_KIND_NEGATIVE);
 	fprintf(f,
 		")\n"
+		"policy: all runs each in turn, the duration split between them (the default\n"
+		"        of --scenario all; otherwise kernel)\n"
 		"options: --irq-rate N  --nmi-rate N  --threads N (syscall threads per CPU)\n"
 		"         --fault-ppm N  --page-entries N  --cache-pages N  --drain-ms N\n"
+		"         --checkpoint-ms N (between in-run checkpoints; 0: none; default 1000)\n"
+		"         --duty-cycle PCT (every CPU floods PCT %% of the time; idle: odd CPUs, 30)\n"
+		"         --quiet-ms N (a quiet stretch; default the drain delay + 2000)\n"
+		"         --barrier-threads N  --barrier-rate N (barrier: threads, per second each)\n"
 		"         --watchdog S  --no-chaos  --no-plots  --quiet\n"
 		"         --list-scenarios (print them: name, kind, in all, bench, description)\n"
 		"         --env-fault gp-early (test: end GPs without waiting for readers)\n"
@@ -75,6 +81,7 @@ enum {
 	OPT_SCENARIO, OPT_CPUS, OPT_DURATION, OPT_SEED, OPT_POLICY, OPT_REPORT,
 	OPT_IRQ_RATE, OPT_NMI_RATE, OPT_THREADS, OPT_FAULT_PPM, OPT_PAGE_ENTRIES,
 	OPT_CACHE_PAGES, OPT_DRAIN_MS, OPT_WATCHDOG, OPT_ENV_FAULT, OPT_EXPECT_VIOLATION,
+	OPT_CHECKPOINT_MS, OPT_DUTY_CYCLE, OPT_QUIET_MS, OPT_BARRIER_THREADS, OPT_BARRIER_RATE,
 };
 
 static const struct option longopts[] = {
@@ -99,6 +106,11 @@ static const struct option longopts[] = {
 	{ "watchdog", required_argument, NULL, OPT_WATCHDOG },
 	{ "env-fault", required_argument, NULL, OPT_ENV_FAULT },
 	{ "expect-violation", required_argument, NULL, OPT_EXPECT_VIOLATION },
+	{ "checkpoint-ms", required_argument, NULL, OPT_CHECKPOINT_MS },
+	{ "duty-cycle", required_argument, NULL, OPT_DUTY_CYCLE },
+	{ "quiet-ms", required_argument, NULL, OPT_QUIET_MS },
+	{ "barrier-threads", required_argument, NULL, OPT_BARRIER_THREADS },
+	{ "barrier-rate", required_argument, NULL, OPT_BARRIER_RATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -113,7 +125,7 @@ static void set_defaults(void)
 	o->mask = kvt_scenario_all_mask();
 	o->cpus = 4;
 	o->duration_s = 10;
-	o->policy = KVFREE_POLICY_KERNEL;
+	o->policy_name = NULL;		/* resolved once the scenarios are known */
 	o->irq_rate = fdef.irq_rate;
 	o->nmi_rate = fdef.nmi_rate;
 	o->users = fdef.users_per_cpu;
@@ -121,6 +133,11 @@ static void set_defaults(void)
 	o->cache_pages = -1;
 	o->drain_ms = -1;
 	o->watchdog_s = 10;
+	o->checkpoint_ms = 1000;
+	o->duty_percent = 100;
+	o->quiet_ms = -1;
+	o->barrier_threads = fdef.barrier_threads;
+	o->barrier_rate = fdef.barrier_rate;
 	o->chaos = true;
 	o->plots = true;
 	/* Printed first, and part of the reproducing command: any value will do. */
@@ -169,8 +186,9 @@ static void set_option(int id, const char *name, const char *v, int argi)
 		o->seed = parse_num(argi, name, v, 0, UINT64_MAX);
 		break;
 	case OPT_POLICY:
-		if (!kvfree_policy_parse(v, &o->policy))
-			bad_option(argi, "unknown policy '%s' (kernel, watermark, nolocks)", v);
+		if (strcmp(v, "all") && !kvfree_policy_parse(v, &o->policies[0]))
+			bad_option(argi, "unknown policy '%s' (kernel, watermark, nolocks, all)", v);
+		o->policy_name = v;
 		break;
 	case OPT_REPORT:
 		o->report_dir = v;
@@ -205,6 +223,22 @@ static void set_option(int id, const char *name, const char *v, int argi)
 			bad_option(argi, "unknown --env-fault '%s' (gp-early)", v);
 		o->gp_early = true;
 		break;
+	case OPT_CHECKPOINT_MS:
+		o->checkpoint_ms = (unsigned int)parse_num(argi, name, v, 0, 600000);
+		break;
+	case OPT_DUTY_CYCLE:
+		o->duty_percent = (unsigned int)parse_num(argi, name, v, 1, 100);
+		o->duty_set = true;
+		break;
+	case OPT_QUIET_MS:
+		o->quiet_ms = (int)parse_num(argi, name, v, 1, 600000);
+		break;
+	case OPT_BARRIER_THREADS:
+		o->barrier_threads = (unsigned int)parse_num(argi, name, v, 1, 16);
+		break;
+	case OPT_BARRIER_RATE:
+		o->barrier_rate = (unsigned int)parse_num(argi, name, v, 1, 10000);
+		break;
 	case OPT_EXPECT_VIOLATION:
 		if (!check_inv_parse(v, &o->expect))
 			bad_option(argi, "unknown invariant ID '%s'", v);
@@ -230,6 +264,40 @@ static _Noreturn void option_error(int c, int argi, const char *arg)
 	if (!strncmp(arg, "--", 2))
 		bad_option(argi, "unknown option '%s'", name);
 	bad_option(argi, "unexpected argument '%s'", arg);
+}
+
+/* Whether the --scenario list names `all`. */
+static bool names_all(const char *list)
+{
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 3 && !strncmp(p, "all", 3))
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+/*
+ * The phases' policies: the one given, or all three in turn for "all",
+ * which is also the default of --scenario all (so the combined flood meets
+ * every refill policy); otherwise the kernel's.
+ */
+static void resolve_policies(void)
+{
+	struct stress_opts *o = &runner_opts;
+
+	if (!o->policy_name)
+		o->policy_name = names_all(o->scenario) ? "all" : "kernel";
+	if (strcmp(o->policy_name, "all")) {
+		kvfree_policy_parse(o->policy_name, &o->policies[0]);
+		o->nr_policies = 1;
+		return;
+	}
+	for (int p = 0; p < KVFREE_POLICY_NR; p++)
+		o->policies[p] = (enum kvfree_policy)p;
+	o->nr_policies = KVFREE_POLICY_NR;
 }
 
 static void parse_options(int argc, char **argv)
@@ -266,6 +334,7 @@ static void parse_options(int argc, char **argv)
 	}
 	if (optind < argc)
 		bad_option(optind, "unexpected argument '%s'", argv[optind]);
+	resolve_policies();
 }
 
 /* The command that re-runs this run: the seed and every option that matters. */
@@ -278,7 +347,7 @@ static void build_repro(void)
 	n = (size_t)snprintf(r, sizeof(runner_repro),
 			     "%s --scenario %s --cpus %d --duration %u --seed %" PRIu64 " --policy %s",
 			     runner_prog, o->scenario, o->cpus, o->duration_s, o->seed,
-			     kvfree_policy_name(o->policy));
+			     o->policy_name);
 #define APPEND(...)                                                                      \
 	do {                                                                             \
 		if (n < sizeof(runner_repro))                                            \
@@ -288,6 +357,12 @@ static void build_repro(void)
 		APPEND(" --report %s", o->report_dir);
 	APPEND(" --irq-rate %u --nmi-rate %u --threads %u --fault-ppm %u --watchdog %u",
 	       o->irq_rate, o->nmi_rate, o->users, o->fault_ppm, o->watchdog_s);
+	APPEND(" --checkpoint-ms %u --barrier-threads %u --barrier-rate %u", o->checkpoint_ms,
+	       o->barrier_threads, o->barrier_rate);
+	if (o->duty_set)
+		APPEND(" --duty-cycle %u", o->duty_percent);
+	if (o->quiet_ms >= 0)
+		APPEND(" --quiet-ms %d", o->quiet_ms);
 	if (o->page_entries)
 		APPEND(" --page-entries %u", o->page_entries);
 	if (o->cache_pages >= 0)

@@ -24,7 +24,7 @@
 
 /* What every section reads, taken once per report. */
 struct report_input {
-	struct posix_env_stats es;
+	struct posix_env_stats es;		/* over every phase */
 	struct kvt_flood_stats fs;
 	struct kvt_obj_stats os;
 	const struct sample *last;	/* NULL before the first sample */
@@ -40,17 +40,46 @@ static void json_ctx_counts(struct outbuf *o, const uint64_t *v)
 	outbuf_add(o, "}");
 }
 
+/* The phases begun, and @ph's flood time so far. */
+static int nr_phases(void)
+{
+	return atomic_load(&runner_nr_phases);
+}
+
+static uint64_t phase_flood_ns(const struct runner_phase *ph)
+{
+	uint64_t end = ph->end_ns ? ph->end_ns : kenv_clock_ns();
+
+	return ph->start_ns && end > ph->start_ns ? end - ph->start_ns : 0;
+}
+
+static double per_s(uint64_t n, uint64_t ns)
+{
+	return ns ? (double)n * 1e9 / (double)ns : 0;
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0;
+}
+
 /* The run: tool, outcome, seed, command and configuration. */
 static void json_run(struct outbuf *o, const char *status, int exit_code)
 {
+	uint64_t flood_ns = 0;
+
+	for (int p = 0; p < nr_phases(); p++)
+		flood_ns += phase_flood_ns(&runner_phases[p]);
 	outbuf_add(o, "{\n  \"tool\": \"kvtorture stress\",\n  \"status\": \"%s\",\n"
 		   "  \"exit_code\": %d,\n", status, exit_code);
 	outbuf_add(o, "  \"seed\": %" PRIu64 ",\n  \"command\": ", runner_opts.seed);
 	outbuf_add_json_string(o, runner_repro);
 	outbuf_add(o, ",\n  \"policy\": \"%s\",\n  \"cpus\": %d,\n  \"duration_s\": %u,\n",
-		   kvfree_policy_name(runner_opts.policy), runner_opts.cpus,
-		   runner_opts.duration_s);
-	outbuf_add(o, "  \"interposer\": %s,\n", posix_interpose_enabled() ? "true" : "false");
+		   runner_opts.policy_name, runner_opts.cpus, runner_opts.duration_s);
+	outbuf_add(o, "  \"flood_s\": %.3f,\n  \"interposer\": %s,\n", (double)flood_ns / 1e9,
+		   posix_interpose_enabled() ? "true" : "false");
+	/* Where the run was when this was written: a violation's report says when it was found. */
+	outbuf_add(o, "  \"stopped_in\": \"%s\",\n", runner_phase_name(atomic_load(&runner_phase)));
 }
 
 /* The environment's, the objects' and the flooders' totals. */
@@ -68,12 +97,165 @@ static void json_totals(struct outbuf *o, const struct report_input *in)
 		   ", \"reader_objects_verified\": %" PRIu64 ", \"hotplug_cycles\": %" PRIu64
 		   ", \"shrinker_runs\": %" PRIu64 ", \"barriers\": %" PRIu64
 		   ", \"starvations\": %" PRIu64 ", \"warnings_bug\": %" PRIu64
-		   ", \"warnings_misuse\": %" PRIu64 ", \"samples\": %d},\n",
+		   ", \"warnings_misuse\": %" PRIu64 ", \"samples\": %d",
 		   es->gps, es->sched_points, es->works_run, es->timers_fired, es->rcu_callbacks,
 		   in->os.allocated, in->os.freed, es->pages_peak, es->page_failures,
 		   es->pool_allocs, es->pool_misses, fs->reader_sections, fs->reader_objects,
 		   fs->hotplug_cycles, fs->shrinker_runs, fs->barriers, fs->starvations,
 		   es->warnings[0], es->warnings[1], in->nr_samples);
+	outbuf_add(o, ", \"barriers_while_quiet\": %" PRIu64 ", \"barrier_shrinks\": %" PRIu64
+		   ", \"misuse_calls\": {\"double_queue\": %" PRIu64 ", \"headless_atomic\": %"
+		   PRIu64 ", \"headless_nmi\": %" PRIu64 "}},\n",
+		   fs->barriers_while_quiet, fs->barrier_shrinks, fs->misuse_double,
+		   fs->misuse_headless_atomic, fs->misuse_nmi);
+}
+
+/* The quiet stretches of @cpu over every phase. */
+static void cpu_quiet(int cpu, struct kvt_quiet_stats *q)
+{
+	memset(q, 0, sizeof(*q));
+	for (int p = 0; p < nr_phases(); p++) {
+		const struct kvt_quiet_stats *one = &runner_phases[p].quiet[cpu];
+
+		q->periods += one->periods;
+		q->total_ns += one->total_ns;
+		if (one->longest_ns > q->longest_ns)
+			q->longest_ns = one->longest_ns;
+	}
+}
+
+static void json_quiet(struct outbuf *o, const struct kvt_quiet_stats *q)
+{
+	outbuf_add(o, "{\"periods\": %" PRIu64 ", \"total_ns\": %" PRIu64
+		   ", \"longest_ns\": %" PRIu64 "}", q->periods, q->total_ns, q->longest_ns);
+}
+
+/* One phase's checkpoints. */
+static void json_checkpoints(struct outbuf *o, const struct checkpoint_figures *cp)
+{
+	uint64_t n = cp->count ? cp->count : 1;
+
+	outbuf_add(o, "{\"count\": %" PRIu64 ", \"drains\": %" PRIu64
+		   ", \"wait_ns\": {\"mean\": %" PRIu64 ", \"max\": %" PRIu64 "}"
+		   ", \"stop_ns\": {\"mean\": %" PRIu64 ", \"max\": %" PRIu64 "}"
+		   ", \"checked_ns\": {\"mean\": %" PRIu64 ", \"max\": %" PRIu64 "}}",
+		   cp->count, cp->drains, cp->wait_ns_sum / n, cp->wait_ns_max,
+		   cp->stop_ns_sum / n, cp->stop_ns_max, cp->checked_ns_sum / n,
+		   cp->checked_ns_max);
+}
+
+/* One phase's PROGRESS monitor. */
+static void json_watch(struct outbuf *o, const struct runner_phase *ph)
+{
+	const struct check_progress_watch *w = &ph->watch;
+
+	outbuf_add(o, "{\"bound_ns\": %" PRIu64 ", \"persist_ns\": %" PRIu64
+		   ", \"observations\": %" PRIu64 ", \"stranded_sightings\": %" PRIu64
+		   ", \"stranded_longest_ns\": %" PRIu64 ", \"stranded_oldest_age_ns\": %" PRIu64
+		   ", \"oldest_age_ns\": %" PRIu64 ", \"quiet_cpu_observations\": %" PRIu64
+		   ", \"quiet_cpu_pending_observations\": %" PRIu64
+		   ", \"quiet_cpu_oldest_age_ns\": %" PRIu64 "}",
+		   w->bound_ns, w->persist_ns, w->observations, w->stranded_sightings,
+		   w->stranded_longest_ns, w->stranded_oldest_age_ns, w->oldest_age_ns,
+		   ph->quiet_observations, w->masked_observations, w->masked_oldest_age_ns);
+}
+
+/*
+ * "policies": a section per phase, with the figures a policy is judged by
+ * (kvbench policies and the regression baseline read them): calls per
+ * second, the fallback share, refill runs (each a raise of the refill: a
+ * timer kick, a softirq, a worker) and the storage pages at their peak.
+ */
+static void json_phases(struct outbuf *o)
+{
+	outbuf_add(o, "  \"policies\": [");
+	for (int p = 0; p < nr_phases(); p++) {
+		const struct runner_phase *ph = &runner_phases[p];
+		uint64_t calls = 0, fl = 0, fs = 0, runs = 0, raises = 0, fails = 0, pages = 0;
+		uint64_t peak_pages = 0, flood_ns = phase_flood_ns(ph);
+
+		for (int cpu = 0; cpu < runner_opts.cpus; cpu++) {
+			struct kvfree_rcu_cpu_stats st;
+
+			if (!runner_phase_cpu_stats(ph, cpu, &st))
+				continue;
+			for (int c = 0; c < KENV_CTX_NR; c++)
+				calls += st.calls[c];
+			fl += st.fallback_list;
+			fs += st.fallback_sync;
+			runs += st.refill_runs;
+			raises += st.watermark_raises;
+			fails += st.refill_failures;
+			pages += st.refill_pages + st.direct_allocs + st.pool_allocs;
+			peak_pages += atomic_load(&ph->peak_pages[cpu]);
+		}
+		outbuf_add(o, "%s\n    {\"policy\": \"%s\", \"done\": %s, \"flood_s\": %.3f"
+			   ", \"calls\": %" PRIu64 ", \"calls_per_s\": %.0f"
+			   ", \"fallbacks\": {\"list\": %" PRIu64 ", \"sync\": %" PRIu64 "}"
+			   ", \"fallback_pct\": %.6f, \"refill_runs\": %" PRIu64
+			   ", \"watermark_raises\": %" PRIu64 ", \"refill_failures\": %" PRIu64
+			   ", \"pages_allocated\": %" PRIu64 ", \"peak_pages\": %" PRIu64
+			   ", \"pages_peak_env\": %" PRIu64 ",\n     \"checkpoints\": ",
+			   p ? "," : "", kvfree_policy_name(ph->policy),
+			   atomic_load(&ph->done) ? "true" : "false", (double)flood_ns / 1e9, calls,
+			   per_s(calls, flood_ns), fl, fs, pct(fl + fs, calls), runs, raises, fails, pages,
+			   peak_pages, atomic_load(&ph->done) ? ph->es.pages_peak : 0);
+		json_checkpoints(o, &ph->cp);
+		outbuf_add(o, ",\n     \"progress_monitor\": ");
+		json_watch(o, ph);
+		outbuf_add(o, ",\n     \"duty_cycle\": {\"percent\": %u, \"cpus\": \"0x%" PRIx64
+			   "\", \"quiet_ns\": %" PRIu64 ", \"quiet\": [",
+			   ph->duty_percent, ph->duty_cpus, ph->quiet_ns);
+		for (int cpu = 0; cpu < runner_opts.cpus; cpu++) {
+			outbuf_add(o, "%s", cpu ? ", " : "");
+			json_quiet(o, &ph->quiet[cpu]);
+		}
+		outbuf_add(o, "]}}");
+	}
+	outbuf_add(o, "\n  ],\n");
+}
+
+/* The checkpoints and the PROGRESS monitor over every phase. */
+static void json_checks(struct outbuf *o)
+{
+	struct checkpoint_figures cp = { 0 };
+	struct runner_phase all;
+
+	memset(&all, 0, sizeof(all));
+	for (int p = 0; p < nr_phases(); p++) {
+		const struct runner_phase *ph = &runner_phases[p];
+		const struct check_progress_watch *w = &ph->watch;
+
+		cp.count += ph->cp.count;
+		cp.drains += ph->cp.drains;
+		cp.wait_ns_sum += ph->cp.wait_ns_sum;
+		cp.stop_ns_sum += ph->cp.stop_ns_sum;
+		if (ph->cp.wait_ns_max > cp.wait_ns_max)
+			cp.wait_ns_max = ph->cp.wait_ns_max;
+		cp.checked_ns_sum += ph->cp.checked_ns_sum;
+		if (ph->cp.stop_ns_max > cp.stop_ns_max)
+			cp.stop_ns_max = ph->cp.stop_ns_max;
+		if (ph->cp.checked_ns_max > cp.checked_ns_max)
+			cp.checked_ns_max = ph->cp.checked_ns_max;
+		all.watch.observations += w->observations;
+		all.watch.stranded_sightings += w->stranded_sightings;
+		all.watch.masked_observations += w->masked_observations;
+		all.quiet_observations += ph->quiet_observations;
+#define MAX_OF(f) if (w->f > all.watch.f) all.watch.f = w->f
+		MAX_OF(bound_ns);
+		MAX_OF(persist_ns);
+		MAX_OF(stranded_longest_ns);
+		MAX_OF(stranded_oldest_age_ns);
+		MAX_OF(oldest_age_ns);
+		MAX_OF(masked_oldest_age_ns);
+#undef MAX_OF
+	}
+	outbuf_add(o, "  \"checkpoints\": ");
+	json_checkpoints(o, &cp);
+	outbuf_add(o, ",\n  \"checkpoint_ms\": %u,\n  \"progress_monitor\": ",
+		   runner_opts.checkpoint_ms);
+	json_watch(o, &all);
+	outbuf_add(o, ",\n");
 }
 
 /* The calls each selected scenario made. */
@@ -104,6 +286,7 @@ static void json_cpu(struct outbuf *o, const struct report_input *in, int cpu)
 {
 	struct kvfree_rcu_cpu_stats st;
 	uint64_t lat[KVT_LAT_BUCKETS], calls = 0, lmax = 0;
+	struct kvt_quiet_stats q;
 
 	if (!runner_cpu_stats(cpu, &st))
 		memset(&st, 0, sizeof(st));
@@ -136,10 +319,14 @@ static void json_cpu(struct outbuf *o, const struct report_input *in, int cpu)
 		   kvt_lat_percentile(lat, 99), lmax);
 	outbuf_add(o, ", \"interrupts\": %" PRIu64 ", \"interrupts_replayed\": %" PRIu64
 		   ", \"nmis\": %" PRIu64 ", \"nmi_calls\": %" PRIu64 ", \"nmi_refused\": %lu"
-		   ", \"softirqs\": %" PRIu64 ", \"double_queued\": %lu, \"headless_atomic\": %lu}",
+		   ", \"softirqs\": %" PRIu64 ", \"double_queued\": %lu, \"headless_atomic\": %lu",
 		   in->es.irqs[cpu], in->es.irqs_replayed[cpu], in->es.nmis[cpu],
 		   in->fs.nmi_calls[cpu], st.nmi_refused, in->es.softirqs[cpu], st.double_queued,
 		   st.headless_atomic);
+	cpu_quiet(cpu, &q);
+	outbuf_add(o, ", \"quiet\": ");
+	json_quiet(o, &q);
+	outbuf_add(o, "}");
 }
 
 /* Violations by invariant, the one reported (if any), and the final sample. */
@@ -180,7 +367,7 @@ bool runner_write_report_json(const char *status, int exit_code, const char *inv
 	static struct report_input in;
 	const struct sample *s;
 
-	posix_env_stats(&in.es);
+	runner_env_stats(&in.es);
 	kvt_flood_stats(&in.fs);
 	kvt_obj_stats(&in.os);
 	s = runner_samples(&in.nr_samples);
@@ -190,6 +377,8 @@ bool runner_write_report_json(const char *status, int exit_code, const char *inv
 	json_run(&json_out, status, exit_code);
 	json_totals(&json_out, &in);
 	json_scenarios(&json_out, &in);
+	json_phases(&json_out);
+	json_checks(&json_out);
 	outbuf_add(&json_out, "  \"per_cpu\": [");
 	for (int cpu = 0; cpu < runner_opts.cpus; cpu++)
 		json_cpu(&json_out, &in, cpu);
@@ -282,12 +471,46 @@ void runner_write_plots(void)
  * The summary table
  */
 
+/* A line per policy phase: its figures, checkpoints and PROGRESS monitor, quiet CPUs. */
+static void print_phases(void)
+{
+	for (int p = 0; p < nr_phases(); p++) {
+		const struct runner_phase *ph = &runner_phases[p];
+		const struct check_progress_watch *w = &ph->watch;
+		uint64_t calls = 0, fb = 0, runs = 0, quiet_n = 0, quiet_ns = 0;
+
+		for (int cpu = 0; cpu < runner_opts.cpus; cpu++) {
+			struct kvfree_rcu_cpu_stats st;
+
+			if (!runner_phase_cpu_stats(ph, cpu, &st))
+				continue;
+			for (int c = 0; c < KENV_CTX_NR; c++)
+				calls += st.calls[c];
+			fb += st.fallback_list + st.fallback_sync;
+			runs += st.refill_runs;
+			quiet_n += ph->quiet[cpu].periods;
+			quiet_ns += ph->quiet[cpu].total_ns;
+		}
+		printf("policy %-9s %6.1f s: %.0f calls/s, fallbacks %.4f %%, refill runs %" PRIu64
+		       "; checkpoints %" PRIu64 " (%" PRIu64 " drains, stop %.1f ms mean, %.1f max);"
+		       " PROGRESS monitor %" PRIu64 " observations, oldest pending %.0f ms (bound %.0f"
+		       " ms), %" PRIu64 " stranded sightings; quiet stretches %" PRIu64 " (%.1f s)\n",
+		       kvfree_policy_name(ph->policy), (double)phase_flood_ns(ph) / 1e9,
+		       per_s(calls, phase_flood_ns(ph)), pct(fb, calls), runs, ph->cp.count,
+		       ph->cp.drains,
+		       ph->cp.count ? (double)ph->cp.stop_ns_sum / (double)ph->cp.count / 1e6 : 0,
+		       (double)ph->cp.stop_ns_max / 1e6, w->observations,
+		       (double)w->oldest_age_ns / 1e6, (double)w->bound_ns / 1e6,
+		       w->stranded_sightings, quiet_n, (double)quiet_ns / 1e9);
+	}
+}
+
 void runner_print_summary(void)
 {
 	struct posix_env_stats es;
 	struct kvt_flood_stats fs;
 
-	posix_env_stats(&es);
+	runner_env_stats(&es);
 	kvt_flood_stats(&fs);
 	printf("\n%-4s %10s %9s %9s %9s %9s %7s %9s %9s %8s %7s %7s %10s %10s %8s %7s\n", "cpu",
 	       "calls", "task", "kthread", "softirq", "hardirq", "nmi", "headless", "fallback",
@@ -315,4 +538,5 @@ void runner_print_summary(void)
 	       ", barriers %" PRIu64 ", violations %" PRIu64 "\n",
 	       es.gps, fs.reader_sections, fs.reader_objects, fs.hotplug_cycles, fs.shrinker_runs,
 	       fs.barriers, runner_total_violations());
+	print_phases();
 }

@@ -20,6 +20,16 @@
 #include "stress.h"
 
 _Atomic(int) runner_phase;
+
+const char *runner_phase_name(int phase)
+{
+	static const char *const names[] = {
+		[PHASE_SETUP] = "setup", [PHASE_RUN] = "flood", [PHASE_CHECKPOINT] = "checkpoint",
+		[PHASE_QUIESCE] = "quiesce", [PHASE_DONE] = "done",
+	};
+
+	return phase >= 0 && phase <= PHASE_DONE ? names[phase] : "?";
+}
 static _Atomic(bool) watchdog_stop;
 static pthread_t watchdog_thread;
 static uint64_t run_deadline_ns;
@@ -79,11 +89,16 @@ static void dump_krc(int fd)
 	outbuf_write_fd(fd, &d);
 }
 
-/* Dump every thread and krc to stderr and DIR/hang.txt, write report.json, exit 3. */
-static _Noreturn void hang(const char *why)
+_Noreturn void runner_hang(const char *why)
 {
+	static _Atomic(bool) hanging;
 	char path[1024];
 	int fd = -1;
+
+	/* One report: a second caller (the watchdog and a checkpoint) waits for the exit. */
+	if (atomic_exchange(&hanging, true))
+		for (;;)
+			pause();
 
 	fprintf(stderr, "kvtorture stress: WATCHDOG: %s; reproduce with:\n  %s\n", why,
 		runner_repro);
@@ -120,19 +135,19 @@ static void *watchdog_main(void *arg)
 			last_change = now;
 		} else if (now - last_change > bound) {
 			snprintf(why, sizeof(why), "no progress for %u s", runner_opts.watchdog_s);
-			hang(why);
+			runner_hang(why);
 		}
 		stuck = posix_watchdog_scan(bound);
 		if (stuck >= 0) {
 			snprintf(why, sizeof(why),
 				 "thread %d stayed atomic without a scheduling point for %u s",
 				 stuck, runner_opts.watchdog_s);
-			hang(why);
+			runner_hang(why);
 		}
 		if (now > run_deadline_ns) {
 			snprintf(why, sizeof(why), "the run did not end within its duration + %u s",
 				 runner_opts.watchdog_s);
-			hang(why);
+			runner_hang(why);
 		}
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
 

@@ -2,7 +2,8 @@
 
 Reads REPORT/runs.tsv (one run a line: kind build name seed status exit_code
 dir seconds; lines with another number of fields are ignored), each stress
-run's report.json, the simulation's sim.log, ci/fuzz's summary.md, and the
+run's report.json, the policy regression check's regression.json (kvbench
+policies --baseline), the simulation's sim.log, ci/fuzz's summary.md, and the
 reproducers/ folder.  The summary is written even when a run left a broken
 report.json (a run killed while writing it): that run's row shows no
 numbers, and a warning names the file.
@@ -12,6 +13,7 @@ usage: python3 -m kvtci.nightly_summary REPORT SEED BUDGET START INTERRUPTED TOP
   INTERRUPTED  1 when the night was interrupted (the summary says so)
   TOP          the source top (reproducer paths are written relative to it)
 """
+import json
 import os
 import sys
 import time
@@ -112,6 +114,34 @@ def stress_sections(runs, rel):
     return L
 
 
+def policy_section(runs, rel):
+    """The refill policies against the baseline: the verdict, and every figure out of its band."""
+    checks = [r for r in runs if r['kind'] == 'policy']
+    if not checks:
+        return []
+    r = checks[0]
+    if r['status'] == 'skipped':
+        return ['## Policy regression check', '',
+                'Skipped: the night\'s stress share was too short to hold it (--budget 700 or more runs it).', '']
+    L = ['## Policy regression check', '',
+         'Against stress/bench/policy-baseline.json (`kvbench policies --baseline`): %s (exit %s); '
+         'the table: %s' % (r['status'], r['rc'], rel(os.path.join(r['dir'], 'policies.txt'))), '']
+    path = os.path.join(r['dir'], 'regression.json')
+    try:
+        with open(path, encoding='utf-8') as f:
+            figures = json.load(f)['figures']
+        out = [x for x in figures if x['verdict'] != 'ok']
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return L + ['(no readable %s: %s)' % (rel(path), e), '']
+    if not out:
+        return L + ['Every figure within its band.', '']
+    L += ['| scenario | policy | figure | now | band | verdict |', '| --- | --- | --- | ---: | --- | --- |']
+    for x in out:
+        L.append('| %s | %s | %s | %.6g | %.6g .. %.6g | %s |' % (
+            x['scenario'], x['policy'], x['figure'], x['now'], x['lo'], x['hi'], x['verdict']))
+    return L + ['']
+
+
 def sim_section(runs, rel):
     sims = [r for r in runs if r['kind'] == 'sim']
     if not sims:
@@ -191,6 +221,7 @@ def summary_lines(report, seed, budget, start, interrupted, top, now=None, host=
                          else 'Nothing found.'))
     L.append('')
     L += stress_sections(runs, rel)
+    L += policy_section(runs, rel)
     L += sim_section(runs, rel)
     L += fuzz_section(runs, report)
     L += reproducers_section(report, top, rel)

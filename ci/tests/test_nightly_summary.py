@@ -25,7 +25,7 @@ class NightlySummary(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
         self.report = os.path.join(self.tmp.name, 'reports', 'nightly-1')
         for d in ('stress/plain/irq-nolocks', 'stress/asan/irq-nolocks', 'sim/plain', 'fuzz',
-                  'reproducers/fuzz-repro-parser'):
+                  'reproducers/fuzz-repro-parser', 'policies'):
             os.makedirs(os.path.join(self.report, d))
         self.write('stress/plain/irq-nolocks/report.json', json.dumps(REPORT, indent=2))
         self.write('stress/plain/irq-nolocks/pending.png', '')
@@ -36,9 +36,15 @@ class NightlySummary(unittest.TestCase):
         self.write('reproducers/stress-plain-irq-nolocks.txt', 'x\n')
         self.write('reproducers/sim-plain-seed1.kvt', 'y\n')
         self.write('reproducers/fuzz-repro-parser/p-1.txt', 'z\n')
+        self.write('policies/regression.json', json.dumps({'figures': [
+            {'scenario': 'syscall', 'policy': 'kernel', 'figure': 'fallback_pct', 'now': 0.1,
+             'median': 0.1, 'lo': 0, 'hi': 0.2, 'verdict': 'ok'},
+            {'scenario': 'syscall', 'policy': 'watermark', 'figure': 'fallback_pct', 'now': 0.96,
+             'median': 0.15, 'lo': 0, 'hi': 0.4, 'verdict': 'REGRESSED'}], 'regressed': 1}))
         rows = [('stress', 'plain', 'irq-nolocks', '3', 'VIOLATION', '1', 'stress/plain/irq-nolocks', '3'),
                 ('stress', 'asan', 'irq-nolocks', '4', 'ERROR', '134', 'stress/asan/irq-nolocks', '3'),
                 ('stress', 'plain', 'hotplug-watermark', '5', 'skipped', '-', '-', '0'),
+                ('policy', 'plain', 'baseline', '-', 'REGRESSION', '4', 'policies', '60'),
                 ('sim', 'plain', 'all-policies', '7', 'pass', '0', 'sim/plain', '30'),
                 ('fuzz', 'fuzz', 'both-engines', '-', 'pass', '0', 'fuzz', '100'),
                 ('cut', 'short')]
@@ -65,7 +71,7 @@ class NightlySummary(unittest.TestCase):
         stamp = time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(1100.5))
         self.assertEqual(lines[:5], ['# Nightly report', '',
                                      'Seed 20240101, budget 3600 s, ran 100 s.  Host nightly-host, %s.' % stamp,
-                                     '', '**2 run(s) found something: see below and reproducers/.**'])
+                                     '', '**3 run(s) found something: see below and reproducers/.**'])
         self.assertIn('| nolocks | plain | VIOLATION | 3 | 300 | 7 | 70 | 44 | 2.00 ms / 5.00 ms / '
                       '12.50 ms | BOUNDED 1, GP-SAFETY 2 | stress/plain/irq-nolocks/report.json |', lines)
         self.assertIn('| nolocks | asan | ERROR | 4 | - | - | - | - | - | - | stress/asan/irq-nolocks/run.log |',
@@ -75,6 +81,11 @@ class NightlySummary(unittest.TestCase):
         self.assertIn('1 stress run(s) did not fit in the budget (skipped); a larger --budget runs them all.',
                       lines)
         self.assertIn('| plain | 7 | pass | 1234 runs in 30 s, no violation | sim/plain/sim.log |', lines)
+        # The policy check: its verdict, and only the figures out of their band.
+        self.assertIn('Against stress/bench/policy-baseline.json (`kvbench policies --baseline`): '
+                      'REGRESSION (exit 4); the table: policies/policies.txt', lines)
+        self.assertIn('| syscall | watermark | fallback_pct | 0.96 | 0 .. 0.4 | REGRESSED |', lines)
+        self.assertFalse([l for l in lines if l.startswith('| syscall | kernel | fallback_pct')])
         self.assertIn('Status: pass (exit 0); full summary: fuzz/summary.md', lines)
         self.assertIn('Findings: 0 raw crash(es).', lines)
         self.assertIn('- reproducers/fuzz-repro-parser/p-1.txt: `build/fuzz-repro-parser '

@@ -562,4 +562,57 @@ bool check_structure(bool lock_krcs);
  */
 void check_set_structure_at_unlock(bool on);
 
+/* ---- real-thread runs (check_stress.c) ------------------------------------- */
+
+/*
+ * The online PROGRESS monitor of a stress run: called periodically while
+ * the flooders run, with nothing paused.  A CPU is "stranded" when its
+ * snapshot shows objects pending on its krc, no monitor armed and no batch
+ * busy: nothing will ever detach them unless another call comes.  Since the
+ * monitor is not armed while it runs, one such observation proves nothing;
+ * a CPU is reported (PROGRESS, with the age of its oldest object) when it
+ * has been seen stranded at least twice, for at least @persist_ns, with no
+ * monitor run and no batch queued in between, and the oldest object queued
+ * on it has been pending longer than @bound_ns.  The caller sets bound_ns
+ * (the drain delay plus what grace periods may take plus a slack for
+ * scheduling: the latest a correct monitor detaches an object) and
+ * persist_ns once, zeroes the rest, and reads the figures for its reports.
+ */
+struct check_watch_cpu {		/* per CPU, the checker's own */
+	bool stranded;
+	uint64_t since_ns;		/* first observation of this stranded stretch */
+	unsigned long sightings;	/* observations in this stretch */
+	unsigned long monitor_runs, batches_queued;	/* at the last observation */
+};
+
+struct check_progress_watch {
+	uint64_t bound_ns, persist_ns;		/* set by the caller */
+	/* Figures since the watch was zeroed. */
+	uint64_t observations;			/* calls */
+	uint64_t stranded_sightings;		/* CPU observations found stranded */
+	uint64_t stranded_longest_ns;		/* the longest stranded stretch seen */
+	uint64_t stranded_oldest_age_ns;	/* oldest object on a stranded CPU */
+	uint64_t oldest_age_ns;			/* oldest object queued and not freed */
+	uint64_t masked_observations;		/* observations of @age_mask CPUs with pending */
+	uint64_t masked_oldest_age_ns;		/* their oldest pending object */
+	struct check_watch_cpu cpu[KENV_NR_CPUS_MAX];
+};
+/*
+ * One observation at @now_ns (the environment's clock).  @age_mask: CPUs
+ * (bit per CPU) whose oldest object's age the caller wants in the
+ * masked_* figures (a stress run's quiet CPUs).  Takes each CPU's krc lock
+ * (kvfree_rcu_snapshot()), then the shadow lock briefly.  Returns true if
+ * nothing was reported.  Context: sleep, one caller per watch.
+ */
+bool check_progress_watch(struct check_progress_watch *w, uint64_t now_ns, uint64_t age_mask);
+
+/*
+ * MISUSE at a checkpoint of a stress run, with every kvfree_rcu() call of
+ * the run returned (the flooders paused at safe points): the misuse
+ * warnings the implementation gave equal the calls that expected one (see
+ * check_obj_queued()), as check_final() compares at the end of a run.
+ * Returns true if they do.  Context: sleep.
+ */
+bool check_misuse(void);
+
 #endif /* KVTORTURE_CHECK_H */

@@ -24,6 +24,7 @@
 
 #include <json-c/json.h>
 
+#include "bench_baseline.h"
 #include "bench_policy.h"
 #include "bench_report.h"
 #include "kvfree_rcu.h"
@@ -71,9 +72,8 @@ static void line_col(const char *text, size_t off, unsigned int *line, unsigned 
 	}
 }
 
-/* Parse @text as one JSON value; NULL with a message naming @name, line and column. */
-static struct json_object *parse_json(const char *text, const char *name, char *err,
-				      size_t errlen)
+struct json_object *bench_json_parse(const char *text, const char *name, char *err,
+				     size_t errlen)
 {
 	size_t len = strlen(text), end;
 	struct json_tokener *tok;
@@ -135,7 +135,7 @@ static bool add_cpu(struct json_object *cpu, size_t idx, struct bench_stress_sum
 	static const char *const keys[] = {
 		"/calls", "/fallbacks/list", "/fallbacks/sync", "/refills/pages", "/direct_allocs",
 		"/pool_allocs", "/peak_pending", "/peak_pages", "/reclaim_latency_ns/p50",
-		"/reclaim_latency_ns/p99",
+		"/reclaim_latency_ns/p99", "/refills/runs",
 	};
 	uint64_t v[sizeof(keys) / sizeof(keys[0])];
 
@@ -158,6 +158,7 @@ static bool add_cpu(struct json_object *cpu, size_t idx, struct bench_stress_sum
 		s->reclaim_p50 = v[8];
 	if (v[9] > s->reclaim_p99)
 		s->reclaim_p99 = v[9];
+	s->refill_runs += v[10];
 	return true;
 }
 
@@ -181,6 +182,10 @@ static bool summarise(struct json_object *root, struct bench_stress_summary *s,
 	/* Optional: older reports lack them, and they only annotate the comparison. */
 	(void)get_u64(root, "/totals/pages_peak", &s->env_pages_peak);
 	(void)get_u64(root, "/gps", &s->gps);
+	if (json_pointer_get(root, "/flood_s", &status) == 0 &&
+	    (json_object_is_type(status, json_type_double) ||
+	     json_object_is_type(status, json_type_int)))
+		s->flood_s = json_object_get_double(status);
 	for (size_t i = 0; i < json_object_array_length(per_cpu); i++)
 		if (!add_cpu(json_object_array_get_idx(per_cpu, i), i, s, name, err, errlen))
 			return false;
@@ -194,7 +199,7 @@ bool bench_parse_stress_report(const char *json, const char *name,
 	bool ok;
 
 	memset(s, 0, sizeof(*s));
-	root = parse_json(json, name, err, errlen);
+	root = bench_json_parse(json, name, err, errlen);
 	if (!root)
 		return false;
 	ok = summarise(root, s, name, err, errlen);
@@ -249,7 +254,14 @@ struct pol_opts {
 	bool pol[KVFREE_POLICY_NR];
 	const char *pnames[KVFREE_POLICY_NR];
 	char started[32];
+	const char *baseline;		/* --baseline: compare with this file */
+	const char *write_baseline;	/* --write-baseline: write one here */
+	unsigned int page_entries;	/* --page-entries for kvstress; 0: its default */
+	bool set_cpus, set_seconds, set_page_entries;	/* given on the command line */
 };
+
+/* The --baseline file, read with the options: it also supplies their defaults. */
+static struct bench_baseline baseline;
 
 /* Run @argv with its output in @log (the stress runner prints its own report). */
 static int run_child(char *const argv[], const char *log)
@@ -303,11 +315,12 @@ static int run_one(const struct pol_opts *o, const char *scenario, const char *p
 		   struct bench_stress_summary *s)
 {
 	/* Room for the file name after the folder: snprintf cannot truncate. */
-	char dir[PATH_MAX - 64], log[PATH_MAX], what[64], secs[16], cpus[16], seed[16];
-	char *const argv[] = {
+	char dir[PATH_MAX - 64], log[PATH_MAX], what[64], secs[16], cpus[16], seed[16], pe[16];
+	int rc;
+	char *argv[] = {
 		(char *)o->kvstress, "--scenario", (char *)scenario, "--policy",
 		(char *)policy, "--cpus", cpus, "--duration", secs, "--seed", seed,
-		"--no-chaos", "--no-plots", "--quiet", "--report", dir, NULL,
+		"--no-chaos", "--no-plots", "--quiet", "--report", dir, NULL, NULL, NULL,
 	};
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/stress-%s-%s-%d", o->out, scenario, policy,
@@ -319,12 +332,21 @@ static int run_one(const struct pol_opts *o, const char *scenario, const char *p
 	snprintf(cpus, sizeof(cpus), "%d", o->cpus);
 	snprintf(seed, sizeof(seed), "%d", rep + 1);
 	snprintf(what, sizeof(what), "%s %s", scenario, policy);
+	if (o->page_entries) {
+		snprintf(pe, sizeof(pe), "%u", o->page_entries);
+		argv[16] = "--page-entries";
+		argv[17] = pe;
+	}
 	if (mkdir(dir, 0777) && errno != EEXIST) {
 		fprintf(stderr, "kvbench: cannot create %s: %s\n", dir, strerror(errno));
 		return 99;
 	}
 	snprintf(log, sizeof(log), "%s/output.txt", dir);
-	return read_report(dir, run_child(argv, log), what, s);
+	rc = read_report(dir, run_child(argv, log), what, s);
+	/* A report from before "flood_s": the run flooded for its duration. */
+	if (s->flood_s <= 0)
+		s->flood_s = o->seconds;
+	return rc;
 }
 
 /* ---------------------------------------------------------------------------
@@ -336,7 +358,8 @@ static _Noreturn void pol_usage(const char *fmt, const char *arg)
 	fprintf(stderr, "kvbench policies: ");
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nusage: kvbench policies [--kvstress PATH] [--seconds S] [--scenarios LIST]\n"
-			"               [--policy LIST] [--cpus N] [--reps N] [--out DIR] [--no-plots]\n");
+			"               [--policy LIST] [--cpus N] [--reps N] [--out DIR] [--no-plots]\n"
+			"               [--page-entries N] [--baseline FILE] [--write-baseline FILE]\n");
 	exit(2);
 }
 
@@ -363,7 +386,7 @@ static bool set_from_list(const char *list, const char *const *names, int n, boo
 /* The options' getopt_long() values: past every character, so none is a short option. */
 enum {
 	POL_KVSTRESS = 256, POL_OUT, POL_SECONDS, POL_CPUS, POL_REPS, POL_SCENARIOS, POL_POLICY,
-	POL_NO_PLOTS,
+	POL_NO_PLOTS, POL_BASELINE, POL_WRITE_BASELINE, POL_PAGE_ENTRIES,
 };
 
 static const struct option pol_longopts[] = {
@@ -375,6 +398,9 @@ static const struct option pol_longopts[] = {
 	{ "scenarios", required_argument, NULL, POL_SCENARIOS },
 	{ "policy", required_argument, NULL, POL_POLICY },
 	{ "no-plots", no_argument, NULL, POL_NO_PLOTS },
+	{ "baseline", required_argument, NULL, POL_BASELINE },
+	{ "write-baseline", required_argument, NULL, POL_WRITE_BASELINE },
+	{ "page-entries", required_argument, NULL, POL_PAGE_ENTRIES },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -390,9 +416,17 @@ static void pol_set(struct pol_opts *o, int id, char *v)
 		break;
 	case POL_SECONDS:
 		o->seconds = (unsigned int)strtoul(v, NULL, 10);
+		o->set_seconds = true;
 		break;
 	case POL_CPUS:
 		o->cpus = (int)strtol(v, NULL, 10);
+		o->set_cpus = true;
+		break;
+	case POL_PAGE_ENTRIES:
+		o->page_entries = (unsigned int)strtoul(v, NULL, 10);
+		if (o->page_entries < KVFREE_PAGE_ENTRIES_MIN || o->page_entries > KVFREE_PAGE_ENTRIES_MAX)
+			pol_usage("--page-entries %s: out of range", v);
+		o->set_page_entries = true;
 		break;
 	case POL_REPS:
 		o->reps = (int)strtol(v, NULL, 10);
@@ -408,6 +442,12 @@ static void pol_set(struct pol_opts *o, int id, char *v)
 	case POL_NO_PLOTS:
 		o->plots = false;
 		break;
+	case POL_BASELINE:
+		o->baseline = v;
+		break;
+	case POL_WRITE_BASELINE:
+		o->write_baseline = v;
+		break;
 	}
 }
 
@@ -417,6 +457,42 @@ static const char *sibling_kvstress(void)
 	static char path[PATH_MAX];
 
 	return kvt_sibling_path("../../kvstress", path, sizeof(path)) ? path : NULL;
+}
+
+/*
+ * Read --baseline's file into `baseline`: a baseline compares only with runs
+ * of its own stress settings, which are therefore the defaults of
+ * --cpus, --seconds and --page-entries; given otherwise, they are refused.
+ * Exits 2 when the file cannot be read.
+ */
+static void adopt_baseline(struct pol_opts *o)
+{
+	char err[PATH_MAX + 256];
+	char *json = slurp(o->baseline);
+	bool ok;
+
+	if (!json) {
+		fprintf(stderr, "kvbench: cannot read the baseline %s: %s\n", o->baseline,
+			strerror(errno));
+		exit(EXIT_BAD_INPUT);
+	}
+	ok = bench_baseline_parse(json, o->baseline, &baseline, err, sizeof(err));
+	free(json);
+	if (!ok) {
+		fprintf(stderr, "kvbench: %s\n", err);
+		exit(EXIT_BAD_INPUT);
+	}
+	if ((o->set_cpus && o->cpus != baseline.cpus) ||
+	    (o->set_seconds && o->seconds != baseline.seconds) ||
+	    (o->set_page_entries && o->page_entries != baseline.page_entries)) {
+		fprintf(stderr, "kvbench: %s was made with --cpus %d --seconds %u --page-entries %u: "
+				"other settings do not compare with it\n", o->baseline, baseline.cpus,
+			baseline.seconds, baseline.page_entries);
+		exit(EXIT_BAD_INPUT);
+	}
+	o->cpus = baseline.cpus;
+	o->seconds = baseline.seconds;
+	o->page_entries = baseline.page_entries;
 }
 
 static void pol_parse(struct pol_opts *o, int argc, char **argv)
@@ -450,6 +526,8 @@ static void pol_parse(struct pol_opts *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		pol_usage("unknown option %s", argv[optind]);
+	if (o->baseline)
+		adopt_baseline(o);
 	if (!o->kvstress) {
 		o->kvstress = sibling_kvstress();
 		if (!o->kvstress || access(o->kvstress, X_OK))
@@ -460,6 +538,9 @@ static void pol_parse(struct pol_opts *o, int argc, char **argv)
 		pol_usage("%s", "--seconds 1..3600, --cpus 1..64, --reps 1..8");
 	if (access(o->kvstress, X_OK))
 		pol_usage("cannot execute %s", o->kvstress);
+	/* A band needs a spread to be derived from. */
+	if (o->write_baseline && o->reps < 3)
+		pol_usage("%s", "--write-baseline needs --reps 3 or more");
 }
 
 /* ---------------------------------------------------------------------------
@@ -542,11 +623,13 @@ static void pol_medians(const struct pol_opts *o, int s, int p, double m[COL_NR]
 /* The table on stdout, and DIR/policies.dat for the plots. */
 static bool write_table(const struct pol_opts *o)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], pe_opt[32] = "";
 	FILE *f;
 
-	printf("kvbench policies %s: kvstress --cpus %d --duration %u --no-chaos, %d repetition(s), medians\n",
-	       o->started, o->cpus, o->seconds, o->reps);
+	if (o->page_entries)
+		snprintf(pe_opt, sizeof(pe_opt), " --page-entries %u", o->page_entries);
+	printf("kvbench policies %s: kvstress --cpus %d --duration %u --no-chaos%s, %d repetition(s), "
+	       "medians\n", o->started, o->cpus, o->seconds, pe_opt, o->reps);
 	bench_machine_text(stdout);
 	printf("%-9s %-10s %11s %10s %10s %10s %9s %9s %11s %10s %12s %12s\n", "scenario",
 	       "policy", "calls", "fallback%", "list%", "sync%", "pages", "pagepeak", "peakpend",
@@ -615,8 +698,9 @@ static bool write_json(const struct pol_opts *o)
 	if (!f)
 		return false;
 	fprintf(f, "{\n  \"tool\": \"kvbench policies\",\n  \"started\": \"%s\",\n"
-		   "  \"stress\": {\"cpus\": %d, \"seconds\": %u, \"chaos\": false, \"reps\": %d},\n"
-		   "  \"machine\": {\n", o->started, o->cpus, o->seconds, o->reps);
+		   "  \"stress\": {\"cpus\": %d, \"seconds\": %u, \"page_entries\": %u, \"chaos\": false, "
+		   "\"reps\": %d},\n"
+		   "  \"machine\": {\n", o->started, o->cpus, o->seconds, o->page_entries, o->reps);
 	bench_machine_json(f, "    ");
 	fprintf(f, "  },\n  \"runs\": [");
 	for (int s = 0; s < NR_SCENARIOS; s++) {
@@ -660,10 +744,132 @@ static bool write_gnuplot(const struct pol_opts *o)
 	return !fclose(f);
 }
 
+/* ---------------------------------------------------------------------------
+ * The regression baseline (bench_baseline.h)
+ */
+
+/* @f over the repetitions of scenario @s and policy @p, into @v; how many. */
+static int figure_values(const struct pol_opts *o, int s, int p, enum bench_figure f, double *v)
+{
+	for (int r = 0; r < o->reps; r++)
+		v[r] = bench_figure_value(&results[s][p][r], f);
+	return o->reps;
+}
+
+/* --write-baseline: every selected scenario and policy, its bands from the repetitions. */
+static bool write_baseline(const struct pol_opts *o)
+{
+	static struct bench_baseline b;
+	double v[MAX_REPS];
+	FILE *f;
+
+	memset(&b, 0, sizeof(b));
+	b.cpus = o->cpus;
+	b.seconds = o->seconds;
+	b.page_entries = o->page_entries;
+	b.reps = o->reps;
+	for (int s = 0; s < NR_SCENARIOS; s++) {
+		for (int p = 0; p < KVFREE_POLICY_NR && o->scen[s]; p++) {
+			struct bench_baseline_entry *e = &b.e[b.nr++];
+
+			if (!o->pol[p]) {
+				b.nr--;
+				continue;
+			}
+			snprintf(e->scenario, sizeof(e->scenario), "%s", scenarios[s]);
+			snprintf(e->policy, sizeof(e->policy), "%s", o->pnames[p]);
+			for (int k = 0; k < FIG_NR; k++) {
+				int n = figure_values(o, s, p, (enum bench_figure)k, v);
+
+				e->band[k] = bench_band_of((enum bench_figure)k, v, n);
+				memcpy(e->values[k], v, sizeof(double) * (size_t)n);
+			}
+		}
+	}
+	f = fopen(o->write_baseline, "w");
+	if (!f)
+		return false;
+	bench_baseline_write(f, &b, o->started);
+	printf("baseline: %d scenario x policy entries from %d repetitions written to %s\n", b.nr,
+	       b.reps, o->write_baseline);
+	return !fclose(f);
+}
+
+static const char *const verdict_names[] = {
+	[VERDICT_IN_BAND] = "ok", [VERDICT_REGRESSED] = "REGRESSED", [VERDICT_IMPROVED] = "improved",
+};
+
+/*
+ * --baseline: each selected scenario and policy's medians against the
+ * baseline's bands, as a table and DIR/regression.json.  Returns 0 when
+ * nothing regressed, KVBENCH_EXIT_REGRESSION when something did, 99 when
+ * the results cannot be written.
+ */
+static int compare_baseline(const struct pol_opts *o)
+{
+	const struct bench_baseline *b = &baseline;
+	char path[PATH_MAX];
+	int regressed = 0, missing = 0;
+	bool first = true;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/regression.json", o->out);
+	f = fopen(path, "w");
+	if (!f)
+		return 99;
+	fprintf(f, "{\n  \"tool\": \"kvbench policies --baseline\",\n  \"baseline\": \"%s\",\n"
+		   "  \"started\": \"%s\",\n  \"reps\": %d,\n  \"figures\": [", o->baseline,
+		o->started, o->reps);
+	printf("\nregression check against %s (%d repetitions there, %d here; medians):\n",
+	       o->baseline, b->reps, o->reps);
+	printf("%-9s %-10s %-14s %14s %14s %14s  %s\n", "scenario", "policy", "figure", "now",
+	       "band lo", "band hi", "verdict");
+	for (int s = 0; s < NR_SCENARIOS; s++) {
+		for (int p = 0; p < KVFREE_POLICY_NR && o->scen[s]; p++) {
+			const struct bench_baseline_entry *e;
+			double v[MAX_REPS];
+
+			if (!o->pol[p])
+				continue;
+			e = bench_baseline_find(b, scenarios[s], o->pnames[p]);
+			if (!e) {
+				printf("%-9s %-10s (not in the baseline)\n", scenarios[s], o->pnames[p]);
+				missing++;
+				continue;
+			}
+			for (int k = 0; k < FIG_NR; k++) {
+				int n = figure_values(o, s, p, (enum bench_figure)k, v);
+				double now = median(v, n);
+				enum bench_verdict verdict = bench_band_judge((enum bench_figure)k,
+									      &e->band[k], now);
+
+				regressed += verdict == VERDICT_REGRESSED;
+				printf("%-9s %-10s %-14s %14.6g %14.6g %14.6g  %s\n", scenarios[s],
+				       o->pnames[p], bench_figure_name((enum bench_figure)k), now,
+				       e->band[k].lo, e->band[k].hi, verdict_names[verdict]);
+				fprintf(f, "%s\n    {\"scenario\": \"%s\", \"policy\": \"%s\", "
+					   "\"figure\": \"%s\", \"now\": %.6g, \"median\": %.6g, "
+					   "\"lo\": %.6g, \"hi\": %.6g, \"verdict\": \"%s\"}",
+					first ? "" : ",", scenarios[s], o->pnames[p],
+					bench_figure_name((enum bench_figure)k), now, e->band[k].median,
+					e->band[k].lo, e->band[k].hi, verdict_names[verdict]);
+				first = false;
+			}
+		}
+	}
+	fprintf(f, "\n  ],\n  \"regressed\": %d,\n  \"not_in_baseline\": %d\n}\n", regressed,
+		missing);
+	if (fclose(f))
+		return 99;
+	printf("%d figure(s) regressed%s; details in %s\n", regressed,
+	       missing ? ", some runs not in the baseline" : "", path);
+	return regressed ? KVBENCH_EXIT_REGRESSION : 0;
+}
+
 int bench_policies_main(int argc, char **argv)
 {
 	struct pol_opts o;
-	int worst;
+	int worst, rc;
 
 	pol_parse(&o, argc, argv);
 	if (mkdir(o.out, 0777) && errno != EEXIST) {
@@ -679,5 +885,13 @@ int bench_policies_main(int argc, char **argv)
 	}
 	if (o.plots)
 		bench_run_gnuplot(o.out, "policies.gp");
-	return worst == 0 ? 0 : 1;
+	if (o.write_baseline && !write_baseline(&o)) {
+		fprintf(stderr, "kvbench: cannot write %s: %s\n", o.write_baseline, strerror(errno));
+		return 99;
+	}
+	rc = o.baseline ? compare_baseline(&o) : 0;
+	/* A failed run (a violation) comes first; a regression is the next news. */
+	if (worst)
+		return 1;
+	return rc;
 }

@@ -10,7 +10,10 @@
  * (the rcu_head list, or an inline synchronize for headless calls), the
  * storage pages allocated (refill, direct and pool), the peak of pending
  * objects and of storage pages, and reclaim latency.  Writes a table,
- * DIR/policies.json and a gnuplot plot.
+ * DIR/policies.json and a gnuplot plot.  With --baseline FILE it compares
+ * the figures with a committed baseline and flags regressions; with
+ * --write-baseline FILE it writes one from its repetitions
+ * (bench_baseline.h).
  */
 #ifndef KVTORTURE_BENCH_POLICY_H
 #define KVTORTURE_BENCH_POLICY_H
@@ -30,7 +33,18 @@ struct bench_stress_summary {
 	uint64_t env_pages_peak;	/* the environment's peak of pages in use */
 	uint64_t reclaim_p50, reclaim_p99;	/* ns, the worst CPU's */
 	uint64_t gps;
+	uint64_t refill_runs;		/* refill worker / softirq runs */
+	double flood_s;			/* the time it flooded ("flood_s"; 0 if absent) */
 };
+
+struct json_object;
+/*
+ * Parse @text as one JSON value with json-c; NULL with a one-line message in
+ * @err naming @name and the line and column (truncated, malformed, or text
+ * after the value).  The caller puts the object.  Context: any.
+ */
+struct json_object *bench_json_parse(const char *text, const char *name, char *err,
+				     size_t errlen);
 
 /*
  * Parse the text of a stress report.json into @s, with json-c: any layout
@@ -46,8 +60,10 @@ bool bench_parse_stress_report(const char *json, const char *name,
 
 /*
  * `kvbench policies ...` (argv[0] is "policies"); returns the exit code: 0,
- * 1 when a stress run failed, 2 for bad usage or a report.json that cannot
- * be read (the message names the file and line), 99 for a set-up error.
+ * 1 when a stress run failed, 2 for bad usage or a report.json or baseline
+ * that cannot be read (the message names the file and line), 4
+ * (KVBENCH_EXIT_REGRESSION, bench_baseline.h) when with --baseline a figure
+ * regressed and no run failed, 99 for a set-up error.
  */
 int bench_policies_main(int argc, char **argv);
 
