@@ -126,6 +126,7 @@ static int set_up(struct kvt_flood_config *fcfg, enum kvfree_policy policy)
 
 	check_set_capacity((size_t)fcfg->max_outstanding * 4 + 65536);
 	check_reset();
+	check_set_structure_at_unlock(runner_opts.check_unlock);
 	check_set_mode(CHECK_ABORT);
 	check_set_repro(runner_repro);
 	check_set_abort_hook(runner_abort_hook);

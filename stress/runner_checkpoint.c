@@ -244,18 +244,18 @@ void runner_checks_begin(struct runner_phase *ph, const struct kvfree_rcu_config
 	next_drain_ns = start_ns + drain_interval_ns;
 }
 
-/* ACCOUNTING, BOUNDED, PER-CPU, HOTPLUG, PROGRESS and MISUSE, the world standing still. */
+/* ACCOUNTING, BOUNDED, PER-CPU, HOTPLUG, PROGRESS, MISUSE, structure: the world stands still. */
 static void check_standing_world(void)
 {
 	check_accounting();
 	check_misuse();
 	/*
-	 * STRUCTURE: check_structure() - the structural walk (cache list against
-	 * the cached count, channel counts against the records on the pages,
-	 * records within a page's capacity, page ownership, offline CPUs holding
-	 * nothing) - is called here, in the standing world, once the sim-structure
-	 * branch that adds it is merged.
+	 * The structures themselves: cache list against the cached count,
+	 * channel counts against the records on the pages, records within a
+	 * page's capacity, page ownership, offline CPUs holding nothing.  Each
+	 * krc under its lock: timers and interrupts go on meanwhile.
 	 */
+	check_structure(true);
 }
 
 /*

@@ -59,6 +59,7 @@ struct stress_opts {
 	bool duty_set;			/* --duty-cycle given (else idle's default) */
 	int quiet_ms;			/* -1: the drain delay + 2 s */
 	unsigned int barrier_threads, barrier_rate;
+	bool check_unlock;		/* structural checks at every krc unlock */
 	bool chaos;
 	bool gp_early;
 	bool quiet;

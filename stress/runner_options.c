@@ -42,6 +42,7 @@ static void usage(FILE *f)
 		"         --duty-cycle PCT (every CPU floods PCT %% of the time; idle: odd CPUs, 30)\n"
 		"         --quiet-ms N (a quiet stretch; default the drain delay + 2000)\n"
 		"         --barrier-threads N  --barrier-rate N (barrier: threads, per second each)\n"
+		"         --check-unlock (debug: structural checks at every krc unlock)\n"
 		"         --watchdog S  --no-chaos  --no-plots  --quiet\n"
 		"         --list-scenarios (print them: name, kind, in all, bench, description)\n"
 		"         --env-fault gp-early (test: end GPs without waiting for readers)\n"
@@ -82,6 +83,7 @@ enum {
 	OPT_IRQ_RATE, OPT_NMI_RATE, OPT_THREADS, OPT_FAULT_PPM, OPT_PAGE_ENTRIES,
 	OPT_CACHE_PAGES, OPT_DRAIN_MS, OPT_WATCHDOG, OPT_ENV_FAULT, OPT_EXPECT_VIOLATION,
 	OPT_CHECKPOINT_MS, OPT_DUTY_CYCLE, OPT_QUIET_MS, OPT_BARRIER_THREADS, OPT_BARRIER_RATE,
+	OPT_CHECK_UNLOCK,
 };
 
 static const struct option longopts[] = {
@@ -111,6 +113,7 @@ static const struct option longopts[] = {
 	{ "quiet-ms", required_argument, NULL, OPT_QUIET_MS },
 	{ "barrier-threads", required_argument, NULL, OPT_BARRIER_THREADS },
 	{ "barrier-rate", required_argument, NULL, OPT_BARRIER_RATE },
+	{ "check-unlock", no_argument, NULL, OPT_CHECK_UNLOCK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -166,6 +169,9 @@ static void set_option(int id, const char *name, const char *v, int argi)
 	switch (id) {
 	case OPT_NO_CHAOS:
 		o->chaos = false;
+		break;
+	case OPT_CHECK_UNLOCK:
+		o->check_unlock = true;
 		break;
 	case OPT_NO_PLOTS:
 		o->plots = false;
@@ -371,6 +377,8 @@ static void build_repro(void)
 		APPEND(" --drain-ms %d", o->drain_ms);
 	if (!o->chaos)
 		APPEND(" --no-chaos");
+	if (o->check_unlock)
+		APPEND(" --check-unlock");
 	if (o->gp_early)
 		APPEND(" --env-fault gp-early");
 	if (o->expect_set)
