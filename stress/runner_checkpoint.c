@@ -274,10 +274,10 @@ static void check_shrinker_on_idle(void)
 	check_standing_world();
 }
 
-static void raise_to(uint64_t *max, uint64_t v)
+static void raise_to(_Atomic(uint64_t) *max, uint64_t v)
 {
-	if (v > *max)
-		*max = v;
+	if (v > atomic_load_explicit(max, memory_order_relaxed))
+		atomic_store_explicit(max, v, memory_order_relaxed);
 }
 
 static void checkpoint(struct runner_phase *ph, bool drain)

@@ -82,15 +82,18 @@ void runner_parse_options(int argc, char **argv);
 
 /* ---- phases --------------------------------------------------------------- */
 
-/* In-run checks of one phase (runner_checkpoint.c). */
+/*
+ * In-run checks of one phase (runner_checkpoint.c); atomic, since a
+ * violation's report reads them from any thread.
+ */
 struct checkpoint_figures {
-	uint64_t count;			/* checkpoints done */
-	uint64_t drains;		/* ... of which drain checkpoints */
+	_Atomic(uint64_t) count;		/* checkpoints done */
+	_Atomic(uint64_t) drains;		/* ... of which drain checkpoints */
 	/* Waiting, the flood going on: barriers, hotplug, kworkers finishing. */
-	uint64_t wait_ns_sum, wait_ns_max;
+	_Atomic(uint64_t) wait_ns_sum, wait_ns_max;
 	/* The flood standing still: flooders pausing, softirqs, checks, resume. */
-	uint64_t stop_ns_sum, stop_ns_max;
-	uint64_t checked_ns_sum, checked_ns_max;	/* ... of which checking */
+	_Atomic(uint64_t) stop_ns_sum, stop_ns_max;
+	_Atomic(uint64_t) checked_ns_sum, checked_ns_max;	/* ... of which checking */
 };
 
 /*
@@ -109,7 +112,7 @@ struct runner_phase {
 	_Atomic(uint64_t) peak_pending[KENV_NR_CPUS_MAX], peak_pages[KENV_NR_CPUS_MAX];
 	struct checkpoint_figures cp;
 	struct check_progress_watch watch;
-	uint64_t quiet_observations;		/* watch observations of quiet CPUs */
+	_Atomic(uint64_t) quiet_observations;	/* watch observations of quiet CPUs */
 	/* The duty cycles it ran with (struct kvt_flood_config). */
 	unsigned int duty_percent;
 	uint64_t duty_cpus, quiet_ns;

@@ -587,14 +587,18 @@ struct check_watch_cpu {		/* per CPU, the checker's own */
 
 struct check_progress_watch {
 	uint64_t bound_ns, persist_ns;		/* set by the caller */
-	/* Figures since the watch was zeroed. */
-	uint64_t observations;			/* calls */
-	uint64_t stranded_sightings;		/* CPU observations found stranded */
-	uint64_t stranded_longest_ns;		/* the longest stranded stretch seen */
-	uint64_t stranded_oldest_age_ns;	/* oldest object on a stranded CPU */
-	uint64_t oldest_age_ns;			/* oldest object queued and not freed */
-	uint64_t masked_observations;		/* observations of @age_mask CPUs with pending */
-	uint64_t masked_oldest_age_ns;		/* their oldest pending object */
+	/*
+	 * Figures since the watch was zeroed: atomic, so that a report
+	 * written by another thread (a violation's, at any moment) reads
+	 * them while the watch's caller updates them.
+	 */
+	_Atomic(uint64_t) observations;		/* calls */
+	_Atomic(uint64_t) stranded_sightings;	/* CPU observations found stranded */
+	_Atomic(uint64_t) stranded_longest_ns;	/* the longest stranded stretch seen */
+	_Atomic(uint64_t) stranded_oldest_age_ns;	/* oldest object on a stranded CPU */
+	_Atomic(uint64_t) oldest_age_ns;	/* oldest object queued and not freed */
+	_Atomic(uint64_t) masked_observations;	/* observations of @age_mask CPUs with pending */
+	_Atomic(uint64_t) masked_oldest_age_ns;	/* their oldest pending object */
 	struct check_watch_cpu cpu[KENV_NR_CPUS_MAX];
 };
 /*

@@ -74,11 +74,11 @@ static uint64_t age_of(const struct check_obj_view *v, uint64_t now_ns)
 	return now_ns > v->queue_ns ? now_ns - v->queue_ns : 0;
 }
 
-/* Raise @max to @v. */
-static void raise_to(uint64_t *max, uint64_t v)
+/* Raise @max to @v (one writer: no lost update). */
+static void raise_to(_Atomic(uint64_t) *max, uint64_t v)
 {
-	if (v > *max)
-		*max = v;
+	if (v > atomic_load_explicit(max, memory_order_relaxed))
+		atomic_store_explicit(max, v, memory_order_relaxed);
 }
 
 /*
