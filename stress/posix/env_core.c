@@ -19,6 +19,7 @@
 struct posix_cpu posix_cpus[KENV_NR_CPUS_MAX];
 struct posix_env_config posix_cfg;
 _Atomic(bool) posix_stopping;
+_Atomic(unsigned int) posix_env_generation;
 _Atomic(uint64_t) posix_stat_works, posix_stat_timers, posix_stat_rcu_cbs;
 
 static _Atomic(uint64_t) stat_warnings[2];
@@ -197,6 +198,7 @@ void posix_env_start(const struct posix_env_config *cfg)
 	env_started = true;
 	posix_cfg = *cfg;
 	clock_gettime(CLOCK_MONOTONIC, &clock_base);
+	atomic_fetch_add(&posix_env_generation, 1);
 	atomic_store(&posix_stopping, false);
 	atomic_store(&posix_stat_works, 0);
 	atomic_store(&posix_stat_timers, 0);

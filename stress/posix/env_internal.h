@@ -230,6 +230,8 @@ struct posix_cpu {
 extern struct posix_cpu posix_cpus[KENV_NR_CPUS_MAX];
 extern struct posix_env_config posix_cfg;
 extern _Atomic(bool) posix_stopping;
+/* How many times the environment was started (a run of phases starts it once each). */
+extern _Atomic(unsigned int) posix_env_generation;
 extern _Atomic(uint64_t) posix_stat_works, posix_stat_timers, posix_stat_rcu_cbs;
 extern _Atomic(uint64_t) posix_interpose_reports;
 

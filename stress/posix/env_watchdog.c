@@ -7,6 +7,8 @@
  * hung thread cannot cooperate, and a torn read in a report about a hang is
  * better than no report.  Neither allocates.
  */
+#include <string.h>
+
 #include "env_internal.h"
 
 #if !POSIX_CHECKED
@@ -74,13 +76,25 @@ RACY_READER int posix_watchdog_scan(uint64_t bound_ns)
 {
 	static uint64_t last_points[POSIX_MAX_THREADS];
 	static uint64_t last_change[POSIX_MAX_THREADS];
+	static unsigned int generation;
 	uint64_t now = kenv_clock_ns();
 
+	/*
+	 * A new start of the environment (the next phase of a run) has new
+	 * threads in the table and a clock that starts again from 0: what was
+	 * seen of the old ones says nothing.
+	 */
+	if (generation != atomic_load(&posix_env_generation)) {
+		generation = atomic_load(&posix_env_generation);
+		memset(last_points, 0, sizeof(last_points));
+		memset(last_change, 0, sizeof(last_change));
+	}
 	for (int i = 0; i < posix_nr_threads(); i++) {
 		const struct posix_thread *t = &posix_thread_table[i];
 		uint64_t points = atomic_load(&t->points);
 
-		if (points != last_points[i] || !last_change[i] || !looks_atomic(t)) {
+		if (points != last_points[i] || !last_change[i] || now < last_change[i] ||
+		    !looks_atomic(t)) {
 			last_points[i] = points;
 			last_change[i] = now;
 			continue;
