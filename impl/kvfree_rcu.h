@@ -173,7 +173,9 @@ struct kvfree_rcu_cpu_stats {
 bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st);
 /*
  * Context: any, including NMI and a hang report: the same copy taken without
- * the lock, so counts may be torn on a running system.
+ * the lock, so counts may be torn on a running system.  An implementation
+ * whose lists cannot be walked without the lock (the kernel shim) may report
+ * every pending object in one channel, and in_flight and bulk_pages as 0.
  */
 bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st);
 

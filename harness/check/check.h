@@ -471,6 +471,16 @@ bool check_final(void);
  */
 bool check_accounting(void);
 /*
+ * The API's edges, with nothing running and no krc lock held (the sim's
+ * driver between ops, no task alive): offline, online and snapshot of a CPU
+ * that does not exist (-1, nr_cpus) and the racy snapshot of -1 are refused,
+ * kvfree_rcu_init() while initialised refuses an invalid configuration and
+ * one for another number of CPUs, and none of it changes any CPU's snapshot;
+ * @cpu's racy snapshot equals its locked one.  ACCOUNTING if not.  Returns
+ * true if all held.  Context: sleep.
+ */
+bool check_api_edges(int cpu);
+/*
  * PROGRESS: each CPU with pending objects has its monitor armed or a batch
  * busy, and no object queued more than @bound_ns before @now_ns (the
  * environment's clock) is still unfreed although two grace periods that began

@@ -197,6 +197,105 @@ bool check_accounting(void)
 	return total_violations() == before;
 }
 
+/* ---- the API's edges ------------------------------------------------------ */
+
+static struct kvfree_rcu_cpu_stats edge_before[KENV_NR_CPUS_MAX], edge_after[KENV_NR_CPUS_MAX];
+
+/* Every CPU's snapshot into @st; how many CPUs. */
+static unsigned int edge_snapshots(struct kvfree_rcu_cpu_stats *st, unsigned int n)
+{
+	for (unsigned int c = 0; c < n; c++)
+		if (!kvfree_rcu_snapshot((int)c, &st[c]))
+			memset(&st[c], 0, sizeof(st[c]));
+	return n;
+}
+
+static unsigned long edge_pending(const struct kvfree_rcu_cpu_stats *st)
+{
+	return st->pending[KVFREE_CH_SLAB] + st->pending[KVFREE_CH_VMALLOC] +
+	       st->pending[KVFREE_CH_LIST];
+}
+
+bool check_api_edges(int cpu)
+{
+	const struct kvfree_rcu_config *cfg = kvfree_rcu_config();
+	unsigned long before = total_violations();
+	struct kvfree_rcu_config bad;
+	struct kvfree_rcu_cpu_stats st, racy;
+	struct check_ctx cs;
+	int n = kenv_nr_cpus();
+	const int no_cpu[2] = { -1, n };
+
+	if (!cfg)
+		return true;
+	check_ctx_take(&cs);
+	edge_snapshots(edge_before, (unsigned int)n);
+	/* A CPU that does not exist: refused, and nothing changes. */
+	for (unsigned int i = 0; i < 2; i++) {
+		kvfree_rcu_cpu_offline(no_cpu[i]);
+		kvfree_rcu_cpu_online(no_cpu[i]);
+		if (kvfree_rcu_snapshot(no_cpu[i], &st))
+			check_report(INV_ACCOUNTING, NULL, cpu, &cs,
+				     "kvfree_rcu_snapshot(%d) answered for a CPU that does not "
+				     "exist (nr_cpus=%d)", no_cpu[i], n);
+	}
+	if (kvfree_rcu_snapshot_racy(-1, &st))
+		check_report(INV_ACCOUNTING, NULL, cpu, &cs,
+			     "kvfree_rcu_snapshot_racy(-1) answered for a CPU that does not exist");
+	/* An init while initialised, with a configuration it must refuse. */
+	bad = *cfg;
+	bad.page_entries = KVFREE_PAGE_ENTRIES_MIN - 1;
+	if (kvfree_rcu_init(&bad))
+		check_report(INV_ACCOUNTING, NULL, cpu, &cs,
+			     "kvfree_rcu_init() took page_entries=%u, below the minimum %u",
+			     bad.page_entries, KVFREE_PAGE_ENTRIES_MIN);
+	bad = *cfg;
+	bad.nr_cpus = cfg->nr_cpus > 1 ? cfg->nr_cpus - 1 : cfg->nr_cpus + 1;
+	if (bad.nr_cpus <= KENV_NR_CPUS_MAX && kvfree_rcu_init(&bad))
+		check_report(INV_ACCOUNTING, NULL, cpu, &cs,
+			     "kvfree_rcu_init() took nr_cpus=%u on a system of %d CPUs",
+			     bad.nr_cpus, n);
+	edge_snapshots(edge_after, (unsigned int)n);
+	for (int c = 0; c < n; c++)
+		if (memcmp(&edge_before[c], &edge_after[c], sizeof(edge_before[c])))
+			check_report(INV_ACCOUNTING, NULL, c, &cs,
+				     "cpu%d's snapshot changed across calls that must be refused "
+				     "(offline, online and snapshot of CPUs -1 and %d, init with a "
+				     "bad configuration): pending %lu/%lu/%lu -> %lu/%lu/%lu, cached "
+				     "%lu -> %lu", c, n,
+				     edge_before[c].pending[KVFREE_CH_SLAB],
+				     edge_before[c].pending[KVFREE_CH_VMALLOC],
+				     edge_before[c].pending[KVFREE_CH_LIST],
+				     edge_after[c].pending[KVFREE_CH_SLAB],
+				     edge_after[c].pending[KVFREE_CH_VMALLOC],
+				     edge_after[c].pending[KVFREE_CH_LIST],
+				     edge_before[c].cached_pages, edge_after[c].cached_pages);
+	/*
+	 * At rest, the racy snapshot tells what the locked one does, as far as
+	 * it promises (kvfree_rcu.h: pending may be in one channel, in flight
+	 * and bulk pages may be missing).
+	 */
+	if (cpu >= 0 && cpu < n && kvfree_rcu_snapshot(cpu, &st)) {
+		if (!kvfree_rcu_snapshot_racy(cpu, &racy))
+			check_report(INV_ACCOUNTING, NULL, cpu, &cs,
+				     "kvfree_rcu_snapshot_racy(%d) refused a CPU that exists", cpu);
+		else if (edge_pending(&racy) != edge_pending(&st) ||
+			 racy.cached_pages != st.cached_pages ||
+			 racy.monitor_armed != st.monitor_armed || racy.online != st.online ||
+			 racy.objs_freed != st.objs_freed || racy.monitor_runs != st.monitor_runs)
+			check_report(INV_ACCOUNTING, NULL, cpu, &cs,
+				     "cpu%d's racy snapshot differs from its locked one at rest: "
+				     "pending %lu against %lu, cached %lu against %lu, monitor armed "
+				     "%d against %d, online %d against %d, freed %lu against %lu, "
+				     "monitor runs %lu against %lu", cpu, edge_pending(&racy),
+				     edge_pending(&st), racy.cached_pages, st.cached_pages,
+				     racy.monitor_armed, st.monitor_armed, racy.online, st.online,
+				     racy.objs_freed, st.objs_freed, racy.monitor_runs,
+				     st.monitor_runs);
+	}
+	return total_violations() == before;
+}
+
 /* ---- lost objects and reclaim latency ------------------------------------ */
 
 struct lost_scan {

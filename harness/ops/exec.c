@@ -619,6 +619,20 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
 		return start_in_ctx(c, body_misuse_double, "kvt-misuse-double");
 	case KVT_OP_PCT_CHANGE:
 		return sim_pct_change_after(c->n);
+	case KVT_OP_API_EDGES:
+		/*
+		 * At rest only: no task alive (one may hold a krc lock), and
+		 * nothing runnable (no work, softirq or injected interrupt that
+		 * the driver's own scheduling points could let in between the
+		 * snapshots).
+		 */
+		if (sim_tasks_alive())
+			return false;
+		sim_run_pending();
+		if (sim_tasks_alive())
+			return false;
+		check_api_edges((int)c->cpu);
+		return true;
 	case KVT_OP_MISUSE_HEADLESS_ATOMIC:
 		if (c->why == KVT_WHY_SOFTIRQ)
 			c->ctx = KENV_CTX_SOFTIRQ;

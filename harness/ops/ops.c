@@ -297,6 +297,7 @@ static const struct op_desc op_tab[KVT_OP_NR] = {
 	/* after: steps from the last one taken to the change point, bytes b and c. */
 	[KVT_OP_PCT_CHANGE] = { "pct-change", 1,
 		{ { "after", KVT_ARG_N, KF_U16, 1, 0, 8, 0, 0, NULL } } },
+	[KVT_OP_API_EDGES] = { "api-edges", 1, { CPU_A } },
 };
 
 const char *kvt_op_name(unsigned int code)
@@ -320,7 +321,8 @@ const char *kvt_op_name(unsigned int code)
  * byte an op owns is its canonical byte, the one the encoder writes.
  *
  * Taken since: 0xd0 pct-change (one byte only: a record that turns PCT on
- * changes the whole run, so random bytes should rarely make one).
+ * changes the whole run, so random bytes should rarely make one); 0xd1 ..
+ * 0xd2 api-edges.
  */
 #define OP_UNOWNED 0xff
 _Static_assert(KVT_OP_NR < OP_UNOWNED, "OP_UNOWNED is not an op");
@@ -344,7 +346,7 @@ static const uint8_t op_of_byte[256] = {
 	FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS,
 	FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS,
 	/* 0xd0 .. 0xff: for new ops, which take entries here and nowhere else. */
-	KVT_OP_PCT_CHANGE, OP_UNOWNED, OP_UNOWNED, OP_UNOWNED,		/* 0xd0 */
+	KVT_OP_PCT_CHANGE, KVT_OP_API_EDGES, KVT_OP_API_EDGES, OP_UNOWNED,	/* 0xd0 */
 	OP_UNOWNED, OP_UNOWNED, OP_UNOWNED, OP_UNOWNED,
 	UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8,
 };

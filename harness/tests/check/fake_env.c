@@ -38,6 +38,7 @@ void fake_ctx_default(void)
 
 void fake_impl_reset(void)
 {
+	fake_edge_fault = FAKE_EDGE_NONE;
 	memset(fake_stats, 0, sizeof(fake_stats));
 	memset(&fake_config, 0, sizeof(fake_config));
 	fake_config.nr_cpus = 4;
@@ -138,6 +139,41 @@ bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
 		return false;
 	*st = fake_stats[cpu];
 	return true;
+}
+
+enum fake_edge_fault fake_edge_fault;
+
+static bool fake_cpu_exists(int cpu)
+{
+	return cpu >= 0 && (unsigned int)cpu < fake_config.nr_cpus;
+}
+
+void kvfree_rcu_cpu_offline(int cpu)
+{
+	if (!fake_cpu_exists(cpu) && fake_edge_fault == FAKE_EDGE_OFFLINE_CHANGES)
+		fake_stats[0].cached_pages++;
+}
+
+void kvfree_rcu_cpu_online(int cpu)
+{
+	(void)cpu;
+}
+
+bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st)
+{
+	if (!fake_cpu_exists(cpu)) {
+		memset(st, 0, sizeof(*st));
+		return fake_edge_fault == FAKE_EDGE_RACY_BAD_CPU;
+	}
+	*st = fake_stats[cpu];
+	st->pending[KVFREE_CH_SLAB] += fake_edge_fault == FAKE_EDGE_RACY_DIFFERS;
+	return true;
+}
+
+bool kvfree_rcu_init(const struct kvfree_rcu_config *cfg)
+{
+	(void)cfg;
+	return fake_edge_fault == FAKE_EDGE_INIT_TAKES_BAD;
 }
 
 bool kenv_lock_held(const struct kenv_lock *lock)

@@ -53,6 +53,20 @@ extern struct fake_walk_cpu fake_walk[4];
 extern struct kenv_lock fake_krc_lock[4];
 
 /*
+ * The API's edges as check_api_edges() calls them: offline, online, the racy
+ * snapshot and init, each answering as a correct implementation does unless
+ * fake_edge_fault breaks one.
+ */
+enum fake_edge_fault {
+	FAKE_EDGE_NONE,
+	FAKE_EDGE_OFFLINE_CHANGES,	/* offline of a CPU that does not exist drops a page */
+	FAKE_EDGE_RACY_BAD_CPU,		/* the racy snapshot answers for CPU -1 */
+	FAKE_EDGE_INIT_TAKES_BAD,	/* init accepts any configuration */
+	FAKE_EDGE_RACY_DIFFERS,		/* the racy snapshot counts one object more */
+};
+extern enum fake_edge_fault fake_edge_fault;
+
+/*
  * Zero the snapshot, 4 CPUs online, default configuration, clock 0; every
  * CPU's walk empty and consistent (cache cap 5).
  */

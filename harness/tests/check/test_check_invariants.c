@@ -6,6 +6,7 @@
  * on the correct sequence next to it.  Runs in CHECK_RECORD mode against the fake
  * environment; each case starts from check_reset().
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -1316,6 +1317,38 @@ static bool unchanged(void *arg)
 	return answer_unchanged;
 }
 
+/* check_api_edges(): every call the API must refuse, and the racy snapshot. */
+static void test_api_edges(void)
+{
+	static const struct {
+		enum fake_edge_fault fault;
+		const char *name, *expect;
+	} cases[] = {
+		{ FAKE_EDGE_OFFLINE_CHANGES, "offline of a CPU that does not exist changes state",
+		  "cpu0's snapshot changed across calls that must be refused" },
+		{ FAKE_EDGE_RACY_BAD_CPU, "racy snapshot of CPU -1 answers",
+		  "kvfree_rcu_snapshot_racy(-1) answered for a CPU that does not exist" },
+		{ FAKE_EDGE_INIT_TAKES_BAD, "init while initialised takes a bad configuration",
+		  "kvfree_rcu_init() took page_entries=1, below the minimum 2" },
+		{ FAKE_EDGE_RACY_DIFFERS, "racy snapshot disagrees with the locked one at rest",
+		  "cpu2's racy snapshot differs from its locked one at rest: pending 4 against 3" },
+	};
+	char name[128];
+
+	setup();
+	fake_stats[2].pending[KVFREE_CH_SLAB] = 3;
+	tap_ok(check_api_edges(2), "ACCOUNTING: the API's edges hold on a correct implementation");
+	expect_clean("ACCOUNTING: the API's edges, correct implementation");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setup();
+		fake_stats[2].pending[KVFREE_CH_SLAB] = 3;
+		fake_edge_fault = cases[i].fault;
+		check_api_edges(2);
+		snprintf(name, sizeof(name), "ACCOUNTING: %s", cases[i].name);
+		expect_only(name, INV_ACCOUNTING, cases[i].expect);
+	}
+}
+
 static void test_accounting_observed(void)
 {
 	setup();
@@ -1367,6 +1400,7 @@ int main(int argc, char **argv)
 	test_bounded_observed();
 	test_accounting();
 	test_accounting_observed();
+	test_api_edges();
 	test_per_cpu();
 	test_hotplug();
 	test_cpu_id_read();
