@@ -222,6 +222,7 @@ bool check_api_edges(int cpu)
 	unsigned long before = total_violations();
 	struct kvfree_rcu_config bad;
 	struct kvfree_rcu_cpu_stats st, racy;
+	struct kvfree_rcu_structure walk;
 	struct check_ctx cs;
 	int n = kenv_nr_cpus();
 	const int no_cpu[2] = { -1, n };
@@ -239,9 +240,16 @@ bool check_api_edges(int cpu)
 				     "kvfree_rcu_snapshot(%d) answered for a CPU that does not "
 				     "exist (nr_cpus=%d)", no_cpu[i], n);
 	}
-	if (kvfree_rcu_snapshot_racy(-1, &st))
+	if (kvfree_rcu_snapshot_racy(-1, &st) || kvfree_rcu_snapshot_racy(KENV_NR_CPUS_MAX, &st))
 		check_report(INV_ACCOUNTING, NULL, cpu, &cs,
-			     "kvfree_rcu_snapshot_racy(-1) answered for a CPU that does not exist");
+			     "kvfree_rcu_snapshot_racy() answered for CPU -1 or %d, which do not "
+			     "exist", KENV_NR_CPUS_MAX);
+	for (unsigned int i = 0; i < 2; i++)
+		if (kvfree_rcu_walk(no_cpu[i], &walk, NULL) ||
+		    kvfree_rcu_walk_locked(no_cpu[i], &walk, NULL))
+			check_report(INV_ACCOUNTING, NULL, cpu, &cs,
+				     "the structure walk answered for CPU %d, which does not exist",
+				     no_cpu[i]);
 	/* An init while initialised, with a configuration it must refuse. */
 	bad = *cfg;
 	bad.page_entries = KVFREE_PAGE_ENTRIES_MIN - 1;
@@ -293,6 +301,22 @@ bool check_api_edges(int cpu)
 				     racy.objs_freed, st.objs_freed, racy.monitor_runs,
 				     st.monitor_runs);
 	}
+	/*
+	 * The walk under each krc's lock (as real threads take it) with every
+	 * structural check, and @cpu's walk without callbacks tells the same.
+	 */
+	check_structure(true);
+	if (cpu >= 0 && cpu < n && kvfree_rcu_walk(cpu, &walk, NULL) && !walk.truncated &&
+	    kvfree_rcu_snapshot(cpu, &st) &&
+	    (walk.cache_len != st.cached_pages ||
+	     walk.records[KVFREE_CH_SLAB] + walk.records[KVFREE_CH_VMALLOC] +
+	     walk.records[KVFREE_CH_LIST] != edge_pending(&st)))
+		check_report(INV_ACCOUNTING, NULL, cpu, &cs,
+			     "cpu%d's walk without callbacks found %lu cached page(s) and %lu "
+			     "pending record(s), its snapshot says %lu and %lu", cpu,
+			     walk.cache_len, walk.records[KVFREE_CH_SLAB] +
+			     walk.records[KVFREE_CH_VMALLOC] + walk.records[KVFREE_CH_LIST],
+			     st.cached_pages, edge_pending(&st));
 	return total_violations() == before;
 }
 

@@ -193,6 +193,10 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 {
 	const struct fake_walk_cpu *w;
 
+	if (cpu == -1 && fake_edge_fault == FAKE_EDGE_WALK_BAD_CPU) {
+		memset(s, 0, sizeof(*s));
+		return true;
+	}
 	if (!fake_impl_up || cpu < 0 || cpu >= 4 || (unsigned int)cpu >= fake_config.nr_cpus)
 		return false;
 	w = &fake_walk[cpu];

@@ -63,6 +63,7 @@ enum fake_edge_fault {
 	FAKE_EDGE_RACY_BAD_CPU,		/* the racy snapshot answers for CPU -1 */
 	FAKE_EDGE_INIT_TAKES_BAD,	/* init accepts any configuration */
 	FAKE_EDGE_RACY_DIFFERS,		/* the racy snapshot counts one object more */
+	FAKE_EDGE_WALK_BAD_CPU,		/* the walk answers for CPU -1 */
 };
 extern enum fake_edge_fault fake_edge_fault;
 

@@ -1327,21 +1327,21 @@ static void test_api_edges(void)
 		{ FAKE_EDGE_OFFLINE_CHANGES, "offline of a CPU that does not exist changes state",
 		  "cpu0's snapshot changed across calls that must be refused" },
 		{ FAKE_EDGE_RACY_BAD_CPU, "racy snapshot of CPU -1 answers",
-		  "kvfree_rcu_snapshot_racy(-1) answered for a CPU that does not exist" },
+		  "kvfree_rcu_snapshot_racy() answered for CPU -1 or 64, which do not exist" },
 		{ FAKE_EDGE_INIT_TAKES_BAD, "init while initialised takes a bad configuration",
 		  "kvfree_rcu_init() took page_entries=1, below the minimum 2" },
 		{ FAKE_EDGE_RACY_DIFFERS, "racy snapshot disagrees with the locked one at rest",
-		  "cpu2's racy snapshot differs from its locked one at rest: pending 4 against 3" },
+		  "cpu2's racy snapshot differs from its locked one at rest: pending 1 against 0" },
+		{ FAKE_EDGE_WALK_BAD_CPU, "the structure walk answers for CPU -1",
+		  "the structure walk answered for CPU -1, which does not exist" },
 	};
 	char name[128];
 
 	setup();
-	fake_stats[2].pending[KVFREE_CH_SLAB] = 3;
 	tap_ok(check_api_edges(2), "ACCOUNTING: the API's edges hold on a correct implementation");
 	expect_clean("ACCOUNTING: the API's edges, correct implementation");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		setup();
-		fake_stats[2].pending[KVFREE_CH_SLAB] = 3;
 		fake_edge_fault = cases[i].fault;
 		check_api_edges(2);
 		snprintf(name, sizeof(name), "ACCOUNTING: %s", cases[i].name);
