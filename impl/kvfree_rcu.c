@@ -1236,6 +1236,7 @@ static unsigned long stat_read(const kstat_t *s)
 	return atomic_load_explicit((kstat_t *)s, memory_order_relaxed);
 }
 
+KVFREE_HARNESS_FN
 static void krc_fill_stats(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_cpu_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -1277,6 +1278,7 @@ static void krc_fill_stats(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_cpu_sta
 }
 
 /* @cpu's krc, if @cpu is one of the CPUs and init has run; else NULL. */
+KVFREE_HARNESS_FN
 static struct kfree_rcu_cpu *krc_of(int cpu)
 {
 	struct kfree_rcu_cpu *krcp;
@@ -1287,6 +1289,7 @@ static struct kfree_rcu_cpu *krc_of(int cpu)
 	return krcp->initialized ? krcp : NULL;
 }
 
+KVFREE_HARNESS_FN
 bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
 {
 	struct kfree_rcu_cpu *krcp = krc_of(cpu);
@@ -1300,6 +1303,7 @@ bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
 	return true;
 }
 
+KVFREE_HARNESS_FN
 bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st)
 {
 	if (cpu < 0 || cpu >= KENV_NR_CPUS_MAX)
@@ -1317,6 +1321,7 @@ bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st)
 
 #define WALK_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
+KVFREE_HARNESS_FN
 static void walk_page(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_bulk_data *bnode,
 		      enum kvfree_page_place place, int ch, int batch,
 		      const struct kvfree_rcu_walk_fns *fns)
@@ -1358,6 +1363,7 @@ static unsigned long walk_bulk(struct kfree_rcu_cpu *krcp, struct list_head *hea
 	return records;
 }
 
+KVFREE_HARNESS_FN
 bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 			    const struct kvfree_rcu_walk_fns *fns)
 {
@@ -1396,6 +1402,7 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 	return true;
 }
 
+KVFREE_HARNESS_FN
 bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
 		     const struct kvfree_rcu_walk_fns *fns)
 {
@@ -1411,6 +1418,7 @@ bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
 	return ok;
 }
 
+KVFREE_HARNESS_FN
 int kvfree_rcu_krc_cpu(const struct kenv_lock *lock)
 {
 	return kvfree_walk_krc_cpu(lock, &krc[0].lock, sizeof(krc[0]));

@@ -22,7 +22,23 @@
 #include "klist.h"
 #include "kvfree_rcu.h"
 
+/*
+ * The walk, the snapshots and the lock-to-CPU map serve the harness, not the
+ * code under test: no coverage feedback from them.  They run at krc unlocks
+ * in the structural checks' debug mode, where their edges and comparisons
+ * were most of a fuzz input's cost, and their branches follow how much an
+ * input queued, not what the implementation decided.  clang's coverage and
+ * comparison tracing (libFuzzer, OSS-Fuzz) skip a function so marked; AFL++
+ * 4.04c's pass does not, and cannot take a deny list beside its allow list.
+ */
+#if defined(__clang__)
+#define KVFREE_HARNESS_FN __attribute__((no_sanitize("coverage")))
+#else
+#define KVFREE_HARNESS_FN
+#endif
+
 /* The pages on a page cache: counted in s->cache_len, each shown to @fns. */
+KVFREE_HARNESS_FN
 static inline void kvfree_walk_cache(int cpu, const struct llist_head *cache,
 				     unsigned long capacity, struct kvfree_rcu_structure *s,
 				     const struct kvfree_rcu_walk_fns *fns)
@@ -51,6 +67,7 @@ static inline void kvfree_walk_cache(int cpu, const struct llist_head *cache,
  * returns how many, each shown to @fns.  Each head's func holds its object,
  * or with @offset_form (kernels before 6.3) the head's offset in it.
  */
+KVFREE_HARNESS_FN
 static inline unsigned long kvfree_walk_rcu_list(int cpu, const struct kenv_rcu_head *head,
 						 bool offset_form, enum kvfree_page_place place,
 						 struct kvfree_rcu_structure *s,
@@ -77,6 +94,7 @@ static inline unsigned long kvfree_walk_rcu_list(int cpu, const struct kenv_rcu_
  * The CPU whose krc lock @lock is, in a per-CPU array of krcs of @krc_size
  * bytes whose first lock is @first; -1 for any other lock.
  */
+KVFREE_HARNESS_FN
 static inline int kvfree_walk_krc_cpu(const struct kenv_lock *lock, const struct kenv_lock *first,
 				      size_t krc_size)
 {

@@ -273,6 +273,19 @@ bool check_structure(bool lock_krcs)
 	return total_violations() == before;
 }
 
+/*
+ * What a release may spend on its walk, in entries (records, list entries,
+ * pages), amortized: a krc larger than this is walked at one release in
+ * (its size / STRUCTURE_UNLOCK_BUDGET), so that a long list of fallbacks
+ * does not make every call cost a walk of everything queued before it (a
+ * fuzz input's time was half walks).  A small krc, where the edge cases
+ * live, is walked at every release; every krc is walked whole between ops
+ * and at checkpoints.
+ */
+#define STRUCTURE_UNLOCK_BUDGET 64
+/* Per CPU: releases to let pass before the next walk (under that krc's lock). */
+static unsigned long unlock_skip[KENV_NR_CPUS_MAX];
+
 /* The debug mode's hook (check_lock_release(), the lock still held). */
 static void structure_at_release(const struct kenv_lock *lock)
 {
@@ -282,13 +295,20 @@ static void structure_at_release(const struct kenv_lock *lock)
 	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .arg = &w, .krc_only = true };
 	struct kvfree_rcu_structure s;
 
-	if (cpu < 0 || in_walk || !kenv_lock_held(lock))
+	if (cpu < 0 || cpu >= KENV_NR_CPUS_MAX || in_walk || !kenv_lock_held(lock))
 		return;
-	if (cpu < KENV_NR_CPUS_MAX)
-		krc_releases[cpu]++;
+	krc_releases[cpu]++;
+	if (unlock_skip[cpu]) {
+		unlock_skip[cpu]--;
+		return;
+	}
 	in_walk = true;
-	if (kvfree_rcu_walk_locked(cpu, &s, &fns))
+	if (kvfree_rcu_walk_locked(cpu, &s, &fns)) {
 		compare_cpu(&w, &s);
+		unlock_skip[cpu] = (s.records[KVFREE_CH_SLAB] + s.records[KVFREE_CH_VMALLOC] +
+				    s.records[KVFREE_CH_LIST] + s.krc_pages + s.cache_len) /
+				   STRUCTURE_UNLOCK_BUDGET;
+	}
 	in_walk = false;
 }
 
@@ -298,6 +318,7 @@ void check_set_structure_at_unlock(bool on)
 	for (unsigned int c = 0; c < KENV_NR_CPUS_MAX; c++) {
 		krc_releases[c] = 1;
 		krc_walked_at[c] = 0;
+		unlock_skip[c] = 0;
 	}
 	atomic_store(&at_unlock_on, on);
 	atomic_store(&check_lock_release_hook, on ? structure_at_release : NULL);

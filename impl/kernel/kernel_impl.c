@@ -603,6 +603,7 @@ static unsigned long stat_read(const kstat_t *s)
 	return atomic_load_explicit((kstat_t *)s, memory_order_relaxed);
 }
 
+KVFREE_HARNESS_FN
 static void fill_counters(int cpu, struct kvfree_rcu_cpu_stats *st)
 {
 	const struct kernel_cpu_stats *ks = &kstats[cpu];
@@ -618,6 +619,7 @@ static void fill_counters(int cpu, struct kvfree_rcu_cpu_stats *st)
 }
 
 /* Fields that can be read without the lock (no list is walked). */
+KVFREE_HARNESS_FN
 static void fill_unlocked(struct kfree_rcu_cpu *krcp, int cpu, struct kvfree_rcu_cpu_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -635,6 +637,7 @@ static void fill_unlocked(struct kfree_rcu_cpu *krcp, int cpu, struct kvfree_rcu
 
 /* Count the records and pages of one bulk channel (krc or batch side). */
 #if KVT_K_LAYOUT_LIST
+KVFREE_HARNESS_FN
 static void count_bulk(struct list_head *list, unsigned long *objs, unsigned long *pages)
 {
 	struct kvfree_rcu_bulk_data *bnode, *n;
@@ -647,6 +650,7 @@ static void count_bulk(struct list_head *list, unsigned long *objs, unsigned lon
 #define KRC_BULK(krcp, i) (&(krcp)->bulk_head[i])
 #define KRW_BULK(krwp, i) (&(krwp)->bulk_head_free[i])
 #else
+KVFREE_HARNESS_FN
 static void count_bulk(struct kvfree_rcu_bulk_data *bnode, unsigned long *objs,
 		       unsigned long *pages)
 {
@@ -659,6 +663,7 @@ static void count_bulk(struct kvfree_rcu_bulk_data *bnode, unsigned long *objs,
 #define KRW_BULK(krwp, i) ((krwp)->bkvhead_free[i])
 #endif
 
+KVFREE_HARNESS_FN
 static unsigned long count_list(struct rcu_head *head)
 {
 	unsigned long n = 0;
@@ -673,6 +678,7 @@ static unsigned long count_list(struct rcu_head *head)
  * kernel's own count of objects on the krc must agree with the walk: a
  * disagreement is reported as the kernel breaking ACCOUNTING.
  */
+KVFREE_HARNESS_FN
 static void fill_locked(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_cpu_stats *st)
 {
 	unsigned long kernel_count, walked;
@@ -699,6 +705,7 @@ static void fill_locked(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_cpu_stats 
 	KENV_WARN_ON_ONCE(KENV_WARN_BUG, "ACCOUNTING", kernel_count != walked, krcp);
 }
 
+KVFREE_HARNESS_FN
 bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
 {
 	struct kfree_rcu_cpu *krcp;
@@ -720,6 +727,7 @@ bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
  * (reported in the slab channel when the kernel keeps one count for all),
  * and in-flight and bulk-page numbers are not available (0).
  */
+KVFREE_HARNESS_FN
 bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st)
 {
 	struct kfree_rcu_cpu *krcp;
@@ -744,6 +752,7 @@ bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st)
  * Plain loads only: the caller holds the krc lock or nothing else runs.
  */
 
+KVFREE_HARNESS_FN
 static void walk_kernel_page(int cpu, struct kvfree_rcu_bulk_data *bnode,
 			     enum kvfree_page_place place, int ch, int batch,
 			     const struct kvfree_rcu_walk_fns *fns)
@@ -798,6 +807,7 @@ static unsigned long walk_kernel_bulk(int cpu, kernel_bulk_t head, enum kvfree_p
 	return records;
 }
 
+KVFREE_HARNESS_FN
 bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 			    const struct kvfree_rcu_walk_fns *fns)
 {
@@ -845,6 +855,7 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 	return true;
 }
 
+KVFREE_HARNESS_FN
 bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
 		     const struct kvfree_rcu_walk_fns *fns)
 {
@@ -861,6 +872,7 @@ bool kvfree_rcu_walk(int cpu, struct kvfree_rcu_structure *s,
 	return ok;
 }
 
+KVFREE_HARNESS_FN
 int kvfree_rcu_krc_cpu(const struct kenv_lock *lock)
 {
 	return kvfree_walk_krc_cpu(lock, &krc[0].lock, sizeof(krc[0]));
