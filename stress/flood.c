@@ -433,6 +433,23 @@ static bool quiet_now(int cpu)
 	return fcfg.duty_percent < 100 && kvt_flood_cpu_quiet(cpu, kenv_clock_ns());
 }
 
+/*
+ * A task flooder's turn begins: false (the caller loops again) if it paused
+ * for a checkpoint, or if its CPU is quiet (then it waits a millisecond
+ * outside the CPU); true with the CPU entered.
+ */
+static bool task_turn_begins(void)
+{
+	if (pause_point())
+		return false;
+	if (quiet_now(posix_cpu_enter())) {
+		posix_cpu_exit();
+		sleep_ns(1000 * 1000);
+		return false;
+	}
+	return true;
+}
+
 /* ---------------------------------------------------------------------------
  * Threads
  */
@@ -474,13 +491,8 @@ static void *syscall_main(void *arg)
 {
 	my_sc = (enum kvt_scenario)(uintptr_t)arg;
 	while (!atomic_load(&flood_stop)) {
-		if (pause_point())
+		if (!task_turn_begins())
 			continue;
-		if (quiet_now(posix_cpu_enter())) {
-			posix_cpu_exit();
-			sleep_ns(1000 * 1000);
-			continue;
-		}
 		for (int i = 0; i < 8; i++) {
 			struct kvt_obj *obj;
 
@@ -509,13 +521,8 @@ static void *kthread_main(void *arg)
 		unsigned long flags;
 		int n = 0;
 
-		if (pause_point())
+		if (!task_turn_begins())
 			continue;
-		if (quiet_now(posix_cpu_enter())) {
-			posix_cpu_exit();
-			sleep_ns(1000 * 1000);
-			continue;
-		}
 		/* Allocate while preemptible: nothing may allocate in the atomic part. */
 		while (n < 16 && (objs[n] = new_obj()))
 			n++;

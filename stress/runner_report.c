@@ -160,6 +160,35 @@ static void json_watch(struct outbuf *o, const struct runner_phase *ph)
 		   ph->quiet_observations, w->masked_observations, w->masked_oldest_age_ns);
 }
 
+/* One phase's figures summed over its CPUs. */
+struct phase_sums {
+	uint64_t calls, fl, fs, runs, raises, fails, pages, peak_pages, quiet_n, quiet_ns;
+};
+
+static struct phase_sums phase_sums(const struct runner_phase *ph)
+{
+	struct phase_sums t = { 0 };
+
+	for (int cpu = 0; cpu < runner_opts.cpus; cpu++) {
+		struct kvfree_rcu_cpu_stats st;
+
+		t.quiet_n += ph->quiet[cpu].periods;
+		t.quiet_ns += ph->quiet[cpu].total_ns;
+		if (!runner_phase_cpu_stats(ph, cpu, &st))
+			continue;
+		for (int c = 0; c < KENV_CTX_NR; c++)
+			t.calls += st.calls[c];
+		t.fl += st.fallback_list;
+		t.fs += st.fallback_sync;
+		t.runs += st.refill_runs;
+		t.raises += st.watermark_raises;
+		t.fails += st.refill_failures;
+		t.pages += st.refill_pages + st.direct_allocs + st.pool_allocs;
+		t.peak_pages += atomic_load(&ph->peak_pages[cpu]);
+	}
+	return t;
+}
+
 /*
  * "policies": a section per phase, with the figures a policy is judged by
  * (kvbench policies and the regression baseline read them): calls per
@@ -171,24 +200,9 @@ static void json_phases(struct outbuf *o)
 	outbuf_add(o, "  \"policies\": [");
 	for (int p = 0; p < nr_phases(); p++) {
 		const struct runner_phase *ph = &runner_phases[p];
-		uint64_t calls = 0, fl = 0, fs = 0, runs = 0, raises = 0, fails = 0, pages = 0;
-		uint64_t peak_pages = 0, flood_ns = phase_flood_ns(ph);
+		struct phase_sums t = phase_sums(ph);
+		uint64_t flood_ns = phase_flood_ns(ph);
 
-		for (int cpu = 0; cpu < runner_opts.cpus; cpu++) {
-			struct kvfree_rcu_cpu_stats st;
-
-			if (!runner_phase_cpu_stats(ph, cpu, &st))
-				continue;
-			for (int c = 0; c < KENV_CTX_NR; c++)
-				calls += st.calls[c];
-			fl += st.fallback_list;
-			fs += st.fallback_sync;
-			runs += st.refill_runs;
-			raises += st.watermark_raises;
-			fails += st.refill_failures;
-			pages += st.refill_pages + st.direct_allocs + st.pool_allocs;
-			peak_pages += atomic_load(&ph->peak_pages[cpu]);
-		}
 		outbuf_add(o, "%s\n    {\"policy\": \"%s\", \"done\": %s, \"flood_s\": %.3f"
 			   ", \"calls\": %" PRIu64 ", \"calls_per_s\": %.0f"
 			   ", \"fallbacks\": {\"list\": %" PRIu64 ", \"sync\": %" PRIu64 "}"
@@ -197,9 +211,10 @@ static void json_phases(struct outbuf *o)
 			   ", \"pages_allocated\": %" PRIu64 ", \"peak_pages\": %" PRIu64
 			   ", \"pages_peak_env\": %" PRIu64 ",\n     \"checkpoints\": ",
 			   p ? "," : "", kvfree_policy_name(ph->policy),
-			   atomic_load(&ph->done) ? "true" : "false", (double)flood_ns / 1e9, calls,
-			   per_s(calls, flood_ns), fl, fs, pct(fl + fs, calls), runs, raises, fails, pages,
-			   peak_pages, atomic_load(&ph->done) ? ph->es.pages_peak : 0);
+			   atomic_load(&ph->done) ? "true" : "false", (double)flood_ns / 1e9, t.calls,
+			   per_s(t.calls, flood_ns), t.fl, t.fs, pct(t.fl + t.fs, t.calls), t.runs,
+			   t.raises, t.fails, t.pages, t.peak_pages,
+			   atomic_load(&ph->done) ? ph->es.pages_peak : 0);
 		json_checkpoints(o, &ph->cp);
 		outbuf_add(o, ",\n     \"progress_monitor\": ");
 		json_watch(o, ph);
@@ -477,31 +492,19 @@ static void print_phases(void)
 	for (int p = 0; p < nr_phases(); p++) {
 		const struct runner_phase *ph = &runner_phases[p];
 		const struct check_progress_watch *w = &ph->watch;
-		uint64_t calls = 0, fb = 0, runs = 0, quiet_n = 0, quiet_ns = 0;
-
-		for (int cpu = 0; cpu < runner_opts.cpus; cpu++) {
-			struct kvfree_rcu_cpu_stats st;
-
-			if (!runner_phase_cpu_stats(ph, cpu, &st))
-				continue;
-			for (int c = 0; c < KENV_CTX_NR; c++)
-				calls += st.calls[c];
-			fb += st.fallback_list + st.fallback_sync;
-			runs += st.refill_runs;
-			quiet_n += ph->quiet[cpu].periods;
-			quiet_ns += ph->quiet[cpu].total_ns;
-		}
+		struct phase_sums t = phase_sums(ph);
 		printf("policy %-9s %6.1f s: %.0f calls/s, fallbacks %.4f %%, refill runs %" PRIu64
 		       "; checkpoints %" PRIu64 " (%" PRIu64 " drains, stop %.1f ms mean, %.1f max);"
 		       " PROGRESS monitor %" PRIu64 " observations, oldest pending %.0f ms (bound %.0f"
 		       " ms), %" PRIu64 " stranded sightings; quiet stretches %" PRIu64 " (%.1f s)\n",
 		       kvfree_policy_name(ph->policy), (double)phase_flood_ns(ph) / 1e9,
-		       per_s(calls, phase_flood_ns(ph)), pct(fb, calls), runs, ph->cp.count,
+		       per_s(t.calls, phase_flood_ns(ph)), pct(t.fl + t.fs, t.calls), t.runs,
+		       ph->cp.count,
 		       ph->cp.drains,
 		       ph->cp.count ? (double)ph->cp.stop_ns_sum / (double)ph->cp.count / 1e6 : 0,
 		       (double)ph->cp.stop_ns_max / 1e6, w->observations,
 		       (double)w->oldest_age_ns / 1e6, (double)w->bound_ns / 1e6,
-		       w->stranded_sightings, quiet_n, (double)quiet_ns / 1e9);
+		       w->stranded_sightings, t.quiet_n, (double)t.quiet_ns / 1e9);
 	}
 }
 

@@ -197,6 +197,21 @@ bool check_accounting(void)
 	return total_violations() == before;
 }
 
+bool check_misuse_balance_locked(const struct check_shadow_sums *sums,
+				 const struct check_ctx *cs, const char *when)
+{
+	check_shadow_assert_held();
+	if (sums->misuse_warned == sums->misuse_expected)
+		return true;
+	check_report(INV_MISUSE, NULL, -1, cs,
+		     "%s%lu misuse warning(s) expected (refused NMI calls %lu, double queues "
+		     "%lu, headless calls from atomic context %lu) but the implementation "
+		     "warned %lu time(s)", when,
+		     sums->misuse_expected, sums->expected_refused, sums->expected_double,
+		     sums->expected_headless_atomic, sums->misuse_warned);
+	return false;
+}
+
 /* ---- the API's edges ------------------------------------------------------ */
 
 static struct kvfree_rcu_cpu_stats edge_before[KENV_NR_CPUS_MAX], edge_after[KENV_NR_CPUS_MAX];
@@ -381,13 +396,7 @@ bool check_final(void)
 			     "freed:%s%s",
 			     s->hotplug, s->hotplug_list, s->hotplug > 4 ? "\n..." : "");
 	check_shadow_sums_locked(&sums);
-	if (sums.misuse_warned != sums.misuse_expected)
-		check_report(INV_MISUSE, NULL, -1, &cs,
-			     "expected %lu misuse warning(s) (refused NMI calls %lu, double queues "
-			     "%lu, headless calls from atomic context %lu) but the implementation "
-			     "warned %lu time(s)",
-			     sums.misuse_expected, sums.expected_refused, sums.expected_double,
-			     sums.expected_headless_atomic, sums.misuse_warned);
+	check_misuse_balance_locked(&sums, &cs, "");
 	if (cfg)
 		compare_locked(cfg, n, &sums, &cs);
 	check_shadow_unlock();

@@ -145,6 +145,13 @@ struct check_shadow_sums {
 };
 /* Caller holds the shadow lock. */
 void check_shadow_sums_locked(struct check_shadow_sums *sums);
+/*
+ * MISUSE: the misuse warnings the implementation gave (in @sums) against the
+ * calls that expected one, reported with @when before the figures ("" at
+ * the end of a run).  Returns true if they balance.  Shadow lock held.
+ */
+bool check_misuse_balance_locked(const struct check_shadow_sums *sums,
+				 const struct check_ctx *cs, const char *when);
 
 /*
  * Visit outstanding objects (queued, not freed) in queue order; @fn returns

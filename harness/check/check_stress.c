@@ -189,17 +189,13 @@ bool check_misuse(void)
 {
 	struct check_shadow_sums sums;
 	struct check_ctx cs;
+	bool ok;
 
 	check_ctx_take(&cs);
 	check_shadow_lock();
 	check_shadow_sums_locked(&sums);
-	if (sums.misuse_warned != sums.misuse_expected)
-		check_report(INV_MISUSE, NULL, -1, &cs,
-			     "at a checkpoint, with every call returned: %lu misuse warning(s) "
-			     "expected (refused calls %lu, double queues %lu, headless calls from "
-			     "atomic context %lu) but the implementation warned %lu time(s)",
-			     sums.misuse_expected, sums.expected_refused, sums.expected_double,
-			     sums.expected_headless_atomic, sums.misuse_warned);
+	ok = check_misuse_balance_locked(&sums, &cs,
+					 "at a checkpoint, with every call returned: ");
 	check_shadow_unlock();
-	return sums.misuse_warned == sums.misuse_expected;
+	return ok;
 }

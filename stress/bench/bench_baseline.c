@@ -60,15 +60,8 @@ static double median_of(const double *v, int n)
 
 	if (n > 64)
 		n = 64;
-	memcpy(s, v, sizeof(double) * (size_t)n);
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && s[j - 1] > s[j]; j--) {
-			double t = s[j];
-
-			s[j] = s[j - 1];
-			s[j - 1] = t;
-		}
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	memcpy(s, v, sizeof(double) * (size_t)(n > 0 ? n : 0));
+	return bench_stat3_of(s, n).median;
 }
 
 struct bench_band bench_band_of(enum bench_figure f, const double *v, int n)
@@ -122,8 +115,7 @@ const struct bench_baseline_entry *bench_baseline_find(const struct bench_baseli
  * The file
  */
 
-static void __attribute__((format(printf, 3, 4))) set_err(char *err, size_t len,
-							  const char *fmt, ...)
+void bench_set_err(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -160,7 +152,7 @@ static bool parse_entry(struct json_object *o, int idx, struct bench_baseline_en
 {
 	if (!get_str(o, "scenario", e->scenario, sizeof(e->scenario)) ||
 	    !get_str(o, "policy", e->policy, sizeof(e->policy))) {
-		set_err(err, errlen, "%s: entries[%d] has no \"scenario\" or \"policy\" string", name,
+		bench_set_err(err, errlen, "%s: entries[%d] has no \"scenario\" or \"policy\" string", name,
 			idx);
 		return false;
 	}
@@ -173,7 +165,7 @@ static bool parse_entry(struct json_object *o, int idx, struct bench_baseline_en
 
 			snprintf(ptr, sizeof(ptr), "/%s/%s", figures[f].name, parts[k]);
 			if (!get_num(o, ptr, dst[k])) {
-				set_err(err, errlen, "%s: entries[%d] (%s %s) has no number at %s", name,
+				bench_set_err(err, errlen, "%s: entries[%d] (%s %s) has no number at %s", name,
 					idx, e->scenario, e->policy, ptr);
 				return false;
 			}
@@ -196,7 +188,7 @@ bool bench_baseline_parse(const char *json, const char *name, struct bench_basel
 	if (!get_num(root, "/stress/cpus", &cpus) || !get_num(root, "/stress/seconds", &seconds) ||
 	    !get_num(root, "/stress/page_entries", &page_entries) ||
 	    !get_num(root, "/stress/reps", &reps)) {
-		set_err(err, errlen, "%s: no \"stress\" object with cpus, seconds, page_entries and "
+		bench_set_err(err, errlen, "%s: no \"stress\" object with cpus, seconds, page_entries and "
 			"reps", name);
 		goto out;
 	}
@@ -206,11 +198,11 @@ bool bench_baseline_parse(const char *json, const char *name, struct bench_basel
 	b->reps = (int)reps;
 	if (!json_object_object_get_ex(root, "entries", &entries) ||
 	    !json_object_is_type(entries, json_type_array)) {
-		set_err(err, errlen, "%s: no \"entries\" array", name);
+		bench_set_err(err, errlen, "%s: no \"entries\" array", name);
 		goto out;
 	}
 	if (json_object_array_length(entries) > BENCH_BASELINE_MAX) {
-		set_err(err, errlen, "%s: more than %d entries", name, BENCH_BASELINE_MAX);
+		bench_set_err(err, errlen, "%s: more than %d entries", name, BENCH_BASELINE_MAX);
 		goto out;
 	}
 	for (size_t i = 0; i < json_object_array_length(entries); i++)

@@ -97,4 +97,8 @@ bool bench_baseline_parse(const char *json, const char *name, struct bench_basel
 /* @b as JSON to @f, with when it was made (@started) and this machine (bench_machine_json()). */
 void bench_baseline_write(FILE *f, const struct bench_baseline *b, const char *started);
 
+/* Format an error message into @err (@len bytes). */
+void __attribute__((format(printf, 3, 4))) bench_set_err(char *err, size_t len,
+							 const char *fmt, ...);
+
 #endif /* KVTORTURE_BENCH_BASELINE_H */

@@ -47,16 +47,6 @@ static const char *const scenarios[] = {
  * report.json
  */
 
-static void __attribute__((format(printf, 3, 4))) set_err(char *err, size_t len,
-							  const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 /* The 1-based line and column of byte @off of @text. */
 static void line_col(const char *text, size_t off, unsigned int *line, unsigned int *col)
 {
@@ -82,12 +72,12 @@ struct json_object *bench_json_parse(const char *text, const char *name, char *e
 	unsigned int line, col;
 
 	if (len > INT_MAX) {
-		set_err(err, errlen, "%s: too large to be a report", name);
+		bench_set_err(err, errlen, "%s: too large to be a report", name);
 		return NULL;
 	}
 	tok = json_tokener_new();
 	if (!tok) {
-		set_err(err, errlen, "%s: out of memory", name);
+		bench_set_err(err, errlen, "%s: out of memory", name);
 		return NULL;
 	}
 	root = json_tokener_parse_ex(tok, text, (int)len);
@@ -96,20 +86,20 @@ struct json_object *bench_json_parse(const char *text, const char *name, char *e
 	json_tokener_free(tok);
 	if (!root && jerr == json_tokener_continue) {
 		line_col(text, len, &line, &col);
-		set_err(err, errlen, "%s:%u:%u: truncated: the JSON text ends inside a value",
+		bench_set_err(err, errlen, "%s:%u:%u: truncated: the JSON text ends inside a value",
 			name, line, col);
 		return NULL;
 	}
 	if (!root) {
 		line_col(text, end, &line, &col);
-		set_err(err, errlen, "%s:%u:%u: not JSON: %s", name, line, col,
+		bench_set_err(err, errlen, "%s:%u:%u: not JSON: %s", name, line, col,
 			json_tokener_error_desc(jerr));
 		return NULL;
 	}
 	end += strspn(text + end, " \t\r\n");
 	if (end < len) {
 		line_col(text, end, &line, &col);
-		set_err(err, errlen, "%s:%u:%u: text after the JSON value", name, line, col);
+		bench_set_err(err, errlen, "%s:%u:%u: text after the JSON value", name, line, col);
 		json_object_put(root);
 		return NULL;
 	}
@@ -141,7 +131,7 @@ static bool add_cpu(struct json_object *cpu, size_t idx, struct bench_stress_sum
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		if (!get_u64(cpu, keys[k], &v[k])) {
-			set_err(err, errlen, "%s: per_cpu[%zu] has no unsigned number at %s", name,
+			bench_set_err(err, errlen, "%s: per_cpu[%zu] has no unsigned number at %s", name,
 				idx, keys[k]);
 			return false;
 		}
@@ -169,14 +159,14 @@ static bool summarise(struct json_object *root, struct bench_stress_summary *s,
 
 	if (!json_object_object_get_ex(root, "status", &status) ||
 	    !json_object_is_type(status, json_type_string)) {
-		set_err(err, errlen, "%s: no \"status\" string", name);
+		bench_set_err(err, errlen, "%s: no \"status\" string", name);
 		return false;
 	}
 	s->passed = !strcmp(json_object_get_string(status), "pass");
 	if (!json_object_object_get_ex(root, "per_cpu", &per_cpu) ||
 	    !json_object_is_type(per_cpu, json_type_array) ||
 	    !json_object_array_length(per_cpu)) {
-		set_err(err, errlen, "%s: no \"per_cpu\" array of CPUs", name);
+		bench_set_err(err, errlen, "%s: no \"per_cpu\" array of CPUs", name);
 		return false;
 	}
 	/* Optional: older reports lack them, and they only annotate the comparison. */
@@ -554,17 +544,10 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0;
 }
 
+/* The median of @v (n <= MAX_REPS), sorted in place. */
 static double median(double *v, int n)
 {
-	/* n <= MAX_REPS: insertion sort. */
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return bench_stat3_of(v, n).median;
 }
 
 /* Every selected scenario and policy, @o->reps times; the worst exit code. */

@@ -75,7 +75,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct bench_stat3 stat3(double *v, int n)
+struct bench_stat3 bench_stat3_of(double *v, int n)
 {
 	struct bench_stat3 s = { 0, 0, 0 };
 
@@ -97,7 +97,7 @@ struct bench_stat3 bench_row_stat(const struct bench_row *row, enum bench_metric
 	for (int i = 0; i < row->reps; i++)
 		if (row->res[i].objects)
 			v[n++] = bench_metric(&row->res[i], m);
-	return stat3(v, n);
+	return bench_stat3_of(v, n);
 }
 
 bool bench_row_ratio(const struct bench_row *row, const struct bench_row *base,
@@ -109,7 +109,7 @@ bool bench_row_ratio(const struct bench_row *row, const struct bench_row *base,
 	for (int i = 0; i < row->reps && i < base->reps; i++)
 		if (base->res[i].cpu_ns_per_obj > 0 && row->res[i].objects)
 			v[n++] = row->res[i].cpu_ns_per_obj / base->res[i].cpu_ns_per_obj;
-	*out = stat3(v, n);
+	*out = bench_stat3_of(v, n);
 	return n > 0;
 }
 

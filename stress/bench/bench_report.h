@@ -49,6 +49,8 @@ struct bench_stat3 {
 const char *bench_metric_name(enum bench_metric m);
 double bench_metric(const struct bench_run_result *r, enum bench_metric m);
 struct bench_stat3 bench_row_stat(const struct bench_row *row, enum bench_metric m);
+/* Min, median and max of @v[0..@n) (sorted in place); zeros when @n is 0. */
+struct bench_stat3 bench_stat3_of(double *v, int n);
 /*
  * Pairwise ratio of CPU per object of @row over @base, summarised; false when
  * the rows have no repetition in common.

@@ -182,7 +182,7 @@ static void test_misuse_balance(void)
 	check_obj_queue_returned(objs[0]);
 	tap_ok(!check_misuse(), "MISUSE balance: check_misuse() returns false");
 	expect_only("MISUSE balance: a double queue without a warning", INV_MISUSE,
-		    "1 misuse warning(s) expected (refused calls 0, double queues 1");
+		    "1 misuse warning(s) expected (refused NMI calls 0, double queues 1");
 
 	/* A headless call from atomic context the implementation took silently. */
 	setup();
