@@ -6,7 +6,8 @@
  * checks' debug mode on (a walk of the krc at every krc unlock) and
  * checkpoints (check_structure(true), with each krc lock taken) between
  * rounds of a flood from every CPU thread, right after every fourth of which
- * a CPU goes offline and back, and after a final barrier.  Linked with one implementation of the variant table: the
+ * a CPU goes offline and back (checked while it is down), and after a final
+ * barrier.  Linked with one implementation of the variant table: the
  * reference must pass; each S row must fail with the invariant given as the
  * first argument ("none" for the reference).  The same calls a stress
  * runner makes for its checkpoints and its debug mode.
@@ -26,10 +27,15 @@
 #define ROUNDS 16
 #define PER_ROUND 64
 
-/* Each CPU thread queues a round of objects, both channels, cond_resched between. */
+/*
+ * Each CPU thread queues a round of objects, both channels, cond_resched
+ * between; with @arg, only the CPU it points to (so that the round ends the
+ * moment that CPU is done).
+ */
 static void flood(int cpu, void *arg)
 {
-	(void)arg;
+	if (arg && *(const int *)arg != cpu)
+		return;
 	for (int i = 0; i < PER_ROUND; i++) {
 		bool vm = i % 8 == 7;
 		struct kvt_obj *obj = kvt_obj_alloc(vm ? 4096 : 32, vm);
@@ -65,8 +71,14 @@ int main(int argc, char **argv)
 	kc.nr_cpus = NR_CPUS;
 	kc.page_entries = 4;
 	kc.cache_pages = 2;
-	kc.drain_delay_ns = 2000000;
-	kc.short_delay_ns = 1000000;
+	/*
+	 * The monitors wait longer than a flood round takes (even under TSan),
+	 * so that a CPU going offline right after one still holds objects
+	 * (S5); the rounds sleep past the delays so that batches, recycled
+	 * pages and ready records come and go between them (S1, S2).
+	 */
+	kc.drain_delay_ns = 50000000;
+	kc.short_delay_ns = 25000000;
 	kc.backoff_ns = 2000000;
 	if (!kvfree_rcu_init(&kc)) {
 		fprintf(stderr, "kvfree_rcu_init() refused the configuration\n");
@@ -75,9 +87,8 @@ int main(int argc, char **argv)
 	check_set_structure_at_unlock(true);
 
 	for (int round = 0; round < ROUNDS; round++) {
-		posix_run_on_cpus(flood, NULL);
-		/* A checkpoint: every krc under its lock, against the shadow. */
-		check_structure(true);
+		/* Every fourth round cpu1 alone floods, then goes offline holding objects. */
+		posix_run_on_cpus(flood, round % 4 == 3 ? &(int){ 1 } : NULL);
 		if (round % 4 == 3 && posix_cpu_offline(1)) {
 			check_cpu_offline(1);
 			kvfree_rcu_cpu_offline(1);
@@ -86,9 +97,11 @@ int main(int argc, char **argv)
 			check_cpu_online(1);
 			posix_cpu_online(1);
 		}
+		/* A checkpoint: every krc under its lock, against the shadow. */
+		check_structure(true);
 		/* A GP, then time for the monitors to find pages whose GP passed. */
 		kenv_synchronize_rcu();
-		nanosleep(&(struct timespec){ .tv_nsec = 3000000 }, NULL);
+		nanosleep(&(struct timespec){ .tv_nsec = 60000000 }, NULL);
 	}
 	check_barrier_begin();
 	kvfree_rcu_barrier();
