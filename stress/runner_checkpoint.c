@@ -274,12 +274,6 @@ static void check_shrinker_on_idle(void)
 	check_standing_world();
 }
 
-static void raise_to(_Atomic(uint64_t) *max, uint64_t v)
-{
-	if (v > atomic_load_explicit(max, memory_order_relaxed))
-		atomic_store_explicit(max, v, memory_order_relaxed);
-}
-
 static void checkpoint(struct runner_phase *ph, bool drain)
 {
 	uint64_t t0 = kenv_clock_ns(), stopped, t1, t2, t3;
@@ -305,11 +299,11 @@ static void checkpoint(struct runner_phase *ph, bool drain)
 	atomic_store(&runner_phase, PHASE_RUN);
 	ph->cp.count++;
 	ph->cp.wait_ns_sum += stopped - t0;
-	raise_to(&ph->cp.wait_ns_max, stopped - t0);
+	check_figure_max(&ph->cp.wait_ns_max, stopped - t0);
 	ph->cp.stop_ns_sum += t3 - stopped;
-	raise_to(&ph->cp.stop_ns_max, t3 - stopped);
+	check_figure_max(&ph->cp.stop_ns_max, t3 - stopped);
 	ph->cp.checked_ns_sum += t2 - t1;
-	raise_to(&ph->cp.checked_ns_max, t2 - t1);
+	check_figure_max(&ph->cp.checked_ns_max, t2 - t1);
 }
 
 void runner_checks_tick(struct runner_phase *ph, uint64_t now_ns)

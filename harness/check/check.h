@@ -575,6 +575,16 @@ void check_set_structure_at_unlock(bool on);
 /* ---- real-thread runs (check_stress.c) ------------------------------------- */
 
 /*
+ * Raise the figure @max to @v: one writer, readers on any thread (relaxed;
+ * the figures of check_progress_watch and of a stress run's checkpoints).
+ */
+static inline void check_figure_max(_Atomic(uint64_t) *max, uint64_t v)
+{
+	if (v > atomic_load_explicit(max, memory_order_relaxed))
+		atomic_store_explicit(max, v, memory_order_relaxed);
+}
+
+/*
  * The online PROGRESS monitor of a stress run: called periodically while
  * the flooders run, with nothing paused.  A CPU is "stranded" when its
  * snapshot shows objects pending on its krc, no monitor armed and no batch

@@ -35,6 +35,14 @@ static unsigned long total_violations(void)
 }
 
 /* Snapshot every CPU; returns the number of CPUs, 0 if the implementation is not up. */
+/* The first @n CPUs' snapshots into @st (zeroed where there is none). */
+static void snapshot_all(struct kvfree_rcu_cpu_stats *st, unsigned int n)
+{
+	for (unsigned int c = 0; c < n; c++)
+		if (!kvfree_rcu_snapshot((int)c, &st[c]))
+			memset(&st[c], 0, sizeof(st[c]));
+}
+
 static unsigned int take_snapshots(const struct kvfree_rcu_config **cfgp)
 {
 	const struct kvfree_rcu_config *cfg = kvfree_rcu_config();
@@ -46,25 +54,13 @@ static unsigned int take_snapshots(const struct kvfree_rcu_config **cfgp)
 	if (!cfg)
 		return 0;
 	n = cfg->nr_cpus < KENV_NR_CPUS_MAX ? cfg->nr_cpus : KENV_NR_CPUS_MAX;
-	for (unsigned int c = 0; c < n; c++) {
-		if (!kvfree_rcu_snapshot((int)c, &snaps[c]))
-			memset(&snaps[c], 0, sizeof(snaps[c]));
-	}
+	snapshot_all(snaps, n);
 	return n;
 }
 
 static void put_snapshots(void)
 {
 	atomic_store(&snaps_busy, false);
-}
-
-static unsigned long pending_of(const struct kvfree_rcu_cpu_stats *st)
-{
-	unsigned long n = 0;
-
-	for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++)
-		n += st->pending[ch];
-	return n;
 }
 
 /*
@@ -75,7 +71,7 @@ static void check_monitors(unsigned int n, const struct check_ctx *cs)
 {
 	for (unsigned int c = 0; c < n; c++) {
 		const struct kvfree_rcu_cpu_stats *st = &snaps[c];
-		unsigned long pending = pending_of(st);
+		unsigned long pending = check_stats_pending(st);
 
 		if (pending && !st->monitor_armed && !st->batch_busy[0] && !st->batch_busy[1])
 			check_report(INV_PROGRESS, NULL, (int)c, cs,
@@ -125,7 +121,7 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 	check_shadow_assert_held();
 	for (unsigned int c = 0; c < n; c++) {
 		const struct kvfree_rcu_cpu_stats *st = &snaps[c];
-		unsigned long pending = pending_of(st);
+		unsigned long pending = check_stats_pending(st);
 		unsigned long bulk_objs = st->pending[KVFREE_CH_SLAB] +
 					  st->pending[KVFREE_CH_VMALLOC] + st->in_flight;
 		/*
@@ -216,21 +212,6 @@ bool check_misuse_balance_locked(const struct check_shadow_sums *sums,
 
 static struct kvfree_rcu_cpu_stats edge_before[KENV_NR_CPUS_MAX], edge_after[KENV_NR_CPUS_MAX];
 
-/* Every CPU's snapshot into @st; how many CPUs. */
-static unsigned int edge_snapshots(struct kvfree_rcu_cpu_stats *st, unsigned int n)
-{
-	for (unsigned int c = 0; c < n; c++)
-		if (!kvfree_rcu_snapshot((int)c, &st[c]))
-			memset(&st[c], 0, sizeof(st[c]));
-	return n;
-}
-
-static unsigned long edge_pending(const struct kvfree_rcu_cpu_stats *st)
-{
-	return st->pending[KVFREE_CH_SLAB] + st->pending[KVFREE_CH_VMALLOC] +
-	       st->pending[KVFREE_CH_LIST];
-}
-
 bool check_api_edges(int cpu)
 {
 	const struct kvfree_rcu_config *cfg = kvfree_rcu_config();
@@ -245,7 +226,7 @@ bool check_api_edges(int cpu)
 	if (!cfg)
 		return true;
 	check_ctx_take(&cs);
-	edge_snapshots(edge_before, (unsigned int)n);
+	snapshot_all(edge_before, (unsigned int)n);
 	/* A CPU that does not exist: refused, and nothing changes. */
 	for (unsigned int i = 0; i < 2; i++) {
 		kvfree_rcu_cpu_offline(no_cpu[i]);
@@ -278,7 +259,7 @@ bool check_api_edges(int cpu)
 		check_report(INV_ACCOUNTING, NULL, cpu, &cs,
 			     "kvfree_rcu_init() took nr_cpus=%u on a system of %d CPUs",
 			     bad.nr_cpus, n);
-	edge_snapshots(edge_after, (unsigned int)n);
+	snapshot_all(edge_after, (unsigned int)n);
 	for (int c = 0; c < n; c++)
 		if (memcmp(&edge_before[c], &edge_after[c], sizeof(edge_before[c])))
 			check_report(INV_ACCOUNTING, NULL, c, &cs,
@@ -302,7 +283,7 @@ bool check_api_edges(int cpu)
 		if (!kvfree_rcu_snapshot_racy(cpu, &racy))
 			check_report(INV_ACCOUNTING, NULL, cpu, &cs,
 				     "kvfree_rcu_snapshot_racy(%d) refused a CPU that exists", cpu);
-		else if (edge_pending(&racy) != edge_pending(&st) ||
+		else if (check_stats_pending(&racy) != check_stats_pending(&st) ||
 			 racy.cached_pages != st.cached_pages ||
 			 racy.monitor_armed != st.monitor_armed || racy.online != st.online ||
 			 racy.objs_freed != st.objs_freed || racy.monitor_runs != st.monitor_runs)
@@ -310,8 +291,8 @@ bool check_api_edges(int cpu)
 				     "cpu%d's racy snapshot differs from its locked one at rest: "
 				     "pending %lu against %lu, cached %lu against %lu, monitor armed "
 				     "%d against %d, online %d against %d, freed %lu against %lu, "
-				     "monitor runs %lu against %lu", cpu, edge_pending(&racy),
-				     edge_pending(&st), racy.cached_pages, st.cached_pages,
+				     "monitor runs %lu against %lu", cpu, check_stats_pending(&racy),
+				     check_stats_pending(&st), racy.cached_pages, st.cached_pages,
 				     racy.monitor_armed, st.monitor_armed, racy.online, st.online,
 				     racy.objs_freed, st.objs_freed, racy.monitor_runs,
 				     st.monitor_runs);
@@ -322,16 +303,16 @@ bool check_api_edges(int cpu)
 	 */
 	check_structure(true);
 	if (cpu >= 0 && cpu < n && kvfree_rcu_walk(cpu, &walk, NULL) && !walk.truncated &&
-	    kvfree_rcu_snapshot(cpu, &st) &&
-	    (walk.cache_len != st.cached_pages ||
-	     walk.records[KVFREE_CH_SLAB] + walk.records[KVFREE_CH_VMALLOC] +
-	     walk.records[KVFREE_CH_LIST] != edge_pending(&st)))
-		check_report(INV_ACCOUNTING, NULL, cpu, &cs,
-			     "cpu%d's walk without callbacks found %lu cached page(s) and %lu "
-			     "pending record(s), its snapshot says %lu and %lu", cpu,
-			     walk.cache_len, walk.records[KVFREE_CH_SLAB] +
-			     walk.records[KVFREE_CH_VMALLOC] + walk.records[KVFREE_CH_LIST],
-			     st.cached_pages, edge_pending(&st));
+	    kvfree_rcu_snapshot(cpu, &st)) {
+		unsigned long found = walk.records[KVFREE_CH_SLAB] +
+				      walk.records[KVFREE_CH_VMALLOC] + walk.records[KVFREE_CH_LIST];
+
+		if (walk.cache_len != st.cached_pages || found != check_stats_pending(&st))
+			check_report(INV_ACCOUNTING, NULL, cpu, &cs,
+				     "cpu%d's walk without callbacks found %lu cached page(s) and "
+				     "%lu pending record(s), its snapshot says %lu and %lu", cpu,
+				     walk.cache_len, found, st.cached_pages, check_stats_pending(&st));
+	}
 	return total_violations() == before;
 }
 

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "kvfree_rcu.h"
 
 /* Context: any.  Snapshot the caller's context from the environment. */
 void check_ctx_take(struct check_ctx *cs);
@@ -206,5 +207,15 @@ enum check_known check_shadow_obj_known_locked(const void *obj, uint64_t *seq);
  * set (the structural checks' debug mode, check_set_structure_at_unlock()).
  */
 extern void (*_Atomic check_lock_release_hook)(const struct kenv_lock *lock);
+
+/* The objects a CPU's snapshot counts pending, over all channels. */
+static inline unsigned long check_stats_pending(const struct kvfree_rcu_cpu_stats *st)
+{
+	unsigned long n = 0;
+
+	for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++)
+		n += st->pending[ch];
+	return n;
+}
 
 #endif /* KVTORTURE_CHECK_INTERNAL_H */

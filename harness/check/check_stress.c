@@ -18,15 +18,6 @@
 #include "check_internal.h"
 #include "kvfree_rcu.h"
 
-static unsigned long pending_of(const struct kvfree_rcu_cpu_stats *st)
-{
-	unsigned long n = 0;
-
-	for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++)
-		n += st->pending[ch];
-	return n;
-}
-
 /*
  * Stranded: objects pending on the krc, no monitor armed to detach them and
  * no batch in flight whose completion would be followed by another monitor
@@ -35,7 +26,7 @@ static unsigned long pending_of(const struct kvfree_rcu_cpu_stats *st)
  */
 static bool is_stranded(const struct kvfree_rcu_cpu_stats *st)
 {
-	return st->online && pending_of(st) && !st->monitor_armed && !st->batch_busy[0] &&
+	return st->online && check_stats_pending(st) && !st->monitor_armed && !st->batch_busy[0] &&
 	       !st->batch_busy[1];
 }
 
@@ -74,13 +65,6 @@ static uint64_t age_of(const struct check_obj_view *v, uint64_t now_ns)
 	return now_ns > v->queue_ns ? now_ns - v->queue_ns : 0;
 }
 
-/* Raise @max to @v (one writer: no lost update). */
-static void raise_to(_Atomic(uint64_t) *max, uint64_t v)
-{
-	if (v > atomic_load_explicit(max, memory_order_relaxed))
-		atomic_store_explicit(max, v, memory_order_relaxed);
-}
-
 /*
  * Report @cpu stranded since @w->cpu[cpu].since_ns with @v, its oldest
  * object, older than the bound; shadow lock held.
@@ -101,7 +85,7 @@ static void report_stranded_locked(const struct check_progress_watch *w, int cpu
 		     "its oldest object %p, queued at #%llu in %s context, has been pending for "
 		     "%llu ms, beyond the bound of %llu ms (drain delay + grace periods + slack): "
 		     "stranded",
-		     cpu, pending_of(st), st->pending[KVFREE_CH_SLAB], st->pending[KVFREE_CH_VMALLOC],
+		     cpu, check_stats_pending(st), st->pending[KVFREE_CH_SLAB], st->pending[KVFREE_CH_VMALLOC],
 		     st->pending[KVFREE_CH_LIST],
 		     (unsigned long long)((now_ns - wc->since_ns) / 1000000), wc->sightings,
 		     st->monitor_runs, st->batches_queued, v->obj,
@@ -151,30 +135,30 @@ bool check_progress_watch(struct check_progress_watch *w, uint64_t now_ns,
 		if (stranded[c]) {
 			wc->sightings++;
 			w->stranded_sightings++;
-			raise_to(&w->stranded_longest_ns, now_ns - wc->since_ns);
+			check_figure_max(&w->stranded_longest_ns, now_ns - wc->since_ns);
 			any = true;
 		}
-		if (pending_of(&snaps[c]) && (age_mask >> c) & 1)
+		if (check_stats_pending(&snaps[c]) && (age_mask >> c) & 1)
 			any = true;
 	}
 	check_shadow_lock();
 	if (oldest_locked(-1, &v))
-		raise_to(&w->oldest_age_ns, age_of(&v, now_ns));
+		check_figure_max(&w->oldest_age_ns, age_of(&v, now_ns));
 	for (unsigned int c = 0; c < n && any; c++) {
 		struct check_watch_cpu *wc = &w->cpu[c];
 		uint64_t age;
 
-		if ((!stranded[c] && !(pending_of(&snaps[c]) && (age_mask >> c) & 1)) ||
+		if ((!stranded[c] && !(check_stats_pending(&snaps[c]) && (age_mask >> c) & 1)) ||
 		    !oldest_locked((int)c, &v))
 			continue;
 		age = age_of(&v, now_ns);
 		if ((age_mask >> c) & 1) {
 			w->masked_observations++;
-			raise_to(&w->masked_oldest_age_ns, age);
+			check_figure_max(&w->masked_oldest_age_ns, age);
 		}
 		if (!stranded[c])
 			continue;
-		raise_to(&w->stranded_oldest_age_ns, age);
+		check_figure_max(&w->stranded_oldest_age_ns, age);
 		if (now_ns - wc->since_ns >= w->persist_ns && wc->sightings >= 2 &&
 		    age > w->bound_ns)
 			report_stranded_locked(w, (int)c, &snaps[c], &v, now_ns, &cs);
