@@ -88,16 +88,25 @@ static const char *ch_name(enum kvfree_channel ch)
 	return (unsigned int)ch <= KVFREE_CH_NR ? ch_names[ch] : "?";
 }
 
-/* EXACTLY-ONCE: @obj, found on @cpu's @place, is queued and not freed.  Shadow lock held. */
+/*
+ * EXACTLY-ONCE: @obj, found on @cpu's @place (on @page of channel @ch, or on
+ * an rcu_head list when @page is NULL), is queued and not freed.  Shadow lock
+ * held.
+ */
 static void obj_known(struct walk *w, int cpu, const void *obj, enum kvfree_page_place place,
-		      const char *where)
+		      enum kvfree_channel ch, const void *page)
 {
 	uint64_t seq;
 	enum check_known k = check_shadow_obj_known_locked(obj, &seq);
+	char where[48];
 
 	if (k == CHECK_KNOWN_QUEUED || w->obj_reports >= OBJ_REPORTS_MAX)
 		return;
 	w->obj_reports++;
+	if (page)
+		check_fmt(where, sizeof(where), "%s channel, page %p", ch_name(ch), page);
+	else
+		check_fmt(where, sizeof(where), "rcu_head list");
 	switch (k) {
 	case CHECK_KNOWN_FREED:
 		w_report(w, INV_EXACTLY_ONCE, obj,
@@ -162,11 +171,9 @@ static void on_page(void *arg, int cpu, const struct kvfree_rcu_page_view *v)
 			 owner);
 	if (v->place != KVFREE_PAGE_CACHE && v->recs) {
 		unsigned long n = v->records < v->slots ? v->records : v->slots;
-		char where[48];
 
-		check_fmt(where, sizeof(where), "%s channel, page %p", ch_name(v->ch), v->page);
 		for (unsigned long i = 0; i < n; i++)
-			obj_known(w, cpu, v->recs[i], v->place, where);
+			obj_known(w, cpu, v->recs[i], v->place, v->ch, v->page);
 	}
 	if (!w->shadow_held)
 		check_shadow_unlock();
@@ -180,7 +187,7 @@ static void on_list_obj(void *arg, int cpu, const void *obj, enum kvfree_page_pl
 		return;
 	if (!w->shadow_held)
 		check_shadow_lock();
-	obj_known(w, cpu, obj, place, "rcu_head list");
+	obj_known(w, cpu, obj, place, KVFREE_CH_LIST, NULL);
 	if (!w->shadow_held)
 		check_shadow_unlock();
 }
@@ -236,6 +243,32 @@ static unsigned long total_violations(void)
 	return n;
 }
 
+/*
+ * What a walk may cost per op (check_structure() between ops in the debug
+ * mode) and per release (structure_at_release()), in entries (records, list
+ * entries, pages), amortized: a krc larger than the budget is walked at one
+ * changed op, or release, in (its size / budget), so that a long list of
+ * fallbacks does not make every op and every call cost a walk of everything
+ * queued before it (half of a fuzz input's time was walks, growing with the
+ * square of its length).  A small krc, where the edge cases live, is walked
+ * at every op and release; every krc is walked whole by check_structure(true)
+ * at the end of a run and at stress checkpoints.  A walk between ops asks
+ * the shadow about each entry, a release only counts: the smaller budget.
+ */
+#define STRUCTURE_REST_BUDGET 16
+#define STRUCTURE_UNLOCK_BUDGET 32
+/* Per CPU: changed ops, or releases, to let pass before the next walk. */
+static unsigned long rest_skip[KENV_NR_CPUS_MAX], unlock_skip[KENV_NR_CPUS_MAX];
+
+/* The entries a walk went through (@batches: the batch slots' too). */
+static unsigned long walk_size(const struct kvfree_rcu_structure *s, bool batches)
+{
+	unsigned long n = s->records[KVFREE_CH_SLAB] + s->records[KVFREE_CH_VMALLOC] +
+			  s->records[KVFREE_CH_LIST] + s->krc_pages + s->cache_len;
+
+	return batches ? n + s->batch_records + s->batch_pages : n;
+}
+
 bool check_structure(bool lock_krcs)
 {
 	const struct kvfree_rcu_config *cfg = kvfree_rcu_config();
@@ -259,6 +292,10 @@ bool check_structure(bool lock_krcs)
 		if (skip_unchanged && cpu < KENV_NR_CPUS_MAX) {
 			if (krc_walked_at[cpu] == krc_releases[cpu])
 				continue;
+			if (rest_skip[cpu]) {
+				rest_skip[cpu]--;
+				continue;
+			}
 			krc_walked_at[cpu] = krc_releases[cpu];
 		}
 		w.cpu = cpu;
@@ -266,25 +303,14 @@ bool check_structure(bool lock_krcs)
 		ok = lock_krcs ? kvfree_rcu_walk(cpu, &s, &fns) : kvfree_rcu_walk_locked(cpu, &s, &fns);
 		if (ok)
 			compare_cpu(&w, &s);
+		if (ok && skip_unchanged && cpu < KENV_NR_CPUS_MAX)
+			rest_skip[cpu] = walk_size(&s, true) / STRUCTURE_REST_BUDGET;
 	}
 	if (w.shadow_held)
 		check_shadow_unlock();
 	in_walk = false;
 	return total_violations() == before;
 }
-
-/*
- * What a release may spend on its walk, in entries (records, list entries,
- * pages), amortized: a krc larger than this is walked at one release in
- * (its size / STRUCTURE_UNLOCK_BUDGET), so that a long list of fallbacks
- * does not make every call cost a walk of everything queued before it (a
- * fuzz input's time was half walks).  A small krc, where the edge cases
- * live, is walked at every release; every krc is walked whole between ops
- * and at checkpoints.
- */
-#define STRUCTURE_UNLOCK_BUDGET 64
-/* Per CPU: releases to let pass before the next walk (under that krc's lock). */
-static unsigned long unlock_skip[KENV_NR_CPUS_MAX];
 
 /* The debug mode's hook (check_lock_release(), the lock still held). */
 static void structure_at_release(const struct kenv_lock *lock)
@@ -305,9 +331,7 @@ static void structure_at_release(const struct kenv_lock *lock)
 	in_walk = true;
 	if (kvfree_rcu_walk_locked(cpu, &s, &fns)) {
 		compare_cpu(&w, &s);
-		unlock_skip[cpu] = (s.records[KVFREE_CH_SLAB] + s.records[KVFREE_CH_VMALLOC] +
-				    s.records[KVFREE_CH_LIST] + s.krc_pages + s.cache_len) /
-				   STRUCTURE_UNLOCK_BUDGET;
+		unlock_skip[cpu] = walk_size(&s, false) / STRUCTURE_UNLOCK_BUDGET;
 	}
 	in_walk = false;
 }
@@ -319,6 +343,7 @@ void check_set_structure_at_unlock(bool on)
 		krc_releases[c] = 1;
 		krc_walked_at[c] = 0;
 		unlock_skip[c] = 0;
+		rest_skip[c] = 0;
 	}
 	atomic_store(&at_unlock_on, on);
 	atomic_store(&check_lock_release_hook, on ? structure_at_release : NULL);
