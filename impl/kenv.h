@@ -166,11 +166,35 @@ extern _Atomic(bool) kenv_fine_points;
 /* Context: any.  Only called while kenv_fine_points is set. */
 void kenv_sched_point_fine(const char *site);
 
+/*
+ * Builds with coverage feedback for the fuzzers (clang's SanitizerCoverage,
+ * AFL++'s pass) instrument the code under test after inlining: the flag's
+ * test inlined at every access point would be an edge and a traced
+ * comparison of the harness's, in every function of the implementation,
+ * taken by whether an input turned PCT on (a third of a fuzz input's
+ * comparison tracing).  There the test runs out of line, in the environment,
+ * whose code is not instrumented.
+ */
+#if defined(__AFL_COMPILER)
+#define KENV_EDGE_FEEDBACK 1
+#elif defined(__has_feature)
+#if __has_feature(coverage_sanitizer)
+#define KENV_EDGE_FEEDBACK 1
+#endif
+#endif
+
+/* Context: any.  kenv_access_point() out of line (the environment's). */
+void kenv_access_point_out(const char *site);
+
 /* Context: any.  A fine-grained scheduling point named @site (a static string). */
 static inline void kenv_access_point(const char *site)
 {
+#ifdef KENV_EDGE_FEEDBACK
+	kenv_access_point_out(site);
+#else
 	if (__builtin_expect(atomic_load_explicit(&kenv_fine_points, memory_order_relaxed), 0))
 		kenv_sched_point_fine(site);
+#endif
 }
 
 /*

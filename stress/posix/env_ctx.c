@@ -186,6 +186,13 @@ void kenv_sched_point_fine(const char *site)
 	kenv_sched_point(site);
 }
 
+/* kenv.h: the access point of builds with coverage feedback. */
+void kenv_access_point_out(const char *site)
+{
+	if (atomic_load_explicit(&kenv_fine_points, memory_order_relaxed))
+		kenv_sched_point_fine(site);
+}
+
 int kenv_this_cpu(const char *site)
 {
 	ENV_CHECK(check_cpu_id_read(site));
