@@ -129,9 +129,12 @@ static struct sim_co *co_alloc(void)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	unsigned int i;
 
-	for (i = 0; i < sim.nr_co; i++)
+	for (i = 0; i < sim.nr_co_used; i++)
 		if (sim.co[i]->state == SIM_CO_FREE)
 			return sim.co[i];
+	/* A slot an earlier run allocated, free since sim_co_reset(). */
+	if (sim.nr_co_used < sim.nr_co)
+		return sim.co[sim.nr_co_used++];
 	if (sim.nr_co == SIM_CO_MAX)
 		return NULL;
 
@@ -159,6 +162,7 @@ static struct sim_co *co_alloc(void)
 	co->tsan_fiber = __tsan_create_fiber(0);
 #endif
 	sim.co[sim.nr_co++] = co;
+	sim.nr_co_used = sim.nr_co;
 	return co;
 }
 
@@ -267,6 +271,7 @@ static void co_trampoline(void)
 			sim.cpu[co->cpu].workers_active--;
 		co->state = SIM_CO_FREE;
 		co->id = -1;
+		sim_wake_note();
 		sim_co_suspend(co);
 		/* Reused: main set up a new fn and switched back in. */
 		co = sim.cur;
@@ -318,4 +323,5 @@ void sim_co_reset(void)
 		co->id = -1;
 		co->wait = NULL;
 	}
+	sim.nr_co_used = 0;
 }

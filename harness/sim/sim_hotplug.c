@@ -97,7 +97,7 @@ bool sim_cpu_offline(unsigned int cpu)
 	c->online = false;
 
 	/* Everything that would run on @cpu moves: affinity is broken. */
-	for (i = 0; i < sim.nr_co; i++) {
+	for (i = 0; i < sim.nr_co_used; i++) {
 		struct sim_co *co = sim.co[i];
 
 		if (co->state == SIM_CO_FREE || co->cpu != cpu)

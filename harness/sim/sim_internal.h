@@ -220,11 +220,19 @@ struct sim_state {
 
 	/* Coroutines. */
 	struct sim_co *co[SIM_CO_MAX];
-	unsigned int nr_co;		/* allocated slots */
+	unsigned int nr_co;		/* allocated slots (kept across runs) */
+	unsigned int nr_co_used;	/* slots used in this run: all above are free */
 	struct sim_co *cur;		/* running coroutine, NULL on main */
 	struct sim_co *runq[SIM_CO_MAX];
 	unsigned int runq_nr;
 	unsigned int nr_blocked;	/* coroutines in SIM_CO_BLOCKED */
+	uint64_t blocked_slots[SIM_CO_MAX / 64];	/* their slots, a bit each */
+	/*
+	 * Bumped by whatever can end a wait (sim_wait_done()): a grace period
+	 * ending, callbacks invoked or moved, a work item finishing, a
+	 * coroutine exiting.  sim_wake_blocked() looks again only after a bump.
+	 */
+	uint64_t wake_gen, wake_seen;
 	int next_id;
 	struct sim_wait *driver_wait;	/* the driver context's, while it waits */
 
@@ -275,6 +283,12 @@ extern const char *const sim_ctx_names[KENV_CTX_NR];
  * too big to the inliner and a call each cost a few percent of an input.
  */
 #define SIM_HOT static inline __attribute__((always_inline))
+
+/* Something a blocked coroutine may wait for happened (sim.wake_gen). */
+SIM_HOT void sim_wake_note(void)
+{
+	sim.wake_gen++;
+}
 
 /* The innermost frame; the CPU it runs on. */
 SIM_HOT struct sim_frame *sim_top(void)

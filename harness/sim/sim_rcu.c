@@ -93,6 +93,7 @@ void sim_rcu_start_gp(void)
 	if (sim_gp_in_progress())
 		return;
 	sim.gp_seq++;
+	sim_wake_note();
 	sim.gp_starts++;
 	sim.gp_start_time = sim.now;
 	sim.st.gps_started++;
@@ -107,6 +108,7 @@ void sim_rcu_end_gp(void)
 	if (!sim_gp_in_progress())
 		return;
 	sim.gp_seq = (sim.gp_seq | GP_STATE_MASK) + 1;
+	sim_wake_note();
 	sim.st.gps_completed++;
 	check_trace("gp %" PRIu64 " ends", sim.gp_starts);
 	check_gp_ended();
@@ -335,6 +337,7 @@ void sim_rcu_invoke_ready(unsigned int cpu)
 			if (!c->cb_head)
 				c->cb_tail = &c->cb_head;
 			c->cb_invoked++;
+			sim_wake_note();
 			sim.st.callbacks_invoked++;
 			head->func(head);
 		}
@@ -375,13 +378,14 @@ void sim_rcu_migrate_callbacks(unsigned int from, unsigned int to)
 	}
 	t->cb_queued += n;
 	f->cb_invoked = f->cb_queued;
+	sim_wake_note();
 	f->cb_head = NULL;
 	f->cb_tail = &f->cb_head;
 	f->seg_nr = 0;
 	f->seg_first = 0;
 
 	/* A barrier that waited for them on @from now waits for @to's tail. */
-	for (i = 0; i < sim.nr_co; i++)
+	for (i = 0; i < sim.nr_co_used; i++)
 		if (sim.co[i]->state == SIM_CO_BLOCKED)
 			barrier_follow(sim.co[i]->wait, from, to, from_invoked);
 	barrier_follow(sim.driver_wait, from, to, from_invoked);

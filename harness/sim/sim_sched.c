@@ -56,7 +56,7 @@ bool sim_task_done(int id)
 {
 	unsigned int i;
 
-	for (i = 0; i < sim.nr_co; i++)
+	for (i = 0; i < sim.nr_co_used; i++)
 		if (sim.co[i]->state != SIM_CO_FREE && sim.co[i]->id == id)
 			return false;
 	return true;
@@ -66,7 +66,7 @@ unsigned int sim_tasks_alive(void)
 {
 	unsigned int i, n = 0;
 
-	for (i = 0; i < sim.nr_co; i++)
+	for (i = 0; i < sim.nr_co_used; i++)
 		n += sim.co[i]->state != SIM_CO_FREE && !sim.co[i]->worker;
 	return n;
 }
@@ -102,23 +102,35 @@ bool sim_wait_done(const struct sim_wait *w)
 	return true;
 }
 
+/* @co, blocked, becomes runnable. */
+static void sim_wake_one(struct sim_co *co)
+{
+	co->state = SIM_CO_RUNNABLE;
+	sim.nr_blocked--;
+	sim.blocked_slots[co->slot / 64] &= ~(1ull << (co->slot % 64));
+	if (co->worker)
+		sim.cpu[co->cpu].workers_active++;
+	sim_runq_add(co);
+	check_trace("wake co%d %s", co->id, co->name);
+}
+
 bool sim_wake_blocked(void)
 {
 	bool any = false;
-	unsigned int i;
 
-	for (i = 0; i < sim.nr_co && sim.nr_blocked; i++) {
-		struct sim_co *co = sim.co[i];
+	if (sim.wake_seen == sim.wake_gen)
+		return false;
+	sim.wake_seen = sim.wake_gen;
+	/* In slot order, as a scan of every slot would go, blocked ones only. */
+	for (unsigned int w = 0; w < SIM_CO_MAX / 64 && sim.nr_blocked; w++) {
+		for (uint64_t bits = sim.blocked_slots[w]; bits; bits &= bits - 1) {
+			struct sim_co *co = sim.co[w * 64 + (unsigned int)__builtin_ctzll(bits)];
 
-		if (co->state != SIM_CO_BLOCKED || !sim_wait_done(co->wait))
-			continue;
-		co->state = SIM_CO_RUNNABLE;
-		sim.nr_blocked--;
-		if (co->worker)
-			sim.cpu[co->cpu].workers_active++;
-		sim_runq_add(co);
-		check_trace("wake co%d %s", co->id, co->name);
-		any = true;
+			if (!sim_wait_done(co->wait))
+				continue;
+			sim_wake_one(co);
+			any = true;
+		}
 	}
 	return any;
 }
@@ -196,6 +208,7 @@ void sim_block(struct sim_wait *w)
 	co->wait = w;
 	co->state = SIM_CO_BLOCKED;
 	sim.nr_blocked++;
+	sim.blocked_slots[co->slot / 64] |= 1ull << (co->slot % 64);
 	if (co->worker && sim.cpu[co->cpu].workers_active)
 		sim.cpu[co->cpu].workers_active--;
 	sim_co_suspend(co);

@@ -152,7 +152,7 @@ bool sim_quiesce(void)
 			check_trace("quiesce: readers hold the grace period");
 			return false;
 		}
-		for (i = 0, blocked = 0; i < sim.nr_co; i++)
+		for (i = 0, blocked = 0; i < sim.nr_co_used; i++)
 			blocked += sim.co[i]->state == SIM_CO_BLOCKED;
 		if (blocked) {
 			check_stall_blocked("quiesce", NULL, -1, blocked, NULL);

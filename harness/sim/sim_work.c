@@ -494,6 +494,7 @@ void sim_worker_main(void *arg)
 		w->func(w);
 		wclear(w, SIM_W_RUNNING);
 		w->env_priv = (void *)(uintptr_t)gen;
+		sim_wake_note();
 		sim_context_ended("a work item");
 		sim_point("worker");
 	}
