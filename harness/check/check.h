@@ -161,6 +161,14 @@ void check_set_quiet(bool quiet);
 	} while (0)
 /* FNV-style hash over every traced event of the run: same input, same hash. */
 uint64_t check_trace_hash(void);
+/*
+ * Whether events are folded into that hash (on by default; kept across
+ * check_reset()).  Off, the ring still records every event for reports and
+ * check_trace_hash() answers 0: for a caller that never reads the hash (a
+ * fuzz target), where the folding was a tenth of an input's time.  Context:
+ * between runs.
+ */
+void check_set_trace_hash(bool on);
 /* Print the whole retained trace (replay -v). */
 void check_trace_dump(int fd);
 

@@ -62,6 +62,7 @@ _Atomic(uint64_t) check_seq;
 static struct trace_slot trace_ring[TRACE_SLOTS];
 static _Atomic(uint64_t) trace_pos;
 static _Atomic(uint64_t) trace_hash = FNV_OFFSET;
+static bool trace_hash_on = true;
 
 /*
  * The hashes of recently traced strings, by address: a string argument lives
@@ -174,6 +175,8 @@ void check_trace_event_(struct check_trace_site *site, uint64_t a0, uint64_t a1,
 	else
 		kind = site_learn(site, &shape);
 
+	if (!trace_hash_on)
+		goto record;
 	/*
 	 * The event's own hash first, then one fold into the chain: the CAS
 	 * loop (real threads) only redoes that fold.  Arguments one by one,
@@ -190,14 +193,18 @@ void check_trace_event_(struct check_trace_site *site, uint64_t a0, uint64_t a1,
 	old = atomic_load_explicit(&trace_hash, memory_order_relaxed);
 	if (check_one_thread) {
 		atomic_store_explicit(&trace_hash, fold_word(old, ev), memory_order_relaxed);
-		/* Nothing else writes: the slot is this event's. */
-		atomic_store_explicit(&slot->ver, 2 * pos + 1, memory_order_relaxed);
 	} else {
 		do {
 			h = fold_word(old, ev);
 		} while (!atomic_compare_exchange_weak_explicit(&trace_hash, &old, h,
 								memory_order_relaxed,
 								memory_order_relaxed));
+	}
+record:
+	if (check_one_thread) {
+		/* Nothing else writes: the slot is this event's. */
+		atomic_store_explicit(&slot->ver, 2 * pos + 1, memory_order_relaxed);
+	} else {
 		v = atomic_load_explicit(&slot->ver, memory_order_relaxed);
 		if ((v & 1) || v >= 2 * pos + 1 ||
 		    !atomic_compare_exchange_strong_explicit(&slot->ver, &v, 2 * pos + 1,
@@ -221,7 +228,12 @@ void check_trace_event_(struct check_trace_site *site, uint64_t a0, uint64_t a1,
 
 uint64_t check_trace_hash(void)
 {
-	return atomic_load(&trace_hash);
+	return trace_hash_on ? atomic_load(&trace_hash) : 0;
+}
+
+void check_set_trace_hash(bool on)
+{
+	trace_hash_on = on;
 }
 
 /*

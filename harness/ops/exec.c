@@ -794,6 +794,7 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 		return 2;
 	}
 	check_set_structure_at_unlock(!opts.no_structure_checks);
+	check_set_trace_hash(!opts.no_trace_hash);
 	if (prog->cfg.nmi_permille)
 		while (ex.nr_nmi_stash < NMI_STASH)
 			ex.nmi_stash[ex.nr_nmi_stash++] = obj_new(false);
@@ -835,6 +836,7 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 	check_set_structure_at_unlock(false);
 	ex.last.violated = check_violated(NULL);
 	ex.last.trace_hash = check_trace_hash();
+	check_set_trace_hash(true);
 	sim_stats(&st);
 	ex.last.pct_steps = st.pct_steps;
 	if (opts.trace_fd >= 0)

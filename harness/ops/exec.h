@@ -79,6 +79,11 @@ struct kvt_run_opts {
 	 * them, for a measurement).
 	 */
 	bool no_structure_checks;
+	/*
+	 * Leave the trace hash uncomputed (check_set_trace_hash()): for a
+	 * caller that never reads it (the fuzz targets).  trace_hash is 0.
+	 */
+	bool no_trace_hash;
 };
 
 /* trace_fd -1, CHECK_ABORT, no repro, no hook, not quiet. */
