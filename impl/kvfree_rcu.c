@@ -1340,6 +1340,7 @@ static void walk_page(struct kfree_rcu_cpu *krcp, struct kvfree_rcu_bulk_data *b
 }
 
 /* The pages of one bulk list; returns the records on them. */
+KVFREE_HARNESS_FN
 static unsigned long walk_bulk(struct kfree_rcu_cpu *krcp, struct list_head *head,
 			       enum kvfree_page_place place, int ch, int batch,
 			       unsigned long *pages, struct kvfree_rcu_structure *s,

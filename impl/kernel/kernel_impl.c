@@ -786,6 +786,7 @@ typedef struct kvfree_rcu_bulk_data *kernel_bulk_t;
 #endif
 
 /* Walk one bulk channel's pages; returns the records on them. */
+KVFREE_HARNESS_FN
 static unsigned long walk_kernel_bulk(int cpu, kernel_bulk_t head, enum kvfree_page_place place,
 				      int ch, int batch, unsigned long *pages,
 				      struct kvfree_rcu_structure *s,
