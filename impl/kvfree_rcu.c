@@ -1372,8 +1372,7 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 
 	if (!krcp)
 		return false;
-	memset(s, 0, sizeof(*s));
-	s->cpu = cpu;
+	kvfree_walk_start(s, cpu);
 	s->offline = !WALK_LOAD(krcp->online);
 	s->per_channel_counts = true;
 	for (int i = 0; i < FREE_N_CHANNELS; i++)

@@ -37,6 +37,30 @@
 #define KVFREE_HARNESS_FN
 #endif
 
+/*
+ * @s emptied for a walk of @cpu, a field at a time: it runs at krc unlocks in
+ * the structural checks' debug mode, and a memset's range check costs more
+ * than the walk of a small krc in a sanitizer build.
+ */
+KVFREE_HARNESS_FN
+static inline void kvfree_walk_start(struct kvfree_rcu_structure *s, int cpu)
+{
+	_Static_assert(sizeof(*s) == 2 * sizeof(unsigned long) + 2 * KVFREE_CH_NR *
+		       sizeof(unsigned long) + 6 * sizeof(unsigned long),
+		       "a new field of struct kvfree_rcu_structure is set here too");
+	s->cpu = cpu;
+	s->offline = false;
+	s->per_channel_counts = false;
+	s->truncated = false;
+	for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++) {
+		s->count[ch] = 0;
+		s->records[ch] = 0;
+	}
+	s->cached = s->cache_cap = 0;
+	s->krc_pages = s->cache_len = 0;
+	s->batch_records = s->batch_pages = 0;
+}
+
 /* The pages on a page cache: counted in s->cache_len, each shown to @fns. */
 KVFREE_HARNESS_FN
 static inline void kvfree_walk_cache(int cpu, const struct llist_head *cache,

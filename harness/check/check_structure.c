@@ -41,6 +41,19 @@ struct walk {
 	unsigned int obj_reports;
 };
 
+/*
+ * A walk's state, a field at a time (no memset: a sanitizer build checks its
+ * whole range, at every krc unlock); the context is taken at a first report.
+ */
+static void walk_init(struct walk *w, int cpu, bool shadow, bool shadow_held)
+{
+	w->cpu = cpu;
+	w->shadow = shadow;
+	w->shadow_held = shadow_held;
+	w->have_cs = false;
+	w->obj_reports = 0;
+}
+
 /* This thread is inside a walk (its own locked walk releases a krc lock). */
 static _Thread_local bool in_walk;
 
@@ -273,14 +286,15 @@ bool check_structure(bool lock_krcs)
 {
 	const struct kvfree_rcu_config *cfg = kvfree_rcu_config();
 	unsigned long before = total_violations();
-	/* Without krc locks to order against, the shadow lock is held throughout. */
-	struct walk w = { .shadow = true, .shadow_held = !lock_krcs };
+	struct walk w;
 	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .list_obj = on_list_obj, .arg = &w };
 	bool skip_unchanged = !lock_krcs && atomic_load(&at_unlock_on);
 	int n;
 
 	if (!cfg || in_walk)
 		return true;
+	/* Without krc locks to order against, the shadow lock is held throughout. */
+	walk_init(&w, -1, true, !lock_krcs);
 	n = (int)cfg->nr_cpus < kenv_nr_cpus() ? (int)cfg->nr_cpus : kenv_nr_cpus();
 	in_walk = true;
 	if (w.shadow_held)
@@ -316,7 +330,7 @@ bool check_structure(bool lock_krcs)
 static void structure_at_release(const struct kenv_lock *lock)
 {
 	int cpu = kvfree_rcu_krc_cpu(lock);
-	struct walk w = { .cpu = cpu };
+	struct walk w;
 	/* The batch slots' pages are walked between ops: a release looks at the krc. */
 	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .arg = &w, .krc_only = true };
 	struct kvfree_rcu_structure s;
@@ -329,6 +343,7 @@ static void structure_at_release(const struct kenv_lock *lock)
 		return;
 	}
 	in_walk = true;
+	walk_init(&w, cpu, false, false);
 	if (kvfree_rcu_walk_locked(cpu, &s, &fns)) {
 		compare_cpu(&w, &s);
 		unlock_skip[cpu] = walk_size(&s, false) / STRUCTURE_UNLOCK_BUDGET;

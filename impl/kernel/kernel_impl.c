@@ -817,8 +817,7 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 	if (cpu < 0 || cpu >= kenv_nr_cpus() || !kernel_up)
 		return false;
 	krcp = per_cpu_ptr(&krc, cpu);
-	memset(s, 0, sizeof(*s));
-	s->cpu = cpu;
+	kvfree_walk_start(s, cpu);
 	/* The kernel keeps an offline CPU's objects on its krc: nothing promised. */
 	s->offline = false;
 #if KVT_K_CHANNEL_COUNTS
