@@ -513,8 +513,17 @@ static const struct shadow_reader *unsafe_reader(const struct shadow_obj *o)
 
 static void op_new(const struct shadow_op *op)
 {
-	struct shadow_obj *o = get_rec(op->obj);
+	uint32_t r = lookup(op->obj);
+	struct shadow_obj *o;
 
+	if (r == NIL) {
+		/* A new address: alloc_rec() set the record up as new. */
+		o = &recs[alloc_rec(op->obj)];
+		o->size = op->size;
+		o->vmalloc = op->flag;
+		return;
+	}
+	o = &recs[r];
 	if (o->state == OBJ_QUEUED) {
 		check_report(INV_EXACTLY_ONCE, op->obj, o->cpu, &op->cs,
 			     "allocated again (check_obj_new) while still queued since #%llu "
