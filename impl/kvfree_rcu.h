@@ -236,6 +236,8 @@ struct kvfree_rcu_structure {
 	unsigned long batch_records;		/* in both batch slots, lists included */
 	unsigned long batch_pages;
 	bool truncated;				/* a list reached KVFREE_WALK_MAX: counts are partial */
+	bool partial;				/* a krc channel was walked only up to krc_max
+						 * (fns): records[] are lower bounds */
 };
 
 /* What the walk calls back with; any of them may be NULL. */
@@ -247,6 +249,13 @@ struct kvfree_rcu_walk_fns {
 	void *arg;
 	/* Leave the batch slots out (batch_records and batch_pages stay 0). */
 	bool krc_only;
+	/*
+	 * Walk at most this many pages of each of the krc's bulk channels, and
+	 * entries of its rcu_head list (0: all), from the head, where calls
+	 * add; partial is set when one has more: a long list is a chase
+	 * through cold memory.
+	 */
+	unsigned long krc_max;
 };
 
 /*

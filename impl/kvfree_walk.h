@@ -52,6 +52,7 @@ static inline void kvfree_walk_start(struct kvfree_rcu_structure *s, int cpu)
 	s->offline = false;
 	s->per_channel_counts = false;
 	s->truncated = false;
+	s->partial = false;
 	for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++) {
 		s->count[ch] = 0;
 		s->records[ch] = 0;
@@ -59,6 +60,14 @@ static inline void kvfree_walk_start(struct kvfree_rcu_structure *s, int cpu)
 	s->cached = s->cache_cap = 0;
 	s->krc_pages = s->cache_len = 0;
 	s->batch_records = s->batch_pages = 0;
+}
+
+/* How far to walk a list of @place: fns->krc_max for the krc's, 0 (all) else. */
+KVFREE_HARNESS_FN
+static inline unsigned long kvfree_walk_max(enum kvfree_page_place place,
+					    const struct kvfree_rcu_walk_fns *fns)
+{
+	return place == KVFREE_PAGE_KRC && fns ? fns->krc_max : 0;
 }
 
 /* The pages on a page cache: counted in s->cache_len, each shown to @fns. */
@@ -99,10 +108,16 @@ static inline unsigned long kvfree_walk_rcu_list(int cpu, const struct kenv_rcu_
 {
 	unsigned long n = 0;
 
+	unsigned long max = kvfree_walk_max(place, fns);
+
 	for (; head; head = head->next) {
 		const void *obj = offset_form ? (const char *)head - (uintptr_t)head->func
 					      : (const void *)head->func;
 
+		if (max && n == max) {
+			s->partial = true;
+			break;
+		}
 		if (n == KVFREE_WALK_MAX) {
 			s->truncated = true;
 			break;

@@ -205,9 +205,19 @@ static void on_list_obj(void *arg, int cpu, const void *obj, enum kvfree_page_pl
 		check_shadow_unlock();
 }
 
+/*
+ * A count against what the walk found: equal, or with the list counted only
+ * in part (partial), at least as large.
+ */
+static bool count_matches(unsigned long count, unsigned long found, bool partial)
+{
+	return partial ? count >= found : count == found;
+}
+
 /* The per-CPU comparisons of counters with what the walk found. */
 static void compare_cpu(struct walk *w, const struct kvfree_rcu_structure *s)
 {
+	const char *at_least = s->partial ? "at least " : "";
 	unsigned long found = 0;
 
 	if (s->truncated)
@@ -216,20 +226,20 @@ static void compare_cpu(struct walk *w, const struct kvfree_rcu_structure *s)
 		found += s->records[ch];
 	if (s->per_channel_counts) {
 		for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++) {
-			if (s->count[ch] == s->records[ch])
+			if (count_matches(s->count[ch], s->records[ch], s->partial))
 				continue;
 			w_report(w, INV_ACCOUNTING, NULL,
-				 "cpu%d's %s channel counts %ld object(s) but its krc holds %lu (%s)",
-				 s->cpu, ch_names[ch], (long)s->count[ch], s->records[ch],
+				 "cpu%d's %s channel counts %ld object(s) but its krc holds %s%lu (%s)",
+				 s->cpu, ch_names[ch], (long)s->count[ch], at_least, s->records[ch],
 				 ch == KVFREE_CH_LIST ? "entries on its rcu_head list"
 						      : "records on its pages");
 		}
-	} else if (s->count[KVFREE_CH_SLAB] != found) {
+	} else if (!count_matches(s->count[KVFREE_CH_SLAB], found, s->partial)) {
 		w_report(w, INV_ACCOUNTING, NULL,
-			 "cpu%d counts %ld pending object(s) but its krc holds %lu (slab %lu, "
-			 "vmalloc %lu on pages, list %lu)", s->cpu, (long)s->count[KVFREE_CH_SLAB],
-			 found, s->records[KVFREE_CH_SLAB], s->records[KVFREE_CH_VMALLOC],
-			 s->records[KVFREE_CH_LIST]);
+			 "cpu%d counts %ld pending object(s) but its krc holds %s%lu (slab %lu, "
+			 "vmalloc %lu on pages, list %s%lu)", s->cpu, (long)s->count[KVFREE_CH_SLAB],
+			 at_least, found, s->records[KVFREE_CH_SLAB], s->records[KVFREE_CH_VMALLOC],
+			 at_least, s->records[KVFREE_CH_LIST]);
 	}
 	if (s->cached != s->cache_len)
 		w_report(w, INV_ACCOUNTING, NULL,
@@ -270,16 +280,29 @@ static unsigned long total_violations(void)
  */
 #define STRUCTURE_REST_BUDGET 16
 #define STRUCTURE_UNLOCK_BUDGET 32
+/*
+ * A release walks at most this many pages of each krc channel and entries of
+ * its rcu_head list, from the head: following a long list is a cache miss an
+ * entry.  Past it the counts are checked as lower bounds there, and whole
+ * between ops.
+ */
+#define STRUCTURE_UNLOCK_HEAD 16
 /* Per CPU: changed ops, or releases, to let pass before the next walk. */
 static unsigned long rest_skip[KENV_NR_CPUS_MAX], unlock_skip[KENV_NR_CPUS_MAX];
 
-/* The entries a walk went through (@batches: the batch slots' too). */
-static unsigned long walk_size(const struct kvfree_rcu_structure *s, bool batches)
+/*
+ * The entries a walk went through: between ops every record, list entry and
+ * page of the krc and its batch slots (@at_rest); at a release the pages and
+ * list entries of the krc (a page's records are not visited there).
+ */
+static unsigned long walk_size(const struct kvfree_rcu_structure *s, bool at_rest)
 {
-	unsigned long n = s->records[KVFREE_CH_SLAB] + s->records[KVFREE_CH_VMALLOC] +
-			  s->records[KVFREE_CH_LIST] + s->krc_pages + s->cache_len;
+	unsigned long n = s->records[KVFREE_CH_LIST] + s->krc_pages + s->cache_len;
 
-	return batches ? n + s->batch_records + s->batch_pages : n;
+	if (at_rest)
+		n += s->records[KVFREE_CH_SLAB] + s->records[KVFREE_CH_VMALLOC] +
+		     s->batch_records + s->batch_pages;
+	return n;
 }
 
 bool check_structure(bool lock_krcs)
@@ -331,8 +354,12 @@ static void structure_at_release(const struct kenv_lock *lock)
 {
 	int cpu = kvfree_rcu_krc_cpu(lock);
 	struct walk w;
-	/* The batch slots' pages are walked between ops: a release looks at the krc. */
-	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .arg = &w, .krc_only = true };
+	/*
+	 * The batch slots' pages are walked between ops: a release looks at the
+	 * krc, at the head of each of its lists (where calls add).
+	 */
+	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .arg = &w, .krc_only = true,
+						 .krc_max = STRUCTURE_UNLOCK_HEAD };
 	struct kvfree_rcu_structure s;
 
 	if (cpu < 0 || cpu >= KENV_NR_CPUS_MAX || in_walk || !kenv_lock_held(lock))

@@ -792,10 +792,14 @@ static unsigned long walk_kernel_bulk(int cpu, kernel_bulk_t head, enum kvfree_p
 				      struct kvfree_rcu_structure *s,
 				      const struct kvfree_rcu_walk_fns *fns)
 {
-	unsigned long records = 0, n = 0;
+	unsigned long records = 0, n = 0, max = kvfree_walk_max(place, fns);
 
 	for (struct kvfree_rcu_bulk_data *bnode = BULK_FIRST(head); bnode;
 	     bnode = BULK_NEXT(head, bnode)) {
+		if (max && n == max) {
+			s->partial = true;
+			break;
+		}
 		if (n == KVFREE_WALK_MAX) {
 			s->truncated = true;
 			break;

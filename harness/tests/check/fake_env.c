@@ -201,6 +201,11 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 		return false;
 	w = &fake_walk[cpu];
 	*s = w->s;
+	/* A capped count of the krc's list, as the real walks stop it. */
+	if (fns && fns->krc_max && s->records[KVFREE_CH_LIST] > fns->krc_max) {
+		s->records[KVFREE_CH_LIST] = fns->krc_max;
+		s->partial = true;
+	}
 	for (unsigned int i = 0; fns && fns->page && i < w->nr_pages; i++)
 		if (!fns->krc_only || w->pages[i].place != KVFREE_PAGE_BATCH)
 			fns->page(fns->arg, cpu, &w->pages[i]);

@@ -907,6 +907,46 @@ static void test_structure(void)
 	check_set_structure_at_unlock(false);
 	expect_only("BOUNDED: a page past its capacity when the krc lock is released",
 		    INV_BOUNDED, "holds 5 records, more than its capacity 4");
+
+	/*
+	 * A release counts the first 16 entries of a krc's list, a lower bound
+	 * for its count; between ops the whole list is counted.
+	 */
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_LIST] = fake_walk[1].s.records[KVFREE_CH_LIST] = 20;
+	fake_ctx()->irqs_off = true;
+	check_set_structure_at_unlock(true);
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+	check_set_structure_at_unlock(false);
+	expect_clean("structure at unlock: a list of 20 counted as 20, of which 16 walked");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.records[KVFREE_CH_LIST] = 20;
+	fake_walk[1].s.count[KVFREE_CH_LIST] = 12;
+	fake_ctx()->irqs_off = true;
+	check_set_structure_at_unlock(true);
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+	check_set_structure_at_unlock(false);
+	expect_only("ACCOUNTING: a long list counted short when the krc lock is released",
+		    INV_ACCOUNTING, "list channel counts 12 object(s) but its krc holds at least 16");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.records[KVFREE_CH_LIST] = 20;
+	fake_walk[1].s.count[KVFREE_CH_LIST] = 25;
+	fake_ctx()->irqs_off = true;
+	check_set_structure_at_unlock(true);
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+	check_set_structure_at_unlock(false);
+	expect_clean("structure at unlock: a long list counted long is left to the walk between ops");
+	check_structure(false);
+	expect_only("ACCOUNTING: ... which counts the whole list", INV_ACCOUNTING,
+		    "list channel counts 25 object(s) but its krc holds 20");
 }
 
 /* ---- MISUSE -------------------------------------------------------------- */
