@@ -288,30 +288,18 @@ static void need_tables(void)
 		KENV_DIE("checker: an object hook ran before check_reset()");
 }
 
-/* Objects are at least 16-byte aligned (malloc, the sim's slab); pages 4 KiB. */
-#define OBJ_ALIGN_BITS 4
-#define PAGE_ALIGN_BITS 12
-_Static_assert(KENV_PAGE_SIZE == 1 << PAGE_ALIGN_BITS, "a page is 2^PAGE_ALIGN_BITS bytes");
-
-/*
- * The slot of address @p in a table of 2^@bits, for addresses @align_bits
- * aligned: neighbours in memory are neighbours in the table (objects are
- * handed out in address order, and a run's lookups follow them: a
- * multiplicative hash made each lookup a cache miss), folded with the higher
- * bits so that the table spans any region.
- */
-static uint32_t hash_ptr(const void *p, uint32_t align_bits, uint32_t bits)
+static uint32_t hash_ptr(const void *p, uint32_t bits)
 {
-	uint64_t x = (uint64_t)(uintptr_t)p >> align_bits;
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL;
 
-	return (uint32_t)((x ^ (x >> bits) ^ (x >> (2 * bits))) & ((1ull << bits) - 1));
+	return (uint32_t)(h >> (64 - bits));
 }
 
 static uint32_t lookup(const void *obj)
 {
 	uint32_t mask = (1u << index_bits) - 1;
 
-	for (uint32_t i = hash_ptr(obj, OBJ_ALIGN_BITS, index_bits);; i = (i + 1) & mask) {
+	for (uint32_t i = hash_ptr(obj, index_bits);; i = (i + 1) & mask) {
 		uint64_t v = index_slots[i];
 		uint32_t r = (uint32_t)v;
 
@@ -325,7 +313,7 @@ static uint32_t lookup(const void *obj)
 static void index_insert(uint32_t r)
 {
 	uint32_t mask = (1u << index_bits) - 1;
-	uint32_t i = hash_ptr(recs[r].obj, OBJ_ALIGN_BITS, index_bits);
+	uint32_t i = hash_ptr(recs[r].obj, index_bits);
 
 	while ((uint32_t)(index_slots[i] >> 32) == index_gen && (uint32_t)index_slots[i])
 		i = (i + 1) & mask;
@@ -782,7 +770,7 @@ static struct shadow_page *page_slot(const void *page, bool insert)
 {
 	uint32_t mask = (1u << page_bits) - 1;
 
-	for (uint32_t i = hash_ptr(page, PAGE_ALIGN_BITS, page_bits);; i = (i + 1) & mask) {
+	for (uint32_t i = hash_ptr(page, page_bits);; i = (i + 1) & mask) {
 		struct shadow_page *p = &pages[i];
 
 		if (p->gen != page_gen) {
