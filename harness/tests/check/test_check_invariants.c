@@ -735,6 +735,16 @@ static void structure_whole(void)
 	w->s.cached = w->s.cache_len = 1;
 }
 
+/* cpu1's krc lock taken and released (irqs off) with the structural checks' debug mode on. */
+static void release_krc1_in_debug_mode(void)
+{
+	fake_ctx()->irqs_off = true;
+	check_set_structure_at_unlock(true);
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+	check_set_structure_at_unlock(false);
+}
+
 static void test_structure(void)
 {
 	setup();
@@ -900,11 +910,7 @@ static void test_structure(void)
 	setup();
 	structure_whole();
 	structure_overfilled();
-	fake_ctx()->irqs_off = true;
-	check_set_structure_at_unlock(true);
-	check_lock_acquire(&fake_krc_lock[1]);
-	check_lock_release(&fake_krc_lock[1]);
-	check_set_structure_at_unlock(false);
+	release_krc1_in_debug_mode();
 	expect_only("BOUNDED: a page past its capacity when the krc lock is released",
 		    INV_BOUNDED, "holds 5 records, more than its capacity 4");
 
@@ -915,22 +921,14 @@ static void test_structure(void)
 	setup();
 	structure_whole();
 	fake_walk[1].s.count[KVFREE_CH_LIST] = fake_walk[1].s.records[KVFREE_CH_LIST] = 20;
-	fake_ctx()->irqs_off = true;
-	check_set_structure_at_unlock(true);
-	check_lock_acquire(&fake_krc_lock[1]);
-	check_lock_release(&fake_krc_lock[1]);
-	check_set_structure_at_unlock(false);
+	release_krc1_in_debug_mode();
 	expect_clean("structure at unlock: a list of 20 counted as 20, of which 16 walked");
 
 	setup();
 	structure_whole();
 	fake_walk[1].s.records[KVFREE_CH_LIST] = 20;
 	fake_walk[1].s.count[KVFREE_CH_LIST] = 12;
-	fake_ctx()->irqs_off = true;
-	check_set_structure_at_unlock(true);
-	check_lock_acquire(&fake_krc_lock[1]);
-	check_lock_release(&fake_krc_lock[1]);
-	check_set_structure_at_unlock(false);
+	release_krc1_in_debug_mode();
 	expect_only("ACCOUNTING: a long list counted short when the krc lock is released",
 		    INV_ACCOUNTING, "list channel counts 12 object(s) but its krc holds at least 16");
 
@@ -938,11 +936,7 @@ static void test_structure(void)
 	structure_whole();
 	fake_walk[1].s.records[KVFREE_CH_LIST] = 20;
 	fake_walk[1].s.count[KVFREE_CH_LIST] = 25;
-	fake_ctx()->irqs_off = true;
-	check_set_structure_at_unlock(true);
-	check_lock_acquire(&fake_krc_lock[1]);
-	check_lock_release(&fake_krc_lock[1]);
-	check_set_structure_at_unlock(false);
+	release_krc1_in_debug_mode();
 	expect_clean("structure at unlock: a long list counted long is left to the walk between ops");
 	check_structure(false);
 	expect_only("ACCOUNTING: ... which counts the whole list", INV_ACCOUNTING,
