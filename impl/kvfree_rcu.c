@@ -1346,25 +1346,20 @@ static unsigned long walk_bulk(struct kfree_rcu_cpu *krcp, struct list_head *hea
 			       unsigned long *pages, struct kvfree_rcu_structure *s,
 			       const struct kvfree_rcu_walk_fns *fns)
 {
-	unsigned long records = 0, n = 0, max = kvfree_walk_max(place, fns);
+	unsigned long records = 0, n = 0;
 	struct list_head *pos;
 
 	for (pos = head->next; pos != head; pos = pos->next) {
 		struct kvfree_rcu_bulk_data *bnode =
 			container_of(pos, struct kvfree_rcu_bulk_data, list);
 
-		if (max && n == max) {
-			s->partial = true;
+		if (kvfree_walk_stop(n, place, s, fns))
 			break;
-		}
-		if (++n > KVFREE_WALK_MAX) {
-			s->truncated = true;
-			break;
-		}
+		n++;
 		records += bnode->nr_records;
 		walk_page(krcp, bnode, place, ch, batch, fns);
 	}
-	*pages += n > KVFREE_WALK_MAX ? KVFREE_WALK_MAX : n;
+	*pages += n;
 	return records;
 }
 

@@ -62,12 +62,25 @@ static inline void kvfree_walk_start(struct kvfree_rcu_structure *s, int cpu)
 	s->batch_records = s->batch_pages = 0;
 }
 
-/* How far to walk a list of @place: fns->krc_max for the krc's, 0 (all) else. */
+/*
+ * Whether a walk along a list of @place (a bulk channel's pages, an rcu_head
+ * list) that has gone through @n entries stops there: at fns->krc_max on the
+ * krc's own lists (s->partial), at KVFREE_WALK_MAX on any (s->truncated).
+ */
 KVFREE_HARNESS_FN
-static inline unsigned long kvfree_walk_max(enum kvfree_page_place place,
-					    const struct kvfree_rcu_walk_fns *fns)
+static inline bool kvfree_walk_stop(unsigned long n, enum kvfree_page_place place,
+				    struct kvfree_rcu_structure *s,
+				    const struct kvfree_rcu_walk_fns *fns)
 {
-	return place == KVFREE_PAGE_KRC && fns ? fns->krc_max : 0;
+	if (place == KVFREE_PAGE_KRC && fns && fns->krc_max && n == fns->krc_max) {
+		s->partial = true;
+		return true;
+	}
+	if (n == KVFREE_WALK_MAX) {
+		s->truncated = true;
+		return true;
+	}
+	return false;
 }
 
 /* The pages on a page cache: counted in s->cache_len, each shown to @fns. */
@@ -108,20 +121,12 @@ static inline unsigned long kvfree_walk_rcu_list(int cpu, const struct kenv_rcu_
 {
 	unsigned long n = 0;
 
-	unsigned long max = kvfree_walk_max(place, fns);
-
 	for (; head; head = head->next) {
 		const void *obj = offset_form ? (const char *)head - (uintptr_t)head->func
 					      : (const void *)head->func;
 
-		if (max && n == max) {
-			s->partial = true;
+		if (kvfree_walk_stop(n, place, s, fns))
 			break;
-		}
-		if (n == KVFREE_WALK_MAX) {
-			s->truncated = true;
-			break;
-		}
 		n++;
 		if (fns && fns->list_obj)
 			fns->list_obj(fns->arg, cpu, obj, place);

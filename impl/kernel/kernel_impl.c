@@ -792,18 +792,12 @@ static unsigned long walk_kernel_bulk(int cpu, kernel_bulk_t head, enum kvfree_p
 				      struct kvfree_rcu_structure *s,
 				      const struct kvfree_rcu_walk_fns *fns)
 {
-	unsigned long records = 0, n = 0, max = kvfree_walk_max(place, fns);
+	unsigned long records = 0, n = 0;
 
 	for (struct kvfree_rcu_bulk_data *bnode = BULK_FIRST(head); bnode;
 	     bnode = BULK_NEXT(head, bnode)) {
-		if (max && n == max) {
-			s->partial = true;
+		if (kvfree_walk_stop(n, place, s, fns))
 			break;
-		}
-		if (n == KVFREE_WALK_MAX) {
-			s->truncated = true;
-			break;
-		}
 		n++;
 		records += bnode->nr_records;
 		walk_kernel_page(cpu, bnode, place, ch, batch, fns);
