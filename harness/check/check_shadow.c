@@ -289,7 +289,7 @@ static void need_tables(void)
 }
 
 /*
- * The slot of address @p in a table of 2^@bits (at least 2^6): its 1 KiB
+ * The slot of address @p in a table of 2^@bits: its 1 KiB
  * block hashed, plus its 16-byte unit within the block, so that objects
  * handed out side by side are looked up side by side in the table (one
  * cache line for several, where a hash of the whole address made every

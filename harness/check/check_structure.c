@@ -276,7 +276,8 @@ static unsigned long total_violations(void)
  * square of its length).  A small krc, where the edge cases live, is walked
  * at every op and release; every krc is walked whole by check_structure(true)
  * at the end of a run and at stress checkpoints.  A walk between ops asks
- * the shadow about each entry, a release only counts: the smaller budget.
+ * the shadow about each entry where a release only counts them, so it has
+ * the smaller budget.
  */
 #define STRUCTURE_REST_BUDGET 16
 #define STRUCTURE_UNLOCK_BUDGET 32

@@ -229,7 +229,7 @@ struct sim_state {
 	uint64_t blocked_slots[SIM_CO_MAX / 64];	/* their slots, a bit each */
 	/*
 	 * Bumped by whatever can end a wait (sim_wait_done()): a grace period
-	 * ending, callbacks invoked or moved, a work item finishing, a
+	 * starting or ending, callbacks invoked or moved, a work item finishing, a
 	 * coroutine exiting.  sim_wake_blocked() looks again only after a bump.
 	 */
 	uint64_t wake_gen, wake_seen;
