@@ -1,0 +1,137 @@
+"""kvtci.fuzz_bench: ci/bench --fuzz's fuzz.txt and fuzz.json from its runs."""
+import json
+import os
+import tempfile
+import unittest
+
+from tests.run_module import run_module
+
+LF_PLAIN = '''INFO: Seed: 1
+#2	INITED cov: 270 ft: 1500 corp: 21/1020b exec/s: 0 rss: 40Mb
+#65536	pulse  cov: 280 ft: 1800 corp: 400/30Kb lim: 400 exec/s: 13107 rss: 45Mb
+#600000	DONE   cov: 285 ft: 1973 corp: 603/69Kb lim: 1840 exec/s: 10000 rss: 53Mb
+Done 600000 runs in 60 second(s)
+'''
+LF_ASAN_CRASH = '''#2	INITED cov: 260 ft: 1400 corp: 21/1020b exec/s: 0 rss: 400Mb
+#4096	pulse  cov: 262 ft: 1450 corp: 30/2Kb lim: 80 exec/s: 2048 rss: 420Mb
+#5000	NEW    cov: 263 ft: 1460 corp: 31/2Kb lim: 80 exec/s: 2500 rss: 420Mb L: 40/80 MS: 1 ChangeBit-
+==1==ERROR: AddressSanitizer: heap-use-after-free
+'''
+AFL_STATS = '''start_time        : 1796159401
+run_time          : 60
+execs_done        : 563766
+execs_per_sec     : 9394.69
+corpus_count      : 454
+stability         : 100.00%
+command_line      : afl-fuzz -i corpus/fuzz-ops -o out -- build-afl/fuzz-ops
+'''
+
+
+class FuzzBench(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, text):
+        path = os.path.join(self.out, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def read(self, name):
+        with open(os.path.join(self.out, name)) as f:
+            return f.read()
+
+    def runs(self, crash=False):
+        self.write('p1/fuzz.log', LF_PLAIN)
+        self.write('a1/fuzz.log', LF_ASAN_CRASH if crash else LF_PLAIN.replace('10000', '4000'))
+        self.write('f1/fuzzer_stats', AFL_STATS)
+        self.write('p2/fuzz.log', LF_PLAIN.replace('#600000\tDONE', '#480000\tDONE')
+                   .replace('exec/s: 10000', 'exec/s: 8000'))
+        self.write('fuzz-runs.tsv',
+                   'build-fuzz-plain\tlibfuzzer\t1\t60\t59.5\t0.5\t0\tp1/fuzz.log\n'
+                   'build-fuzz\tlibfuzzer\t1\t60\t55.0\t5.0\t%d\ta1/fuzz.log\n'
+                   'build-afl\tafl\t1\t60\t0.4\t1.6\t0\tf1/fuzzer_stats\n'
+                   'build-fuzz-plain\tlibfuzzer\t2\t60\t59.0\t1.0\t0\tp2/fuzz.log\n' %
+                   (1 if crash else 0))
+        self.write('fuzz-fixed.tsv',
+                   'build-fuzz-plain\t1\t500\t5\t0.25\t0.0\n'
+                   'build-fuzz\t1\t500\t5\t1.0\t0.0\n'
+                   'build-fuzz-plain\t2\t500\t5\t0.30\t0.0\n')
+
+    def test_figures(self):
+        self.runs()
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('| build-fuzz-plain | libfuzzer | 2 | 9,000 (8,000-10,000) | 9,000 (8,000-10,000) | - | '
+                      '110.0 (100.0-120.0) |\n', r.stdout)
+        self.assertIn('| build-afl | afl | 1 | 9,395 | - | 100.00% | - |\n', r.stdout)
+        self.assertIn('| build-fuzz-plain | 1 | 60 | 600000 | 10000 | 60.0 | 603 | 285 / 1973 | '
+                      '1840 | done |\n', r.stdout)
+        self.assertEqual(self.read('fuzz.txt'), r.stdout)
+        s = json.loads(self.read('fuzz.json'))
+        self.assertEqual([b['build'] for b in s['builds']],
+                         ['build-fuzz-plain', 'build-fuzz', 'build-afl'])
+        self.assertEqual(s['builds'][0]['median_execs_per_s'], 9000)
+        self.assertEqual(s['builds'][1]['us_per_exec_fixed'], [400.0])
+        self.assertEqual(s['runs'][2]['execs'], 563766)
+        self.assertIsNone(s['runs'][2]['execs_per_cpu_s'])
+
+    def test_crash_lists_the_reproducer_and_exits_1(self):
+        self.runs(crash=True)
+        self.write('artifacts.tsv', 'build-fuzz\t1\t%s\n' % os.path.join(self.out, 'a1/crash-abc'))
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        # The last status line of a run cut short.
+        self.assertIn('| build-fuzz | 1 | 60 | 5000 | 2500 | 60.0 | 31 | 263 / 1460 | 80 | '
+                      'stopped (exit 1) |', r.stdout)
+        self.assertIn('build-fuzz, seed 1: a1/crash-abc (reproduce: '
+                      '`build/kvtorture replay -v a1/crash-abc`)', r.stdout)
+
+    def test_bad_number_names_file_and_line_and_writes_nothing(self):
+        self.runs()
+        self.write('fuzz-fixed.tsv', 'build-fuzz\t1\t500\t5\t1.0\t0.0\nbuild-fuzz\t2\t5x0\t5\t1\t0\n')
+        self.write('fuzz.txt', 'previous\n')
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('fuzz-fixed.tsv:2: inputs is not a whole number', r.stderr)
+        self.assertEqual(self.read('fuzz.txt'), 'previous\n')
+        self.assertFalse(os.path.exists(os.path.join(self.out, 'fuzz.json')))
+
+    def test_truncated_line_and_unknown_engine(self):
+        self.runs()
+        self.write('fuzz-runs.tsv', 'build-fuzz\tlibfuzzer\t1\t60\n')
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('fuzz-runs.tsv:1: expected 8 tab-separated fields', r.stderr)
+        self.write('fuzz-runs.tsv', 'b\thonggfuzz\t1\t60\t1\t1\t0\tx\n')
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('fuzz-runs.tsv:1: engine is libfuzzer or afl', r.stderr)
+
+    def test_log_without_status_and_stats_without_execs(self):
+        self.runs()
+        self.write('p1/fuzz.log', 'INFO: Seed: 1\n==1==ERROR: libFuzzer: out-of-memory\n')
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('p1/fuzz.log: no libFuzzer status line', r.stderr)
+        self.runs()
+        self.write('f1/fuzzer_stats', AFL_STATS.replace('execs_done', 'execs_gone'))
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('f1/fuzzer_stats: no execs_done', r.stderr)
+
+    def test_no_runs(self):
+        self.write('fuzz-runs.tsv', '')
+        self.write('fuzz-fixed.tsv', '')
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('fuzz-runs.tsv: no runs', r.stderr)
+
+
+if __name__ == '__main__':
+    unittest.main()
