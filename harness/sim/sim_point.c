@@ -21,7 +21,27 @@ void sim_set_next_preempt(unsigned int cpu, int migrate_to_cpu)
 	sim.cpu[cpu].next_preempt = migrate_to_cpu >= 0 ? migrate_to_cpu : -1;
 }
 
-void sim_point(const char *site)
+/*
+ * Whether anything can happen at a point on @c: the tests of
+ * sim_point_act() without its PRNG draws and calls, in which a random event
+ * counts as possible when its permille is set.  Most points find nothing to
+ * do; they return without the slow path's frame.
+ */
+static bool sim_point_may_act(const struct sim_cpu *c)
+{
+	if ((sim.pct.on && sim.cur) || c->nmis.count || sim.cfg.nmi_permille)
+		return true;
+	if (!c->irqs_off && (c->irqs.count || sim.cfg.irq_permille ||
+			     (sim.timers && sim.timers->expires <= sim.now)))
+		return true;
+	if (c->pool_nr >= sim.cfg.pool_pages &&
+	    !(sim.cur && (c->next_preempt != SIM_NO_PREEMPT || sim.cfg.preempt_permille)))
+		return false;
+	return sim_sleepable();
+}
+
+/* What sim_point() does when sim_point_may_act(): in the order above. */
+__attribute__((noinline)) static void sim_point_act(const char *site)
 {
 	struct sim_frame *f = sim_top();
 	unsigned int cpu = f->cpu;
@@ -30,9 +50,6 @@ void sim_point(const char *site)
 	void *arg;
 	unsigned int n;
 
-	f->ct->last_site = site;
-	if (f->ctx == KENV_CTX_NMI)
-		return;
 	if (sim.pct.on && sim.cur)
 		sim_pct_step(site);
 
@@ -53,7 +70,8 @@ void sim_point(const char *site)
 		check_trace("hardirq cpu%u at %s", cpu, site);
 		sim_run_nested(cpu, KENV_CTX_HARDIRQ, fn, arg);
 	}
-	if (!c->irqs_off && sim.nr_timers)
+	/* The timer list is sorted by expiry: nothing is due unless its head is. */
+	if (!c->irqs_off && sim.timers && sim.timers->expires <= sim.now)
 		sim_timer_fire_due_on(cpu);
 	if (!c->irqs_off && sim.cfg.irq_permille && sim_chance(sim.cfg.irq_permille)) {
 		check_trace("hardirq cpu%u at %s (random)", cpu, site);
@@ -86,6 +104,16 @@ void sim_point(const char *site)
 			to = (int)sim_random_online_cpu((int)cpu);
 		sim_preempt_current(to, site);
 	}
+}
+
+void sim_point(const char *site)
+{
+	struct sim_frame *f = sim_top();
+
+	f->ct->last_site = site;
+	if (f->ctx == KENV_CTX_NMI || !sim_point_may_act(&sim.cpu[f->cpu]))
+		return;
+	sim_point_act(site);
 }
 
 void kenv_sched_point(const char *site)
