@@ -1,10 +1,11 @@
 """kvtci.fuzz_bench: ci/bench --fuzz's fuzz.txt and fuzz.json from its runs."""
 import json
 import os
+import subprocess
 import tempfile
 import unittest
 
-from tests.run_module import run_module
+from tests.run_module import CI_DIR, run_module
 
 LF_PLAIN = '''INFO: Seed: 1
 #2	INITED cov: 270 ft: 1500 corp: 21/1020b exec/s: 0 rss: 40Mb
@@ -131,6 +132,30 @@ class FuzzBench(unittest.TestCase):
         r = run_module('fuzz_bench', self.out, self.out)
         self.assertEqual(r.returncode, 2)
         self.assertIn('fuzz-runs.tsv: no runs', r.stderr)
+
+
+class BenchOptions(unittest.TestCase):
+    """ci/bench refuses bad options before it installs or builds anything."""
+
+    def bench(self, *args):
+        return subprocess.run(['bash', os.path.join(CI_DIR, 'bench')] + list(args),
+                              capture_output=True, text=True, check=False, timeout=60)
+
+    def test_bad_options_exit_2(self):
+        for args, msg in ((['--fuzz', '--seconds', '6x'], 'take whole numbers'),
+                          (['--fuzz', '--seeds', '0'], 'must be positive'),
+                          (['--fuzz', '--fixed', '/nonexistent/inputs'],
+                           '--fixed /nonexistent/inputs: not a folder of inputs'),
+                          (['--fuzzz'], "unknown option '--fuzzz'")):
+            r = self.bench(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn(msg, r.stderr)
+
+    def test_empty_fixed_folder(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = self.bench('--fuzz', '--fixed', d)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn('not a folder of inputs', r.stderr)
 
 
 if __name__ == '__main__':
