@@ -1,7 +1,9 @@
-"""Running a kvtci module's command line as the ci/ scripts do, for the tests."""
+"""Running a kvtci module's command line as the ci/ scripts do, and a folder for its files."""
 import os
 import subprocess
 import sys
+import tempfile
+import unittest
 
 CI_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -11,3 +13,26 @@ def run_module(module, *args, cwd=None):
     env = dict(os.environ, PYTHONPATH=CI_DIR, PYTHONDONTWRITEBYTECODE='1', KVT_PROG='ci-test')
     return subprocess.run([sys.executable, '-m', 'kvtci.' + module] + [str(a) for a in args],
                           env=env, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+class FolderTest(unittest.TestCase):
+    """A test with a temporary folder, self.out, to write a module's input files in."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, text):
+        """Write self.out/name (its folders made); returns its path."""
+        path = os.path.join(self.out, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def read(self, name):
+        with open(os.path.join(self.out, name)) as f:
+            return f.read()

@@ -5,7 +5,7 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.run_module import CI_DIR, run_module
+from tests.run_module import CI_DIR, FolderTest, run_module
 
 LF_PLAIN = '''INFO: Seed: 1
 #2	INITED cov: 270 ft: 1500 corp: 21/1020b exec/s: 0 rss: 40Mb
@@ -28,25 +28,7 @@ command_line      : afl-fuzz -i corpus/fuzz-ops -o out -- build-afl/fuzz-ops
 '''
 
 
-class FuzzBench(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.out = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def write(self, name, text):
-        path = os.path.join(self.out, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'w') as f:
-            f.write(text)
-        return path
-
-    def read(self, name):
-        with open(os.path.join(self.out, name)) as f:
-            return f.read()
-
+class FuzzBench(FolderTest):
     def runs(self, crash=False):
         self.write('p1/fuzz.log', LF_PLAIN)
         self.write('a1/fuzz.log', LF_ASAN_CRASH if crash else LF_PLAIN.replace('10000', '4000'))
@@ -103,28 +85,25 @@ class FuzzBench(unittest.TestCase):
         self.assertEqual(self.read('fuzz.txt'), 'previous\n')
         self.assertFalse(os.path.exists(os.path.join(self.out, 'fuzz.json')))
 
-    def test_truncated_line_and_unknown_engine(self):
+    def refused(self, name, text, msg):
+        """With the runs of runs() but @name holding @text: exit 2, @msg said."""
         self.runs()
-        self.write('fuzz-runs.tsv', 'build-fuzz\tlibfuzzer\t1\t60\n')
+        self.write(name, text)
         r = run_module('fuzz_bench', self.out, self.out)
-        self.assertEqual(r.returncode, 2)
-        self.assertIn('fuzz-runs.tsv:1: expected 8 tab-separated fields', r.stderr)
-        self.write('fuzz-runs.tsv', 'b\thonggfuzz\t1\t60\t1\t1\t0\tx\n')
-        r = run_module('fuzz_bench', self.out, self.out)
-        self.assertEqual(r.returncode, 2)
-        self.assertIn('fuzz-runs.tsv:1: engine is libfuzzer or afl', r.stderr)
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn(msg, r.stderr)
+
+    def test_truncated_line_and_unknown_engine(self):
+        self.refused('fuzz-runs.tsv', 'build-fuzz\tlibfuzzer\t1\t60\n',
+                     'fuzz-runs.tsv:1: expected 8 tab-separated fields')
+        self.refused('fuzz-runs.tsv', 'b\thonggfuzz\t1\t60\t1\t1\t0\tx\n',
+                     'fuzz-runs.tsv:1: engine is libfuzzer or afl')
 
     def test_log_without_status_and_stats_without_execs(self):
-        self.runs()
-        self.write('p1/fuzz.log', 'INFO: Seed: 1\n==1==ERROR: libFuzzer: out-of-memory\n')
-        r = run_module('fuzz_bench', self.out, self.out)
-        self.assertEqual(r.returncode, 2)
-        self.assertIn('p1/fuzz.log: no libFuzzer status line', r.stderr)
-        self.runs()
-        self.write('f1/fuzzer_stats', AFL_STATS.replace('execs_done', 'execs_gone'))
-        r = run_module('fuzz_bench', self.out, self.out)
-        self.assertEqual(r.returncode, 2)
-        self.assertIn('f1/fuzzer_stats: no execs_done', r.stderr)
+        self.refused('p1/fuzz.log', 'INFO: Seed: 1\n==1==ERROR: libFuzzer: out-of-memory\n',
+                     'p1/fuzz.log: no libFuzzer status line')
+        self.refused('f1/fuzzer_stats', AFL_STATS.replace('execs_done', 'execs_gone'),
+                     'f1/fuzzer_stats: no execs_done')
 
     def test_no_runs(self):
         self.write('fuzz-runs.tsv', '')

@@ -1,10 +1,9 @@
 """kvtci.fuzz_summary: ci/fuzz's summary.json and summary.md from its work folder."""
 import json
 import os
-import tempfile
 import unittest
 
-from tests.run_module import run_module
+from tests.run_module import FolderTest, run_module
 
 CAMPAIGNS = ('fuzz-ops\tlibfuzzer\t600\t1234567\t812\t-\t40\t52\t3\n'
              'fuzz-ops\tafl\t598\t2345678\t1500\t99.80%\t52\t60\t0\n'
@@ -36,22 +35,7 @@ Findings: 3 raw crash(es), 2 distinct: 1 new, 1 already in corpus/found, 1 unrep
 '''
 
 
-class FuzzSummary(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.out = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def write(self, name, text):
-        with open(os.path.join(self.out, name), 'w') as f:
-            f.write(text)
-
-    def read(self, name):
-        with open(os.path.join(self.out, name)) as f:
-            return f.read()
-
+class FuzzSummary(FolderTest):
     def test_summary(self):
         self.write('campaigns.tsv', CAMPAIGNS)
         self.write('findings.tsv', FINDINGS)
