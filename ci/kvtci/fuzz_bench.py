@@ -10,7 +10,8 @@ Reads what ci/bench wrote to the folder OUT:
   fuzz-fixed.tsv  build round inputs runs cpu_user cpu_sys
                   One timed pass over a fixed set of inputs a line: each of
                   the inputs executed `runs` times by the build's fuzz target.
-  artifacts.tsv   build seed file  (what a run stopped at; may be missing)
+  artifacts.tsv   build seed file  (what a run stopped at, seed 0 for the
+                  fixed workload; may be missing)
 Every line must have its fields and its numbers (bad input: exit 2, the file
 and line named, nothing written).  A libFuzzer log gives the last status line
 it printed (`#N ... exec/s: E`, DONE at the end of a full run); an AFL++
@@ -187,10 +188,11 @@ def text(summary):
             'done' if r['done'] and not r['status'] else 'stopped (exit %d)' % r['status']))
     arts = summary['stopped_at']
     if arts:
-        L += ['', 'Runs stopped at a crash (the figures of those runs are partial):']
+        L += ['', 'Runs stopped at a crash or hang (the figures of those runs are partial or missing):']
         for a in arts:
-            L.append('- %s, seed %d: %s (reproduce: `build/kvtorture replay -v %s`)' % (
-                a['build'], a['seed'], a['file'], a['file']))
+            L.append('- %s, %s: %s (reproduce: `build/kvtorture replay -v %s`)' % (
+                a['build'], 'seed %d' % a['seed'] if a['seed'] else 'fixed workload',
+                a['file'], a['file']))
     return L
 
 

@@ -66,7 +66,8 @@ class FuzzBench(FolderTest):
 
     def test_crash_lists_the_reproducer_and_exits_1(self):
         self.runs(crash=True)
-        self.write('artifacts.tsv', 'build-fuzz\t1\t%s\n' % os.path.join(self.out, 'a1/crash-abc'))
+        self.write('artifacts.tsv', 'build-fuzz\t1\t%s\nbuild-fuzz-plain\t0\t%s\n' % (
+            os.path.join(self.out, 'a1/crash-abc'), os.path.join(self.out, 'fixed-inputs/f00')))
         r = run_module('fuzz_bench', self.out, self.out)
         self.assertEqual(r.returncode, 1, r.stderr)
         # The last status line of a run cut short.
@@ -74,6 +75,8 @@ class FuzzBench(FolderTest):
                       'stopped (exit 1) |', r.stdout)
         self.assertIn('build-fuzz, seed 1: a1/crash-abc (reproduce: '
                       '`build/kvtorture replay -v a1/crash-abc`)', r.stdout)
+        self.assertIn('build-fuzz-plain, fixed workload: fixed-inputs/f00 (reproduce: '
+                      '`build/kvtorture replay -v fixed-inputs/f00`)', r.stdout)
 
     def test_bad_number_names_file_and_line_and_writes_nothing(self):
         self.runs()
