@@ -49,6 +49,19 @@ def read_lines(path):
     return lines
 
 
+def number(path, n, field, value, kind=int):
+    """@value, the @field of line @n of @path, as a @kind (int or float) at
+    least 0; BadInput naming the file, line and field when it is not one."""
+    try:
+        v = kind(value)
+    except ValueError:
+        v = -1
+    if not v >= 0:     # also refuses a float NaN
+        raise BadInput('%s:%d: %s is not a %s: %r' % (
+            path, n, field, 'whole number' if kind is int else 'number', value))
+    return v
+
+
 def write_text(path, text):
     """Write path whole: a reader never sees half of it (a temporary, then a rename)."""
     tmp = path + '.tmp'

@@ -27,22 +27,12 @@ import os
 import re
 import statistics
 
-from kvtci.errors import EXIT_FOUND, EXIT_PASS, BadInput, Usage, read_lines, run, write_text
+from kvtci.errors import (EXIT_FOUND, EXIT_PASS, BadInput, Usage, number, read_lines, run,
+                          write_text)
 
 # libFuzzer's status lines: "#1234\tDONE   cov: 285 ft: 1973 corp: 603/69Kb lim: 1840 exec/s: 10730 rss: 53Mb"
 _LF_LINE = re.compile(r'^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+) corp: (\d+)/\S+ (?:lim: (\d+) )?'
                       r'exec/s: (\d+)')
-
-
-def _num(path, n, field, value, kind=int):
-    try:
-        v = kind(value)
-    except ValueError:
-        v = None
-    if v is None or v < 0:
-        raise BadInput('%s:%d: %s is not a %s: %r' % (
-            path, n, field, 'whole number' if kind is int else 'number', value))
-    return v
 
 
 def _fields(path, n, line, count, what):
@@ -81,7 +71,7 @@ def read_afl_stats(path):
                              ('corpus_count', 'corpus', int)):
         if key not in kv:
             raise BadInput('%s: no %s' % (path, key))
-        out[field] = _num(path, kv[key][0], key, kv[key][1], kind)
+        out[field] = number(path, kv[key][0], key, kv[key][1], kind)
     out['execs_per_s'] = round(out['execs_per_s'])
     out['stability'] = kv.get('stability', (0, '-'))[1]
     out['done'] = True
@@ -97,11 +87,11 @@ def read_runs(path, top):
         if engine not in ('libfuzzer', 'afl'):
             raise BadInput('%s:%d: engine is libfuzzer or afl, not %r' % (path, n, engine))
         result = f[7] if os.path.isabs(f[7]) else os.path.join(top, f[7])
-        r = {'build': f[0], 'engine': engine, 'seed': _num(path, n, 'seed', f[2]),
-             'seconds': _num(path, n, 'seconds', f[3]),
-             'cpu_seconds': round(_num(path, n, 'cpu_user', f[4], float) +
-                                  _num(path, n, 'cpu_sys', f[5], float), 2),
-             'status': _num(path, n, 'status', f[6])}
+        r = {'build': f[0], 'engine': engine, 'seed': number(path, n, 'seed', f[2]),
+             'seconds': number(path, n, 'seconds', f[3]),
+             'cpu_seconds': round(number(path, n, 'cpu_user', f[4], float) +
+                                  number(path, n, 'cpu_sys', f[5], float), 2),
+             'status': number(path, n, 'status', f[6])}
         r.update(read_libfuzzer_log(result) if engine == 'libfuzzer' else read_afl_stats(result))
         # afl-fuzz does not wait for its fork server's children: their CPU
         # time is not the run's, and executions per CPU second would be wrong.
@@ -116,11 +106,11 @@ def read_fixed(path):
     passes = []
     for n, line in enumerate(read_lines(path), 1):
         f = _fields(path, n, line, 6, 'build round inputs runs cpu_user cpu_sys')
-        inputs, reps = _num(path, n, 'inputs', f[2]), _num(path, n, 'runs', f[3])
+        inputs, reps = number(path, n, 'inputs', f[2]), number(path, n, 'runs', f[3])
         if not inputs or not reps:
             raise BadInput('%s:%d: inputs and runs must be positive' % (path, n))
-        cpu = _num(path, n, 'cpu_user', f[4], float) + _num(path, n, 'cpu_sys', f[5], float)
-        passes.append({'build': f[0], 'round': _num(path, n, 'round', f[1]), 'inputs': inputs,
+        cpu = number(path, n, 'cpu_user', f[4], float) + number(path, n, 'cpu_sys', f[5], float)
+        passes.append({'build': f[0], 'round': number(path, n, 'round', f[1]), 'inputs': inputs,
                        'runs': reps, 'cpu_seconds': round(cpu, 2),
                        'us_per_exec': round(cpu * 1e6 / (inputs * reps), 1)})
     return passes
@@ -133,7 +123,7 @@ def read_artifacts(path, top):
         return arts
     for n, line in enumerate(read_lines(path), 1):
         f = _fields(path, n, line, 3, 'build seed file')
-        arts.append({'build': f[0], 'seed': _num(path, n, 'seed', f[1]),
+        arts.append({'build': f[0], 'seed': number(path, n, 'seed', f[1]),
                      'file': os.path.relpath(f[2], top) if f[2].startswith(top + '/') else f[2]})
     return arts
 

@@ -15,14 +15,7 @@ usage: python3 -m kvtci.fuzz_summary OUT WALL_SECONDS TOP
 import json
 import os
 
-from kvtci.errors import BadInput, Usage, read_lines, run, write_text
-
-
-def _int(path, n, field, value):
-    try:
-        return int(value)
-    except ValueError:
-        raise BadInput('%s:%d: %s is not a whole number: %r' % (path, n, field, value)) from None
+from kvtci.errors import BadInput, Usage, number, read_lines, run, write_text
 
 
 def read_campaigns(path):
@@ -32,13 +25,13 @@ def read_campaigns(path):
         f = line.split('\t')
         if len(f) != 9:
             continue
-        secs, execs = _int(path, n, 'seconds', f[2]), _int(path, n, 'execs', f[3])
+        secs, execs = number(path, n, 'seconds', f[2]), number(path, n, 'execs', f[3])
         camps.append({'target': f[0], 'engine': f[1], 'seconds': secs, 'execs': execs,
                       'execs_per_s': round(execs / secs) if secs else 0,
-                      'coverage': _int(path, n, 'coverage', f[4]), 'stability': f[5],
-                      'corpus_before': _int(path, n, 'corpus_before', f[6]),
-                      'corpus_after': _int(path, n, 'corpus_after', f[7]),
-                      'raw_crashes': _int(path, n, 'crashes', f[8])})
+                      'coverage': number(path, n, 'coverage', f[4]), 'stability': f[5],
+                      'corpus_before': number(path, n, 'corpus_before', f[6]),
+                      'corpus_after': number(path, n, 'corpus_after', f[7]),
+                      'raw_crashes': number(path, n, 'crashes', f[8])})
     return camps
 
 
@@ -63,7 +56,7 @@ def read_coverage(path):
         f = line.split()
         if len(f) != 3:
             raise BadInput('%s:%d: expected "TARGET COV FT", got %r' % (path, n, line))
-        cov[f[0]] = {'cov': _int(path, n, 'cov', f[1]), 'ft': _int(path, n, 'ft', f[2])}
+        cov[f[0]] = {'cov': number(path, n, 'cov', f[1]), 'ft': number(path, n, 'ft', f[2])}
     return cov
 
 

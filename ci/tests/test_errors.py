@@ -44,6 +44,21 @@ class Run(unittest.TestCase):
         self.assertEqual(self.exit_status(main)[0], 99)
 
 
+class Number(unittest.TestCase):
+    def test_numbers(self):
+        self.assertEqual(errors.number('f', 1, 'x', '12'), 12)
+        self.assertEqual(errors.number('f', 1, 'x', '0.5', float), 0.5)
+
+    def test_refused_with_file_line_and_field(self):
+        for value, kind, what in (('1x', int, 'whole number'), ('-3', int, 'whole number'),
+                                  ('1.5', int, 'whole number'), ('nan', float, 'number'),
+                                  ('-0.1', float, 'number'), ('', float, 'number')):
+            with self.assertRaises(errors.BadInput) as cm:
+                errors.number('runs.tsv', 7, 'seconds', value, kind)
+            self.assertEqual(str(cm.exception),
+                             'runs.tsv:7: seconds is not a %s: %r' % (what, value))
+
+
 class Files(unittest.TestCase):
     def test_read_lines(self):
         with tempfile.TemporaryDirectory() as d:
