@@ -215,7 +215,7 @@ static inline bool poll_state_synchronize_rcu_full(struct rcu_gp_oldstate *rgosp
 struct hrtimer {
 	struct kenv_timer t;	/* env; first, so a kenv_timer * is the hrtimer */
 	enum hrtimer_restart (*function)(struct hrtimer *timer);
-	bool kvt_inited;	/* kvt: set by hrtimer_init/setup, for exit */
+	bool kvt_inited;	/* kvt: set by hrtimer_init/setup, for exit; atomic (racy snapshot) */
 };
 
 /* Context: any.  Runs ->function in the environment's hardirq context. */

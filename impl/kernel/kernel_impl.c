@@ -199,7 +199,8 @@ void kvt_kernel_hrtimer_fire(struct kenv_timer *t)
 void kvt_kernel_hrtimer_init(struct hrtimer *timer)
 {
 	kenv_timer_init(&timer->t, kvt_kernel_hrtimer_fire);
-	timer->kvt_inited = true;
+	/* Read without the krc lock by the racy snapshot (fill_unlocked()). */
+	__atomic_store_n(&timer->kvt_inited, true, __ATOMIC_RELAXED);
 }
 
 bool kvt_kernel_queue_delayed_work(struct workqueue_struct *wq, struct delayed_work *dwork,
@@ -630,7 +631,8 @@ static void fill_unlocked(struct kfree_rcu_cpu *krcp, int cpu, struct kvfree_rcu
 		st->batch_busy[i] = kenv_rcu_work_busy(&krcp->krw_arr[i].rcu_work.rw);
 	st->backoff = atomic_read(&krcp->backoff_page_cache_fill) != 0;
 	st->refill_in_progress = atomic_read(&krcp->work_in_progress) != 0;
-	st->refill_pending = (krcp->hrtimer.kvt_inited && kenv_timer_pending(&krcp->hrtimer.t)) ||
+	st->refill_pending = (__atomic_load_n(&krcp->hrtimer.kvt_inited, __ATOMIC_RELAXED) &&
+			      kenv_timer_pending(&krcp->hrtimer.t)) ||
 			     kenv_work_busy(&krcp->page_cache_work.dw.work);
 	fill_counters(cpu, st);
 }
