@@ -320,3 +320,9 @@ void runner_checks_tick(struct runner_phase *ph, uint64_t now_ns)
 	if (drains && now_ns >= next_drain_ns)
 		next_drain_ns = now_ns + drain_interval_ns;
 }
+
+void runner_checks_end(struct runner_phase *ph)
+{
+	if (runner_opts.checkpoint_ms && !ph->cp.count)
+		checkpoint(ph, false);
+}

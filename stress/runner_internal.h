@@ -138,6 +138,13 @@ void runner_checks_begin(struct runner_phase *ph, const struct kvfree_rcu_config
  * monitor, and a checkpoint when one is due.  Context: the main thread.
  */
 void runner_checks_tick(struct runner_phase *ph, uint64_t now_ns);
+/*
+ * The flood's last moment: a checkpoint if checkpoints are on and none was
+ * due yet (a phase shorter than --checkpoint-ms, or one whose main thread a
+ * loaded machine kept from its ticks).  Context: the main thread, before
+ * the flood stops.
+ */
+void runner_checks_end(struct runner_phase *ph);
 
 /* ---- runner_sampling.c -------------------------------------------------- */
 
