@@ -212,6 +212,8 @@ static int quiesce(struct runner_phase *ph)
 		exit_code = 1;
 	runner_take_final();
 	kvfree_rcu_exit();
+	if (!check_after_exit())
+		exit_code = 1;
 	atomic_store(&runner_phase, PHASE_DONE);
 	runner_watchdog_stop();
 	posix_env_stop();

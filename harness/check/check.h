@@ -484,10 +484,18 @@ bool check_accounting(void);
  * that does not exist (-1, nr_cpus) and the racy snapshot of -1 are refused,
  * kvfree_rcu_init() while initialised refuses an invalid configuration and
  * one for another number of CPUs, and none of it changes any CPU's snapshot;
- * @cpu's racy snapshot equals its locked one.  ACCOUNTING if not.  Returns
+ * @cpu's racy snapshot equals its locked one, and its walk with a list
+ * callback alone (krc only) names every list object its walk without
+ * callbacks counts.  ACCOUNTING if not.  Returns
  * true if all held.  Context: sleep.
  */
 bool check_api_edges(int cpu);
+/*
+ * After kvfree_rcu_exit(): kvfree_rcu_snapshot() and both structure walks
+ * refuse every CPU (kvfree_rcu.h: as before init).  ACCOUNTING if not.
+ * Returns true if all held.  Context: sleep.
+ */
+bool check_after_exit(void);
 /*
  * PROGRESS: each CPU with pending objects has its monitor armed or a batch
  * busy, and no object queued more than @bound_ns before @now_ns (the

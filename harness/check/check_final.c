@@ -210,6 +210,41 @@ bool check_misuse_balance_locked(const struct check_shadow_sums *sums,
 
 /* ---- the API's edges ------------------------------------------------------ */
 
+static void count_list_obj(void *arg, int cpu, const void *obj, enum kvfree_page_place place)
+{
+	(void)cpu;
+	(void)obj;
+	(void)place;
+	(*(unsigned long *)arg)++;
+}
+
+/*
+ * A walk that asks only for the rcu_head list's objects, of the krc alone,
+ * names each object the walk without callbacks (@all) counted there, pages
+ * or none.
+ */
+static void check_list_only_walk(int cpu, const struct kvfree_rcu_structure *all,
+				 const struct check_ctx *cs)
+{
+	unsigned long seen = 0;
+	const struct kvfree_rcu_walk_fns fns = {
+		.list_obj = count_list_obj, .arg = &seen, .krc_only = true,
+	};
+	struct kvfree_rcu_structure walk;
+
+	if (!kvfree_rcu_walk(cpu, &walk, &fns))
+		check_report(INV_ACCOUNTING, NULL, cpu, cs,
+			     "cpu%d's structure walk with a list callback alone was refused", cpu);
+	else if (seen != all->records[KVFREE_CH_LIST] ||
+		 walk.records[KVFREE_CH_LIST] != all->records[KVFREE_CH_LIST] ||
+		 walk.krc_pages != all->krc_pages)
+		check_report(INV_ACCOUNTING, NULL, cpu, cs,
+			     "cpu%d's structure walk with a list callback alone named %lu list "
+			     "object(s) and counted %lu on %lu krc page(s); without callbacks "
+			     "it counted %lu on %lu", cpu, seen, walk.records[KVFREE_CH_LIST],
+			     walk.krc_pages, all->records[KVFREE_CH_LIST], all->krc_pages);
+}
+
 static struct kvfree_rcu_cpu_stats edge_before[KENV_NR_CPUS_MAX], edge_after[KENV_NR_CPUS_MAX];
 
 bool check_api_edges(int cpu)
@@ -312,6 +347,30 @@ bool check_api_edges(int cpu)
 				     "cpu%d's walk without callbacks found %lu cached page(s) and "
 				     "%lu pending record(s), its snapshot says %lu and %lu", cpu,
 				     walk.cache_len, found, st.cached_pages, check_stats_pending(&st));
+		check_list_only_walk(cpu, &walk, &cs);
+	}
+	return total_violations() == before;
+}
+
+bool check_after_exit(void)
+{
+	unsigned long before = total_violations();
+	struct kvfree_rcu_cpu_stats st;
+	struct kvfree_rcu_structure walk;
+	struct check_ctx cs;
+
+	check_ctx_take(&cs);
+	for (int c = 0; c < kenv_nr_cpus(); c++) {
+		bool snap = kvfree_rcu_snapshot(c, &st);
+		bool walked = kvfree_rcu_walk(c, &walk, NULL);
+		bool walked_locked = kvfree_rcu_walk_locked(c, &walk, NULL);
+
+		if (snap || walked || walked_locked)
+			check_report(INV_ACCOUNTING, NULL, c, &cs,
+				     "after kvfree_rcu_exit(), cpu%d's %s answered: after exit "
+				     "init has not run, and every CPU is refused", c,
+				     snap ? "snapshot" : walked ? "structure walk" :
+				     "structure walk (locked)");
 	}
 	return total_violations() == before;
 }

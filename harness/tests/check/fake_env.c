@@ -135,7 +135,8 @@ const struct kvfree_rcu_config *kvfree_rcu_config(void)
 
 bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
 {
-	if (!fake_impl_up || cpu < 0 || (unsigned int)cpu >= fake_config.nr_cpus)
+	if ((!fake_impl_up && fake_edge_fault != FAKE_EDGE_ANSWERS_AFTER_EXIT) || cpu < 0 ||
+	    (unsigned int)cpu >= fake_config.nr_cpus)
 		return false;
 	*st = fake_stats[cpu];
 	return true;
@@ -210,7 +211,8 @@ bool kvfree_rcu_walk_locked(int cpu, struct kvfree_rcu_structure *s,
 		if (!fns->krc_only || w->pages[i].place != KVFREE_PAGE_BATCH)
 			fns->page(fns->arg, cpu, &w->pages[i]);
 	for (unsigned int i = 0; fns && fns->list_obj && i < w->nr_list; i++)
-		fns->list_obj(fns->arg, cpu, w->list_objs[i], KVFREE_PAGE_KRC);
+		if (fns->page || fake_edge_fault != FAKE_EDGE_LIST_ONLY_MISSES)
+			fns->list_obj(fns->arg, cpu, w->list_objs[i], KVFREE_PAGE_KRC);
 	return true;
 }
 

@@ -64,6 +64,8 @@ enum fake_edge_fault {
 	FAKE_EDGE_INIT_TAKES_BAD,	/* init accepts any configuration */
 	FAKE_EDGE_RACY_DIFFERS,		/* the racy snapshot counts one object more */
 	FAKE_EDGE_WALK_BAD_CPU,		/* the walk answers for CPU -1 */
+	FAKE_EDGE_LIST_ONLY_MISSES,	/* without a page callback, list objects are skipped */
+	FAKE_EDGE_ANSWERS_AFTER_EXIT,	/* the snapshot answers after exit */
 };
 extern enum fake_edge_fault fake_edge_fault;
 

@@ -1381,6 +1381,43 @@ static void test_api_edges(void)
 		snprintf(name, sizeof(name), "ACCOUNTING: %s", cases[i].name);
 		expect_only(name, INV_ACCOUNTING, cases[i].expect);
 	}
+
+	/* A walk with a list callback alone, over a krc with a page and a list object. */
+	for (int fault = 0; fault < 2; fault++) {
+		setup();
+		structure_whole();
+		fake_stats[1].pending[KVFREE_CH_SLAB] = 2;
+		fake_stats[1].pending[KVFREE_CH_LIST] = 1;
+		fake_stats[1].cached_pages = 1;
+		if (!fault) {
+			tap_ok(check_api_edges(1), "ACCOUNTING: a walk with a list callback alone "
+				"names the list's objects");
+			expect_clean("ACCOUNTING: a walk with a list callback alone, correct");
+			continue;
+		}
+		fake_edge_fault = FAKE_EDGE_LIST_ONLY_MISSES;
+		check_api_edges(1);
+		expect_only("ACCOUNTING: a walk without a page callback skips the list's objects",
+			    INV_ACCOUNTING, "cpu1's structure walk with a list callback alone named "
+			    "0 list object(s) and counted 1 on 1 krc page(s); without callbacks it "
+			    "counted 1 on 1");
+	}
+}
+
+/* check_after_exit(): after exit, no CPU is answered for. */
+static void test_after_exit(void)
+{
+	setup();
+	fake_impl_up = false;
+	tap_ok(check_after_exit(), "ACCOUNTING: after exit, every CPU is refused");
+	expect_clean("ACCOUNTING: after exit, correct implementation");
+
+	setup();
+	fake_impl_up = false;
+	fake_edge_fault = FAKE_EDGE_ANSWERS_AFTER_EXIT;
+	tap_ok(!check_after_exit(), "ACCOUNTING: check_after_exit() false");
+	expect_only("ACCOUNTING: the snapshot answers after exit", INV_ACCOUNTING,
+		    "after kvfree_rcu_exit(), cpu0's snapshot answered");
 }
 
 static void test_accounting_observed(void)
@@ -1435,6 +1472,7 @@ int main(int argc, char **argv)
 	test_accounting();
 	test_accounting_observed();
 	test_api_edges();
+	test_after_exit();
 	test_per_cpu();
 	test_hotplug();
 	test_cpu_id_read();
