@@ -8,6 +8,7 @@
  * record, which lives until the end of the run because a blocked coroutine or
  * a held-back interrupt may read it long after its op was issued.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -597,6 +598,9 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
 		return start_in_ctx(c, body_shrink_count, "kvt-shrink-count");
 	case KVT_OP_SHRINK_SCAN:
 		c->ctx = KENV_CTX_KTHREAD;
+		/* The top of the field asks for everything: the API's unsigned long edge. */
+		if (c->n == KVT_SCAN_ALL)
+			c->n = ULONG_MAX;
 		return start_in_ctx(c, body_shrink_scan, "kvt-shrink-scan");
 	case KVT_OP_BARRIER:
 		if (ex.barriers_running >= EXEC_BARRIERS_MAX)
@@ -832,6 +836,7 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 		final_ok = check_accounting();
 		final_ok = check_final() && final_ok;
 		kvfree_rcu_exit();
+		final_ok = check_after_exit() && final_ok;
 	}
 	check_set_structure_at_unlock(false);
 	ex.last.violated = check_violated(NULL);

@@ -96,6 +96,8 @@ struct kvt_config {
 };
 
 #define KVT_CACHE_PAGES_MAX 8
+/* shrink-scan's n at the top of its 16 bits: nr_to_scan = ULONG_MAX. */
+#define KVT_SCAN_ALL 0xffffu
 #define KVT_POOL_PAGES_MAX 64
 
 /*
@@ -123,7 +125,7 @@ enum kvt_opcode {
 	KVT_OP_MIGRATE,		/* ... and move that task to another CPU */
 	KVT_OP_FAIL_ALLOCS,	/* the next n page allocations fail */
 	KVT_OP_SHRINK_COUNT,
-	KVT_OP_SHRINK_SCAN,
+	KVT_OP_SHRINK_SCAN,	/* n=KVT_SCAN_ALL scans ULONG_MAX (above LONG_MAX) */
 	KVT_OP_BARRIER,		/* kvfree_rcu_barrier() */
 	KVT_OP_CPU_OFFLINE,
 	KVT_OP_CPU_ONLINE,
