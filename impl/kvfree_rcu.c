@@ -200,6 +200,12 @@ const struct kvfree_rcu_config *kvfree_rcu_config(void)
 	return &kvfree_cfg;
 }
 
+/* The promise of the correct code; B8's build breaks it, which the fault shows. */
+bool kvfree_rcu_rechecks_gp(void)
+{
+	return true;
+}
+
 /* ---------------------------------------------------------------------------
  * Locking and counting helpers
  */

@@ -182,6 +182,16 @@ bool kvfree_rcu_snapshot_racy(int cpu, struct kvfree_rcu_cpu_stats *st);
 /* The configuration in force (valid between init and exit). */
 const struct kvfree_rcu_config *kvfree_rcu_config(void);
 
+/*
+ * True if the implementation checks a batch's grace-period cookie again when
+ * the batch's rcu work runs, and if that GP has not passed, warns (GP-SAFETY)
+ * and leaks the batch instead of freeing it, counting its objects in
+ * objs_leaked.  An environment may then let an rcu work run before its GP
+ * (the sim's rcu-work-early fault: RCU broken underneath) to test that
+ * defence.  Context: any.
+ */
+bool kvfree_rcu_rechecks_gp(void);
+
 /* ---------------------------------------------------------------------------
  * The structure walk: what one CPU's krc really holds, for the checker's
  * structural checks (check_structure() in harness/check/check.h), which

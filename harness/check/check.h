@@ -58,6 +58,12 @@ struct check_task {
 	unsigned int nr_held;
 	const char *last_site;			/* last kenv_sched_point() */
 	const char *name;			/* "cpu1/task", "cpu0/kworker", ... */
+	/*
+	 * Runs an rcu work the environment let run before its grace period
+	 * (check_rcu_work_early()): a GP-SAFETY warning here is the
+	 * implementation's defence working.
+	 */
+	bool rcu_work_early;
 };
 
 /* Provided by the environment: the caller's context record.  Context: any. */
@@ -235,6 +241,12 @@ enum check_expect {
 	CHECK_EXPECT_FREE,	/* freed exactly once, after a GP */
 	CHECK_EXPECT_REFUSED,	/* an NMI call: refused, never freed */
 	CHECK_EXPECT_DOUBLE,	/* a second queue of a queued object: leaked */
+	/*
+	 * Set by the checker, never declared: a CHECK_EXPECT_FREE object still
+	 * queued when an rcu work ran before its GP.  Freed after its GP, or
+	 * leaked and counted in the implementation's objs_leaked.
+	 */
+	CHECK_EXPECT_MAY_LEAK,
 };
 void check_obj_queued(const void *obj, int cpu, enum kenv_ctx ctx, bool headless,
 		      enum check_expect expect);
@@ -271,6 +283,15 @@ void check_obj_queue_returned(const void *obj);
  * any.
  */
 void check_obj_freed(const void *obj, const char *how);
+/*
+ * The environment is about to run an rcu work before its grace period has
+ * passed (a fault it injects), in a context whose check_task says
+ * rcu_work_early.  An implementation that promises kvfree_rcu_rechecks_gp()
+ * warns GP-SAFETY there and leaks the batch: every CHECK_EXPECT_FREE object
+ * still queued becomes CHECK_EXPECT_MAY_LEAK, and check_final() holds those
+ * left unfreed to the implementation's objs_leaked.  Context: any.
+ */
+void check_rcu_work_early(void);
 
 /*
  * PER-CPU: bulk storage page @page becomes a bulk page of @cpu's krc (@cpu >=

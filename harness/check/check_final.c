@@ -116,7 +116,7 @@ static void check_refill_loops(unsigned int n, const struct check_ctx *cs)
 static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 			   const struct check_shadow_sums *sums, const struct check_ctx *cs)
 {
-	unsigned long impl_pending = 0, impl_in_flight = 0;
+	unsigned long impl_pending = 0, impl_in_flight = 0, impl_leaked = 0;
 
 	check_shadow_assert_held();
 	for (unsigned int c = 0; c < n; c++) {
@@ -134,6 +134,7 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 
 		impl_pending += pending;
 		impl_in_flight += st->in_flight;
+		impl_leaked += st->objs_leaked;
 		if (st->cached_pages > cfg->cache_pages)
 			check_report(INV_BOUNDED, NULL, (int)c, cs,
 				     "cpu%u caches %lu pages, more than cache_pages=%u",
@@ -153,12 +154,13 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 				     "cpu%u is offline but still holds %lu pending object(s)",
 				     c, pending);
 	}
-	if (impl_pending + impl_in_flight != sums->outstanding)
+	/* What it leaked (a batch whose GP had not passed) it holds no more. */
+	if (impl_pending + impl_in_flight + impl_leaked != sums->outstanding)
 		check_report(INV_ACCOUNTING, NULL, -1, cs,
 			     "the implementation holds %lu object(s) (pending %lu + in flight %lu "
-			     "over %u CPUs) but %lu are queued and not freed",
+			     "over %u CPUs) and leaked %lu, but %lu are queued and not freed",
 			     impl_pending + impl_in_flight, impl_pending, impl_in_flight, n,
-			     sums->outstanding);
+			     impl_leaked, sums->outstanding);
 	check_monitors(n, cs);
 	check_refill_loops(n, cs);
 }
@@ -378,7 +380,7 @@ bool check_after_exit(void)
 /* ---- lost objects and reclaim latency ------------------------------------ */
 
 struct lost_scan {
-	unsigned long lost, hotplug;
+	unsigned long lost, hotplug, may_leak;
 	const void *first_lost, *first_hotplug;
 	int first_lost_cpu, first_hotplug_cpu;
 	char lost_list[768], hotplug_list[768];
@@ -392,6 +394,8 @@ static bool scan_lost(const struct check_obj_view *v, void *arg)
 	char *list = v->cpu_went_offline ? s->hotplug_list : s->lost_list;
 	size_t *len = v->cpu_went_offline ? &s->hotplug_len : &s->lost_len;
 
+	if (v->expect == CHECK_EXPECT_MAY_LEAK)
+		s->may_leak++;
 	if (v->expect != CHECK_EXPECT_FREE)
 		return true;
 	if (!(*count)++) {
@@ -437,8 +441,19 @@ bool check_final(void)
 			     s->hotplug, s->hotplug_list, s->hotplug > 4 ? "\n..." : "");
 	check_shadow_sums_locked(&sums);
 	check_misuse_balance_locked(&sums, &cs, "");
-	if (cfg)
+	if (cfg) {
+		unsigned long leaked = 0;
+
+		/* Still queued after an rcu work ran early: exactly what it leaked. */
+		for (unsigned int c = 0; c < n; c++)
+			leaked += snaps[c].objs_leaked;
+		if (s->may_leak != leaked)
+			check_report(INV_EXACTLY_ONCE, NULL, -1, &cs,
+				     "%lu object(s) queued when an rcu work ran before its GP are "
+				     "not freed, but the implementation counts %lu leaked",
+				     s->may_leak, leaked);
 		compare_locked(cfg, n, &sums, &cs);
+	}
 	check_shadow_unlock();
 	put_snapshots();
 	return check_violated(NULL) == INV_NR;

@@ -128,6 +128,7 @@ enum shadow_op_kind {
 	OP_NEW, OP_PUBLISH, OP_UNPUBLISH, OP_QUEUED, OP_RETURNED, OP_FREED,
 	OP_GP_START, OP_GP_END, OP_READER_BEGIN, OP_READER_DEREF, OP_READER_END,
 	OP_BARRIER_BEGIN, OP_CPU_OFFLINE, OP_CPU_ONLINE, OP_MISUSE_WARNED, OP_PAGE_OWNER,
+	OP_RCU_WORK_EARLY,
 };
 
 struct shadow_op {
@@ -955,6 +956,12 @@ static void apply(const struct shadow_op *op)
 	case OP_PAGE_OWNER:
 		op_page_owner(op);
 		break;
+	case OP_RCU_WORK_EARLY:
+		/* Whatever is queued may be on the batch that runs now: it may leak. */
+		for (idx = out_head; idx != NIL; idx = recs[idx].next)
+			if (recs[idx].expect == CHECK_EXPECT_FREE)
+				recs[idx].expect = CHECK_EXPECT_MAY_LEAK;
+		break;
 	}
 }
 
@@ -1017,6 +1024,14 @@ void check_obj_freed(const void *obj, const char *how)
 	struct shadow_op op = { .aux = how };
 
 	run_obj_op(OP_FREED, obj, &op);
+}
+
+void check_rcu_work_early(void)
+{
+	struct shadow_op op = { 0 };
+
+	check_trace("check: an rcu work runs before its GP: queued objects may leak");
+	run_obj_op(OP_RCU_WORK_EARLY, NULL, &op);
 }
 
 void check_gp_started(void)

@@ -1027,6 +1027,57 @@ static void test_warned_bug(void)
 		    INV_GP_SAFETY, "kvfree_rcu.c:42");
 }
 
+/*
+ * An rcu work the environment ran before its GP: the GP-SAFETY warning there
+ * is expected, and what stays queued must be what the implementation leaked.
+ */
+static void test_rcu_work_early(void)
+{
+	setup();
+	queue(objs[0], 0);
+	queue(objs[1], 0);
+	fake_ctx()->task->rcu_work_early = true;
+	check_rcu_work_early();
+	check_warned(KENV_WARN_BUG, "GP-SAFETY", "!poll_state_synchronize_rcu(bnode->gp_snap)",
+		     objs[0], "kvfree_rcu.c", 42, "kvfree_rcu_bulk");
+	fake_ctx()->task->rcu_work_early = false;
+	expect_clean("GP-SAFETY: the warning in an rcu work run before its GP is its defence");
+	gp();
+	check_obj_freed(objs[1], "kfree");	/* on another batch: freed after its GP */
+	fake_stats[0].objs_leaked = 1;
+	tap_ok(check_final(), "EXACTLY-ONCE: an object leaked by the defence, counted");
+	expect_clean("EXACTLY-ONCE: an object leaked by the defence, counted");
+
+	setup();
+	queue(objs[0], 0);
+	fake_ctx()->task->rcu_work_early = true;
+	check_rcu_work_early();
+	fake_ctx()->task->rcu_work_early = false;
+	fake_stats[0].monitor_armed = true;
+	fake_stats[0].pending[KVFREE_CH_SLAB] = 1;
+	tap_ok(!check_final(), "EXACTLY-ONCE: check_final() false on an uncounted leak");
+	expect_only("EXACTLY-ONCE: still queued after an early rcu work, nothing leaked",
+		    INV_EXACTLY_ONCE, "1 object(s) queued when an rcu work ran before its GP are "
+		    "not freed, but the implementation counts 0 leaked");
+
+	setup();
+	queue(objs[0], 0);
+	check_rcu_work_early();
+	check_warned(KENV_WARN_BUG, "GP-SAFETY", "!poll_state_synchronize_rcu(bnode->gp_snap)",
+		     objs[0], "kvfree_rcu.c", 42, "kvfree_rcu_bulk");
+	expect_only("GP-SAFETY: the warning outside the early rcu work is a violation",
+		    INV_GP_SAFETY, "kvfree_rcu.c:42");
+
+	setup();
+	queue(objs[0], 0);
+	gp();
+	check_obj_freed(objs[0], "kfree");
+	fake_stats[0].objs_leaked = 1;
+	check_accounting();
+	expect_only("ACCOUNTING: a leak counted of an object that was freed",
+		    INV_ACCOUNTING, "and leaked 1, but 0 are queued and not freed");
+}
+
 static void test_report_format(void)
 {
 	const char *report;
@@ -1479,6 +1530,7 @@ int main(int argc, char **argv)
 	test_structure();
 	test_misuse();
 	test_warned_bug();
+	test_rcu_work_early();
 	test_report_format();
 	test_trace_hash();
 	test_deferred();
