@@ -593,6 +593,12 @@ static bool exec_op(const struct kvt_prog *prog, size_t idx)
 	case KVT_OP_FAIL_ALLOCS:
 		sim_fail_next_allocs((unsigned int)c->n);
 		return true;
+	case KVT_OP_RCU_WORK_EARLY:
+		/* Only an implementation that promises to notice can be tested so. */
+		if (!kvfree_rcu_rechecks_gp())
+			return false;
+		sim_rcu_work_early((unsigned int)c->n);
+		return true;
 	case KVT_OP_SHRINK_COUNT:
 		c->ctx = KENV_CTX_KTHREAD;
 		return start_in_ctx(c, body_shrink_count, "kvt-shrink-count");

@@ -298,6 +298,7 @@ static const struct op_desc op_tab[KVT_OP_NR] = {
 	[KVT_OP_PCT_CHANGE] = { "pct-change", 1,
 		{ { "after", KVT_ARG_N, KF_U16, 1, 0, 8, 0, 0, NULL } } },
 	[KVT_OP_API_EDGES] = { "api-edges", 1, { CPU_A } },
+	[KVT_OP_RCU_WORK_EARLY] = { "rcu-work-early", 1, { F_NUM("n", KVT_ARG_N, 0, 0, 2, 1, 4) } },
 };
 
 const char *kvt_op_name(unsigned int code)
@@ -322,7 +323,7 @@ const char *kvt_op_name(unsigned int code)
  *
  * Taken since: 0xd0 pct-change (one byte only: a record that turns PCT on
  * changes the whole run, so random bytes should rarely make one); 0xd1 ..
- * 0xd2 api-edges.
+ * 0xd2 api-edges; 0xd3 rcu-work-early (one byte: a fault of the environment).
  */
 #define OP_UNOWNED 0xff
 _Static_assert(KVT_OP_NR < OP_UNOWNED, "OP_UNOWNED is not an op");
@@ -346,7 +347,7 @@ static const uint8_t op_of_byte[256] = {
 	FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS,
 	FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS, FIRST_26_OPS,
 	/* 0xd0 .. 0xff: for new ops, which take entries here and nowhere else. */
-	KVT_OP_PCT_CHANGE, KVT_OP_API_EDGES, KVT_OP_API_EDGES, OP_UNOWNED,	/* 0xd0 */
+	KVT_OP_PCT_CHANGE, KVT_OP_API_EDGES, KVT_OP_API_EDGES, KVT_OP_RCU_WORK_EARLY,	/* 0xd0 */
 	OP_UNOWNED, OP_UNOWNED, OP_UNOWNED, OP_UNOWNED,
 	UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8, UNOWNED_8,
 };

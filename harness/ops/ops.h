@@ -135,6 +135,7 @@ enum kvt_opcode {
 	KVT_OP_MISUSE_HEADLESS_ATOMIC,	/* kvfree_rcu_mightsleep() from atomic context */
 	KVT_OP_PCT_CHANGE,	/* PCT: a priority change point so many steps on (turns PCT on) */
 	KVT_OP_API_EDGES,	/* run-pending, then at rest: refused calls; racy = locked */
+	KVT_OP_RCU_WORK_EARLY,	/* the next n rcu works run before their GP (RCU broken) */
 	KVT_OP_NR
 };
 

@@ -239,6 +239,12 @@ unsigned int sim_readers_inside(void);
  * one without NORETRY/NOMEMALLOC is then reported as OOM).  Context: any.
  */
 void sim_fail_next_allocs(unsigned int n);
+/*
+ * A fault of RCU itself: the next @n rcu works queued go to their work queue
+ * at once instead of after a grace period.  Each runs with its worker's
+ * check_task marked (check_rcu_work_early()).  Context: any.
+ */
+void sim_rcu_work_early(unsigned int n);
 /* Change the page limit (0: unlimited).  Context: any. */
 void sim_set_page_limit(unsigned long pages);
 /*

@@ -96,6 +96,7 @@ _Static_assert(SIM_NR_SOFTIRQS <= 32, "softirq bits fit an unsigned int");
 #define SIM_W_TIMER		0x04u	/* waiting for its delayed-work timer */
 #define SIM_W_RCU		0x08u	/* waiting for its grace period (rcu_work) */
 #define SIM_W_RUNNING		0x10u	/* its func executes on a worker */
+#define SIM_W_EARLY		0x20u	/* an rcu_work queued without its GP (fault) */
 #define SIM_W_ORD_SHIFT		16
 
 struct sim_injectq {
@@ -256,6 +257,8 @@ struct sim_state {
 
 	/* Memory. */
 	unsigned int fail_next;
+	/* RCU broken (sim_rcu_work_early()): rcu works still to queue without a GP. */
+	unsigned int rwork_early;
 	unsigned long page_limit;
 
 	/* Hotplug hooks. */

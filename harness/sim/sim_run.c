@@ -115,6 +115,7 @@ void sim_init(const struct sim_config *cfg)
 	sim.hook_offline = NULL;
 	sim.hook_online = NULL;
 	sim.fail_next = 0;
+	sim.rwork_early = 0;
 	sim.page_limit = cfg->page_limit;
 
 	/* Every context of the sim runs on this one OS thread, and no signal. */

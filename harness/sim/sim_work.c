@@ -425,13 +425,26 @@ bool kenv_queue_rcu_work(enum kenv_wq wq, struct kenv_rcu_work *rwork)
 		return false;
 	if (wflags(&rwork->work) & SIM_W_PENDING)
 		return false;
-	wset(&rwork->work, SIM_W_PENDING | SIM_W_RCU);
 	rwork->work.seq++;
 	rwork->wq = wq;
 	rwork->work.wq = wq;
+	if (sim.rwork_early) {
+		sim.rwork_early--;
+		wset(&rwork->work, SIM_W_PENDING | SIM_W_EARLY);
+		check_trace("rwork w%u queued, runs without a GP (fault)", word(&rwork->work));
+		sim_work_enqueue(wq, &rwork->work, sim_cur_cpu());
+		return true;
+	}
+	wset(&rwork->work, SIM_W_PENDING | SIM_W_RCU);
 	check_trace("rwork w%u queued, waits for a GP", word(&rwork->work));
 	sim_rcu_queue(&rwork->rcu, rwork_cb);
 	return true;
+}
+
+void sim_rcu_work_early(unsigned int n)
+{
+	sim.rwork_early = n;
+	check_trace("rcu works early: next %u", n);
 }
 
 void kenv_flush_rcu_work(struct kenv_rcu_work *rwork)
@@ -480,6 +493,7 @@ void sim_worker_main(void *arg)
 		struct kenv_work *w = work_first_eligible(co->cpu);
 		uint64_t gen;
 		unsigned int ord;
+		bool early;
 
 		if (!w)
 			return;
@@ -491,7 +505,14 @@ void sim_worker_main(void *arg)
 		ord = word(w);
 		sim.st.works_run++;
 		check_trace("work w%u runs cpu%u", ord, co->cpu);
+		early = wflags(w) & SIM_W_EARLY;
+		if (early) {
+			wclear(w, SIM_W_EARLY);
+			co->ct.rcu_work_early = true;
+			check_rcu_work_early();
+		}
 		w->func(w);
+		co->ct.rcu_work_early = false;
 		wclear(w, SIM_W_RUNNING);
 		w->env_priv = (void *)(uintptr_t)gen;
 		sim_wake_note();

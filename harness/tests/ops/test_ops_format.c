@@ -57,7 +57,8 @@ static const char all_ops_text[] =
 	"misuse-nmi cpu=3 ch=slab\n"
 	"misuse-headless-atomic cpu=0 why=rcu-read ch=vmalloc\n"
 	"pct-change after=300\n"
-	"api-edges cpu=2\n";
+	"api-edges cpu=2\n"
+	"rcu-work-early n=3\n";
 
 static bool same_prog(const struct kvt_prog *a, const struct kvt_prog *b)
 {
