@@ -356,8 +356,9 @@ const struct kvfree_rcu_config *kvfree_rcu_config(void)
 }
 
 /*
- * 6.1 frees a batch without looking at its cookie again; later kernels look
- * and leak, but count nothing the harness could match the leak against.
+ * Kernels before 6.5 free a batch without looking at its cookie again; later
+ * ones look and leak, but count nothing the harness could match the leak
+ * against.
  */
 bool kvfree_rcu_rechecks_gp(void)
 {
