@@ -367,6 +367,29 @@ static void compact(void)
 	}
 }
 
+/*
+ * No record left after compaction.  The message counts the records by state:
+ * what a run that dies here piled up tells which of its sources outran the
+ * harness's flow control.
+ */
+static _Noreturn void heap_full(void)
+{
+	static char msg[256];
+	unsigned long state[4] = { 0 }, refused = 0, may_leak = 0;
+
+	for (uint32_t r = 0; r < recs_bump; r++) {
+		state[recs[r].state & 3]++;
+		refused += recs[r].state == OBJ_NEW && recs[r].refused;
+		may_leak += recs[r].state == OBJ_QUEUED &&
+			    recs[r].expect == CHECK_EXPECT_MAY_LEAK;
+	}
+	check_fmt(msg, sizeof(msg), "checker: shadow heap full of live objects (%u records: "
+		  "%lu new, %lu of them refused calls; %lu queued, %lu of them may leak; %lu "
+		  "freed); raise check_set_capacity()", nr_recs, state[OBJ_NEW], refused,
+		  state[OBJ_QUEUED], may_leak, state[OBJ_FREED]);
+	KENV_DIE(msg);
+}
+
 static uint32_t alloc_rec(const void *obj)
 {
 	uint32_t r;
@@ -379,7 +402,7 @@ static uint32_t alloc_rec(const void *obj)
 	} else if (recs_bump < nr_recs) {
 		r = recs_bump++;
 	} else {
-		KENV_DIE("checker: shadow heap full of live objects; raise check_set_capacity()");
+		heap_full();
 	}
 	memset(&recs[r], 0, sizeof(recs[r]));
 	recs[r].obj = obj;

@@ -4,7 +4,8 @@
  * to fd 2, runs the abort hook once with the report text, and exits with
  * status 1 (a forked child is the run; the parent inspects it).  Also the
  * checker's own assertion: a _locked function called without the shadow lock
- * dies with status 99.
+ * dies with status 99; and so does a shadow heap with no record left, counting
+ * what it holds.
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +62,31 @@ static void child_unlocked(int err_fd, int hook_pipe)
 	check_shadow_sums_locked(&sums);	/* held: fine */
 	check_shadow_unlock();
 	check_shadow_sums_locked(&sums);	/* not held: exits 99 here */
+	_exit(0);
+}
+
+/*
+ * More live objects than the shadow has records: it dies (99) and counts what
+ * it holds: 4 queued, 2 new (one of them an NMI call's, refused).
+ */
+static void child_heap_full(int err_fd, int hook_pipe)
+{
+	static char objs[8][32];
+
+	(void)hook_pipe;
+	dup2(err_fd, 2);
+	fake_ctx_default();
+	fake_impl_reset();
+	check_set_capacity(6);
+	check_reset();
+	for (int i = 0; i < 4; i++) {
+		check_obj_new(objs[i], 32, false);
+		check_obj_queued(objs[i], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	}
+	check_obj_new(objs[4], 32, false);
+	check_obj_queued(objs[4], 0, KENV_CTX_NMI, false, CHECK_EXPECT_REFUSED);
+	check_obj_new(objs[5], 32, false);
+	check_obj_new(objs[6], 32, false);	/* the seventh record: exits 99 here */
 	_exit(0);
 }
 
@@ -130,6 +156,16 @@ int main(void)
 	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 99 &&
 	       strstr(out, "check_shadow_sums_locked") && strstr(out, "without the shadow lock"),
 	       "assert: a _locked function without the shadow lock dies (99)");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 99)
+		tap_diag("status 0x%x\n%s", status, out);
+
+	status = run_child(child_heap_full, out, sizeof(out), hooked, sizeof(hooked));
+	if (status < 0)
+		return 99;
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 99 &&
+	       strstr(out, "shadow heap full of live objects (6 records: 2 new, 1 of them "
+		      "refused calls; 4 queued, 0 of them may leak; 0 freed)"),
+	       "heap full: dies (99) and counts the records it holds by state");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 99)
 		tap_diag("status 0x%x\n%s", status, out);
 	return tap_done();
