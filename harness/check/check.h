@@ -507,8 +507,8 @@ bool check_accounting(void);
  * one for another number of CPUs, and none of it changes any CPU's snapshot;
  * @cpu's racy snapshot equals its locked one, and its walk with a list
  * callback alone (krc only) names every list object its walk without
- * callbacks counts.  ACCOUNTING if not.  Returns
- * true if all held.  Context: sleep.
+ * callbacks counts.  ACCOUNTING if not.  Returns true if all held.
+ * Context: sleep.
  */
 bool check_api_edges(int cpu);
 /*

@@ -369,8 +369,8 @@ bool check_after_exit(void)
 
 		if (snap || walked || walked_locked)
 			check_report(INV_ACCOUNTING, NULL, c, &cs,
-				     "after kvfree_rcu_exit(), cpu%d's %s answered: after exit "
-				     "init has not run, and every CPU is refused", c,
+				     "after kvfree_rcu_exit(), cpu%d's %s answered; after exit, as "
+				     "before init, every CPU must be refused", c,
 				     snap ? "snapshot" : walked ? "structure walk" :
 				     "structure walk (locked)");
 	}
