@@ -112,7 +112,12 @@ static void check_refill_loops(unsigned int n, const struct check_ctx *cs)
 	}
 }
 
-/* ACCOUNTING, BOUNDED, HOTPLUG and PROGRESS against the snapshots; shadow lock held. */
+/*
+ * ACCOUNTING, BOUNDED, HOTPLUG and PROGRESS against the snapshots; shadow lock
+ * held.  The counters are held to the shadow first: the bounds are computed
+ * from them, and a wrong counter (B7) must be named as such, not as a bound
+ * it made the implementation seem to exceed.
+ */
 static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 			   const struct check_shadow_sums *sums, const struct check_ctx *cs)
 {
@@ -120,8 +125,25 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 
 	check_shadow_assert_held();
 	for (unsigned int c = 0; c < n; c++) {
+		impl_pending += check_stats_pending(&snaps[c]);
+		impl_in_flight += snaps[c].in_flight;
+		impl_leaked += snaps[c].objs_leaked;
+	}
+	/* What it leaked (a batch whose GP had not passed) it holds no more. */
+	if (impl_pending + impl_in_flight + impl_leaked != sums->outstanding)
+		check_report(INV_ACCOUNTING, NULL, -1, cs,
+			     "the implementation holds %lu object(s) (pending %lu + in flight %lu "
+			     "over %u CPUs) and leaked %lu, but %lu are queued and not freed",
+			     impl_pending + impl_in_flight, impl_pending, impl_in_flight, n,
+			     impl_leaked, sums->outstanding);
+	for (unsigned int c = 0; c < n; c++)
+		if (sums->pages_reported && snaps[c].bulk_pages != sums->pages_owned[c])
+			check_report(INV_ACCOUNTING, NULL, (int)c, cs,
+				     "cpu%u reports bulk_pages=%lu but %lu pages are attached "
+				     "to its krc (check_page_owner)",
+				     c, snaps[c].bulk_pages, sums->pages_owned[c]);
+	for (unsigned int c = 0; c < n; c++) {
 		const struct kvfree_rcu_cpu_stats *st = &snaps[c];
-		unsigned long pending = check_stats_pending(st);
 		unsigned long bulk_objs = st->pending[KVFREE_CH_SLAB] +
 					  st->pending[KVFREE_CH_VMALLOC] + st->in_flight;
 		/*
@@ -132,9 +154,6 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 		unsigned long slack = 6 + 6UL * sums->went_offline;
 		unsigned long bound = cfg->page_entries ? bulk_objs / cfg->page_entries + slack : 0;
 
-		impl_pending += pending;
-		impl_in_flight += st->in_flight;
-		impl_leaked += st->objs_leaked;
 		if (st->cached_pages > cfg->cache_pages)
 			check_report(INV_BOUNDED, NULL, (int)c, cs,
 				     "cpu%u caches %lu pages, more than cache_pages=%u",
@@ -144,23 +163,11 @@ static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 				     "cpu%u holds %lu bulk pages for %lu bulk objects (pending and "
 				     "in flight) at %u per page: more than %lu",
 				     c, st->bulk_pages, bulk_objs, cfg->page_entries, bound);
-		if (sums->pages_reported && st->bulk_pages != sums->pages_owned[c])
-			check_report(INV_ACCOUNTING, NULL, (int)c, cs,
-				     "cpu%u reports bulk_pages=%lu but %lu pages are attached "
-				     "to its krc (check_page_owner)",
-				     c, st->bulk_pages, sums->pages_owned[c]);
-		if (sums->offline[c] && pending)
+		if (sums->offline[c] && check_stats_pending(st))
 			check_report(INV_HOTPLUG, NULL, (int)c, cs,
 				     "cpu%u is offline but still holds %lu pending object(s)",
-				     c, pending);
+				     c, check_stats_pending(st));
 	}
-	/* What it leaked (a batch whose GP had not passed) it holds no more. */
-	if (impl_pending + impl_in_flight + impl_leaked != sums->outstanding)
-		check_report(INV_ACCOUNTING, NULL, -1, cs,
-			     "the implementation holds %lu object(s) (pending %lu + in flight %lu "
-			     "over %u CPUs) and leaked %lu, but %lu are queued and not freed",
-			     impl_pending + impl_in_flight, impl_pending, impl_in_flight, n,
-			     impl_leaked, sums->outstanding);
 	check_monitors(n, cs);
 	check_refill_loops(n, cs);
 }

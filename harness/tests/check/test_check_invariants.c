@@ -548,6 +548,20 @@ static void test_accounting(void)
 	fake_stats[3].batch_busy[0] = true;
 	tap_ok(check_accounting(), "ACCOUNTING: check_accounting() returns true");
 	expect_clean("ACCOUNTING: totals match");
+
+	/*
+	 * A counter that lost objects (B7) also makes the pages look too many
+	 * for them: the first violation of the run names the counter.
+	 */
+	setup();
+	for (int i = 0; i < 40; i++)
+		queue(objs[i], 0);
+	fake_stats[0].pending[KVFREE_CH_SLAB] = 8;
+	fake_stats[0].bulk_pages = 10;
+	fake_stats[0].monitor_armed = true;
+	check_accounting();
+	tap_ok(check_violated(NULL) == INV_ACCOUNTING && check_count(INV_BOUNDED) == 1,
+	       "ACCOUNTING: a wrong counter is named before the page bound it skews");
 }
 
 /* ---- PER-CPU ------------------------------------------------------------- */
