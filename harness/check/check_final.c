@@ -112,6 +112,16 @@ static void check_refill_loops(unsigned int n, const struct check_ctx *cs)
 	}
 }
 
+/* What the implementation says it leaked (objs_leaked), over the @n snapshots. */
+static unsigned long snaps_leaked(unsigned int n)
+{
+	unsigned long leaked = 0;
+
+	for (unsigned int c = 0; c < n; c++)
+		leaked += snaps[c].objs_leaked;
+	return leaked;
+}
+
 /*
  * ACCOUNTING, BOUNDED, HOTPLUG and PROGRESS against the snapshots; shadow lock
  * held.  The counters are held to the shadow first: the bounds are computed
@@ -121,13 +131,12 @@ static void check_refill_loops(unsigned int n, const struct check_ctx *cs)
 static void compare_locked(const struct kvfree_rcu_config *cfg, unsigned int n,
 			   const struct check_shadow_sums *sums, const struct check_ctx *cs)
 {
-	unsigned long impl_pending = 0, impl_in_flight = 0, impl_leaked = 0;
+	unsigned long impl_pending = 0, impl_in_flight = 0, impl_leaked = snaps_leaked(n);
 
 	check_shadow_assert_held();
 	for (unsigned int c = 0; c < n; c++) {
 		impl_pending += check_stats_pending(&snaps[c]);
 		impl_in_flight += snaps[c].in_flight;
-		impl_leaked += snaps[c].objs_leaked;
 	}
 	/* What it leaked (a batch whose GP had not passed) it holds no more. */
 	if (impl_pending + impl_in_flight + impl_leaked != sums->outstanding)
@@ -449,16 +458,12 @@ bool check_final(void)
 	check_shadow_sums_locked(&sums);
 	check_misuse_balance_locked(&sums, &cs, "");
 	if (cfg) {
-		unsigned long leaked = 0;
-
 		/* Still queued after an rcu work ran early: exactly what it leaked. */
-		for (unsigned int c = 0; c < n; c++)
-			leaked += snaps[c].objs_leaked;
-		if (s->may_leak != leaked)
+		if (s->may_leak != snaps_leaked(n))
 			check_report(INV_EXACTLY_ONCE, NULL, -1, &cs,
 				     "%lu object(s) queued when an rcu work ran before its GP are "
 				     "not freed, but the implementation counts %lu leaked",
-				     s->may_leak, leaked);
+				     s->may_leak, snaps_leaked(n));
 		compare_locked(cfg, n, &sums, &cs);
 	}
 	check_shadow_unlock();

@@ -493,7 +493,6 @@ void sim_worker_main(void *arg)
 		struct kenv_work *w = work_first_eligible(co->cpu);
 		uint64_t gen;
 		unsigned int ord;
-		bool early;
 
 		if (!w)
 			return;
@@ -505,8 +504,7 @@ void sim_worker_main(void *arg)
 		ord = word(w);
 		sim.st.works_run++;
 		check_trace("work w%u runs cpu%u", ord, co->cpu);
-		early = wflags(w) & SIM_W_EARLY;
-		if (early) {
+		if (wflags(w) & SIM_W_EARLY) {
 			wclear(w, SIM_W_EARLY);
 			co->ct.rcu_work_early = true;
 			check_rcu_work_early();
