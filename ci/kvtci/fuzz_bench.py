@@ -12,6 +12,9 @@ Reads what ci/bench wrote to the folder OUT:
                   the inputs executed `runs` times by the build's fuzz target.
   artifacts.tsv   build seed file  (what a run stopped at, seed 0 for the
                   fixed workload; may be missing)
+A build named B-nocheck (`--ceiling`: fuzz-ops-nocheck, whose checker checks
+nothing) beside B gives B's checker share: 1 - its median exec/s over
+B-nocheck's, and the same from the fixed workload's medians.
 Every line must have its fields and its numbers (bad input: exit 2, the file
 and line named, nothing written).  A libFuzzer log gives the last status line
 it printed (`#N ... exec/s: E`, DONE at the end of a full run); an AFL++
@@ -152,7 +155,27 @@ def summarize(runs, fixed, arts):
                        'median_execs_per_s': statistics.median(r['execs_per_s'] for r in mine),
                        'stability': [r['stability'] for r in mine if 'stability' in r],
                        'us_per_exec_fixed': passes})
-    return {'builds': builds, 'runs': runs, 'fixed': fixed, 'stopped_at': arts}
+    return {'builds': builds, 'runs': runs, 'fixed': fixed, 'stopped_at': arts,
+            'checker_share': checker_share(builds)}
+
+
+def checker_share(builds):
+    """Per build B with a B-nocheck beside it: the checker's share of B's time, in %."""
+    by_name = {b['build']: b for b in builds}
+    shares = []
+    for b in builds:
+        none = by_name.get(b['build'] + '-nocheck')
+        if not none:
+            continue
+        share = {'build': b['build'], 'execs_per_s': None, 'fixed': None}
+        if none['median_execs_per_s']:
+            share['execs_per_s'] = round(
+                100 * (1 - b['median_execs_per_s'] / none['median_execs_per_s']), 1)
+        if b['us_per_exec_fixed'] and none['us_per_exec_fixed']:
+            share['fixed'] = round(100 * (1 - statistics.median(none['us_per_exec_fixed']) /
+                                          statistics.median(b['us_per_exec_fixed'])), 1)
+        shares.append(share)
+    return shares
 
 
 def text(summary):
@@ -166,6 +189,13 @@ def text(summary):
             b['build'], b['engine'], b['runs'], _spread(b['execs_per_s']),
             _spread(b['execs_per_cpu_s']), ', '.join(b['stability']) or '-',
             _spread(b['us_per_exec_fixed'])))
+    if summary['checker_share']:
+        L += ['', 'The checker\'s share of the time (against the same build with no checker, '
+                  '`-nocheck`):', '']
+        for c in summary['checker_share']:
+            L.append('- %s: %s of the exec/s, %s of the fixed workload\'s time' % (
+                c['build'], '-' if c['execs_per_s'] is None else '%.1f %%' % c['execs_per_s'],
+                '-' if c['fixed'] is None else '%.1f %%' % c['fixed']))
     L += ['', '| build | seed | seconds | execs | exec/s | CPU s | corpus | cov / ft, stability | '
               'max_len | end |',
           '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |']

@@ -64,6 +64,27 @@ class FuzzBench(FolderTest):
         self.assertEqual(s['runs'][2]['execs'], 563766)
         self.assertIsNone(s['runs'][2]['execs_per_cpu_s'])
 
+    def test_checker_share_against_nocheck(self):
+        self.runs()
+        self.write('n1/fuzz.log', LF_PLAIN.replace('exec/s: 10000', 'exec/s: 16000'))
+        with open(os.path.join(self.out, 'fuzz-runs.tsv'), 'a', encoding='utf-8') as f:
+            f.write('build-fuzz-plain-nocheck\tlibfuzzer\t1\t60\t59.5\t0.5\t0\tn1/fuzz.log\n')
+        with open(os.path.join(self.out, 'fuzz-fixed.tsv'), 'a', encoding='utf-8') as f:
+            f.write('build-fuzz-plain-nocheck\t1\t500\t5\t0.11\t0.0\n')
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # 9,000 against 16,000 exec/s; 110 against 44 us per execution.
+        self.assertIn('- build-fuzz-plain: 43.8 % of the exec/s, 60.0 % of the fixed '
+                      'workload\'s time\n', r.stdout)
+        s = json.loads(self.read('fuzz.json'))
+        self.assertEqual(s['checker_share'],
+                         [{'build': 'build-fuzz-plain', 'execs_per_s': 43.8, 'fixed': 60.0}])
+        # Without a -nocheck build there is no such line.
+        self.runs()
+        r = run_module('fuzz_bench', self.out, self.out)
+        self.assertNotIn('checker\'s share', r.stdout)
+        self.assertEqual(json.loads(self.read('fuzz.json'))['checker_share'], [])
+
     def test_crash_lists_the_reproducer_and_exits_1(self):
         self.runs(crash=True)
         self.write('artifacts.tsv', 'build-fuzz\t1\t%s\nbuild-fuzz-plain\t0\t%s\n' % (
@@ -128,10 +149,19 @@ class BenchOptions(unittest.TestCase):
                           (['--fuzz', '--seeds', '0'], 'must be positive'),
                           (['--fuzz', '--fixed', '/nonexistent/inputs'],
                            '--fixed /nonexistent/inputs: not a folder of inputs'),
+                          (['--ceiling'], '--ceiling goes with --fuzz'),
                           (['--fuzzz'], "unknown option '--fuzzz'")):
             r = self.bench(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
             self.assertIn(msg, r.stderr)
+
+    def test_help_names_every_option(self):
+        r = self.bench('--help')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for opt in ('--fuzz', '--seconds', '--seeds', '--fixed', '--ceiling', '--out',
+                    'Nothing here judges a time'):
+            self.assertIn(opt, r.stdout)
+        self.assertNotIn('set -euo', r.stdout)
 
     def test_empty_fixed_folder(self):
         with tempfile.TemporaryDirectory() as d:
