@@ -112,7 +112,9 @@ kvt_py() {
 		"$py" -m "kvtci.$module" "$@"
 }
 
-# AFL++ instruments only the code under test (harness/fuzz/coverage-allowlist.txt,
-# the list the libFuzzer builds use too); a build made with afl-clang-fast must
-# be compiled with this in the environment.
-export AFL_LLVM_ALLOWLIST="$KVT_TOP/harness/fuzz/coverage-allowlist.txt"
+# The compiler of every AFL++ build (CC="$KVT_AFL_CC"): AFL++ instruments only
+# the code under test (harness/fuzz/coverage-allowlist.txt, the list the
+# libFuzzer builds use too), and afl-clang-fast reads that list from its
+# environment only, so the compiler command sets it, for every recompilation
+# (harness/fuzz/meson.build refuses an AFL++ build without it).
+KVT_AFL_CC="env 'AFL_LLVM_ALLOWLIST=$KVT_TOP/harness/fuzz/coverage-allowlist.txt' afl-clang-fast"

@@ -1,6 +1,11 @@
-"""ci/setup.sh: kvt_worst, the precedence of exit statuses the scripts exit with."""
+"""ci/setup.sh: kvt_worst, the precedence of exit statuses the scripts exit with;
+KVT_AFL_CC, the compiler of every AFL++ build, and the build's refusal of one
+without the instrument list."""
 import os
+import shlex
+import shutil
 import subprocess
+import tempfile
 import unittest
 
 from tests.run_module import CI_DIR
@@ -31,6 +36,37 @@ class KvtWorst(unittest.TestCase):
         self.assertEqual(kvt_worst(), '0')
         self.assertEqual(kvt_worst('', '-', '3'), '3')
         self.assertEqual(kvt_worst('-'), '0')
+
+
+def setup_var(name):
+    script = 'set -euo pipefail; source "$1"; printf "%s" "${!2}"'
+    r = subprocess.run(['bash', '-c', script, 'setup_var', os.path.join(CI_DIR, 'setup.sh'), name],
+                       capture_output=True, text=True, check=True)
+    return r.stdout
+
+
+class AflCompiler(unittest.TestCase):
+    def test_the_compiler_command_sets_the_instrument_list(self):
+        words = shlex.split(setup_var('KVT_AFL_CC'))
+        top = os.path.dirname(CI_DIR)
+        self.assertEqual(words[0], 'env')
+        self.assertEqual(words[-1], 'afl-clang-fast')
+        lists = [w.split('=', 1)[1] for w in words if w.startswith('AFL_LLVM_ALLOWLIST=')]
+        self.assertEqual(lists, [os.path.join(top, 'harness/fuzz/coverage-allowlist.txt')])
+        self.assertTrue(os.path.isfile(lists[0]))
+
+    @unittest.skipUnless(shutil.which('afl-clang-fast') and shutil.which('meson'),
+                         'needs afl-clang-fast and meson')
+    def test_an_afl_build_without_the_list_is_refused(self):
+        top = os.path.dirname(CI_DIR)
+        with tempfile.TemporaryDirectory() as d:
+            env = dict(os.environ, CC='afl-clang-fast')
+            env.pop('AFL_LLVM_ALLOWLIST', None)
+            r = subprocess.run(['meson', 'setup', os.path.join(d, 'b'), top, '-Dfuzzing=afl',
+                                '-Dstress=disabled'], env=env, capture_output=True, text=True,
+                               check=False, timeout=100)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn('the compiler command must set the instrument list', r.stdout + r.stderr)
 
 
 if __name__ == '__main__':
