@@ -3,7 +3,9 @@
 # libFuzzer standing in for the OSS-Fuzz engine, and check what it produced:
 # each target, its seed corpus zip, dictionary and options file exist, and the
 # target runs every seed once (-runs=0 over the unzipped seeds, with its
-# dictionary) without a crash.  Then the coverage build OSS-Fuzz makes
+# dictionary) without a crash; fuzz-ops's feedback comes from the code under
+# test only (no traced comparison from impl/kenv.h, nothing from the harness's
+# walks marked KVFREE_HARNESS_FN or OPS_TABLE_FN).  Then the coverage build OSS-Fuzz makes
 # (SANITIZER=coverage: source-based coverage flags, no sanitizer): fuzz-ops
 # runs its seeds and writes a profile that llvm-cov-14 reports
 # impl/kvfree_rcu.c from (skipped without llvm-14).  TAP on stdout.  Exit
@@ -23,7 +25,7 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $*"; status=1; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
 
-echo "1..$(( 4 + ${#targets[@]} * 5 ))"
+echo "1..$(( 5 + ${#targets[@]} * 5 ))"
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,fuzzer-no-link"
 if CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" \
 	LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$tmp/out WORK=$tmp/work \
@@ -76,6 +78,68 @@ elif [ -x "$tmp/out/fuzz-ops" ] &&
 else
 	not_ok "fuzz-ops: no traced comparison comes from the environment's inline helpers (impl/kenv.h)"
 	grep '/impl/kenv\.h:' "$tmp/traced-lines.txt" 2>/dev/null | sort | uniq -c | sed 's/^/# /' | head
+fi
+
+# Nor from the harness's walks inside the instrumented files: the functions
+# marked KVFREE_HARNESS_FN (impl/kvfree_walk.h) and OPS_TABLE_FN
+# (harness/ops/ops.c) have no block in the fuzzer's PC table (the
+# __sancov_pcs section, one per counter) and call no tracing callback, while
+# kvfree_call_rcu() has both.  A name missing from the binary fails the check.
+untraced=(kvfree_rcu_walk_locked kvfree_rcu_snapshot decode_fields op_pack field_get field_put
+	  kvt_op_args)
+if ! command -v objdump >/dev/null || ! command -v nm >/dev/null; then
+	echo "ok $((n + 1)) # SKIP objdump or nm not installed"
+	n=$((n + 1))
+elif [ -x "$tmp/out/fuzz-ops" ] && python3 - "$tmp/out/fuzz-ops" "${untraced[@]}" \
+	>"$tmp/untraced.log" 2>&1 <<'PY'
+import re, struct, subprocess, sys
+
+binary, names = sys.argv[1], sys.argv[2:]
+
+
+def run(*cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+ranges = {}
+for line in run("nm", "-S", "--defined-only", binary).splitlines():
+    f = line.split()
+    if len(f) == 4 and f[2] in "tT":
+        ranges.setdefault(f[3], (int(f[0], 16), int(f[0], 16) + int(f[1], 16)))
+table = bytearray()
+for line in run("objdump", "-s", "-j", "__sancov_pcs", binary).splitlines():
+    m = re.match(r"^ [0-9a-f]+ ((?:[0-9a-f]{8} ?){1,4})", line)
+    if m:
+        table += bytes.fromhex(m.group(1).replace(" ", ""))
+pcs = [struct.unpack_from("<Q", table, i)[0] for i in range(0, len(table) - 15, 16)]
+traced = {}
+fn = None
+for line in run("objdump", "-d", "--no-show-raw-insn", binary).splitlines():
+    m = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
+    if m:
+        fn = m.group(1)
+    elif "call" in line and "<__sanitizer_cov_trace_" in line:
+        traced[fn] = traced.get(fn, 0) + 1
+bad = 0
+for name in names + ["kvfree_call_rcu"]:
+    if name not in ranges:
+        print(f"{name}: not in {binary}")
+        bad += 1
+        continue
+    lo, hi = ranges[name]
+    blocks = sum(lo <= pc < hi for pc in pcs)
+    calls = traced.get(name, 0)
+    print(f"{name}: {blocks} block(s) in the PC table, {calls} tracing call(s)")
+    if (blocks > 0 and calls > 0) if name == "kvfree_call_rcu" else (blocks == 0 and calls == 0):
+        continue
+    bad += 1
+sys.exit(1 if bad else 0)
+PY
+then
+	ok "fuzz-ops: the harness's walks in instrumented files give no feedback (${untraced[*]})"
+else
+	not_ok "fuzz-ops: the harness's walks in instrumented files give no feedback (${untraced[*]})"
+	sed 's/^/# /' "$tmp/untraced.log"
 fi
 
 # SANITIZER=coverage, with OSS-Fuzz's flags for it.
