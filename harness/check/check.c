@@ -136,6 +136,13 @@ void check_ctx_take(struct check_ctx *cs)
 		cs->task = &check_unknown_task;
 }
 
+struct check_task *check_task_take(void)
+{
+	struct check_task *t = check_current();
+
+	return t ? t : &check_unknown_task;
+}
+
 /* ---- violations ---------------------------------------------------------- */
 
 static _Atomic(unsigned long) check_counts[INV_NR];

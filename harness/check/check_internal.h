@@ -40,6 +40,11 @@
 
 /* Context: any.  Snapshot the caller's context from the environment. */
 void check_ctx_take(struct check_ctx *cs);
+/*
+ * Context: any.  The caller's task alone, as check_ctx_take() would set
+ * cs->task: for a hook whose success path needs nothing else.
+ */
+struct check_task *check_task_take(void);
 
 /*
  * Report a violation seen in context @cs (the context of the call that found

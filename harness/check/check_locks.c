@@ -382,13 +382,14 @@ void check_lock_release(const struct kenv_lock *lock)
 	/* The structural checks' debug mode: the krc as it is left, lock still held. */
 	if (hook)
 		hook(lock);
-	check_ctx_take(&cs);
-	t = cs.task;
+	/* The task is all a release needs; the whole context only for a report. */
+	t = check_task_take();
 	for (i = t->nr_held < CHECK_MAX_HELD ? t->nr_held : CHECK_MAX_HELD; i-- > 0;) {
 		if (t->held[i] == lock)
 			break;
 	}
 	if (i == (unsigned int)-1) {
+		check_ctx_take(&cs);
 		check_report(INV_LOCKING, lock, cs.cpu, &cs,
 			     "%s released by %s, which does not hold it (%u lock(s) held)",
 			     lock_name(lock), t->name ? t->name : "?", t->nr_held);
@@ -491,9 +492,10 @@ void check_might_sleep(const char *site)
 	char why[96];
 	const char *reason;
 
-	check_ctx_take(&cs);
-	if (cs.preemptible)
+	/* The one answer the success path needs; the whole context for a report. */
+	if (kenv_preemptible())
 		return;
+	check_ctx_take(&cs);
 	reason = atomic_reason(&cs, why, sizeof(why));
 	if (!reason)
 		reason = cs.softirq ? "in softirq context" :
