@@ -750,6 +750,29 @@ static void quiesce(void)
 	sim_quiesce();
 }
 
+/*
+ * @nr zeroed call records.  The array outlives a run and grows to the
+ * longest program seen: a fuzz target runs one program after another, and a
+ * fresh allocation each time was fresh memory each time under ASan's
+ * quarantine (a page fault per 4 KiB of calls).  Only the first @nr are used.
+ */
+static struct exec_call *calls_for(size_t nr)
+{
+	static struct exec_call *buf;
+	static size_t cap;
+
+	if (nr > cap) {
+		free(buf);
+		buf = calloc(nr, sizeof(*buf));
+		if (!buf)
+			KENV_DIE("out of memory for the op call records");
+		cap = nr;
+	} else {
+		memset(buf, 0, nr * sizeof(*buf));
+	}
+	return buf;
+}
+
 int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 {
 	struct kvt_run_opts opts;
@@ -792,13 +815,10 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 		check_set_abort_hook(opts.abort_hook);
 	sim_set_hotplug_hooks(kvfree_rcu_cpu_offline, kvfree_rcu_cpu_online);
 
-	ex.calls = calloc(prog->nr ? prog->nr : 1, sizeof(*ex.calls));
-	if (!ex.calls)
-		KENV_DIE("out of memory for the op call records");
+	ex.calls = calls_for(prog->nr ? prog->nr : 1);
 
 	if (!kvfree_rcu_init(&fc)) {
 		fprintf(stderr, "kvtorture: kvfree_rcu_init() refused the configuration\n");
-		free(ex.calls);
 		ex.calls = NULL;
 		sim_fini();
 		return 2;
@@ -853,7 +873,6 @@ int kvt_run(const struct kvt_prog *prog, const struct kvt_run_opts *opts_in)
 	if (opts.trace_fd >= 0)
 		check_trace_dump(opts.trace_fd);
 	sim_fini();
-	free(ex.calls);
 	ex.calls = NULL;
 	return ex.last.violated == INV_NR && final_ok ? 0 : 1;
 }
