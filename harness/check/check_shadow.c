@@ -131,18 +131,28 @@ enum shadow_op_kind {
 	OP_RCU_WORK_EARLY,
 };
 
+/*
+ * At most 64 bytes: every object hook zeroes one on its stack, and a
+ * sanitizer build checks a larger memset byte range by byte range of shadow,
+ * a smaller one at five points.
+ */
 struct shadow_op {
-	enum shadow_op_kind kind;
 	const void *obj;
 	const void *aux;	/* how (FREED), lock (PAGE_OWNER), cond (MISUSE_WARNED) */
-	size_t size;
-	uint64_t ns;
+	union {
+		size_t size;	/* NEW */
+		uint64_t ns;	/* QUEUED */
+	};
 	int cpu, id;
-	enum kenv_ctx ctx;
-	enum check_expect expect;
+	uint8_t kind;		/* enum shadow_op_kind */
+	uint8_t ctx;		/* enum kenv_ctx */
+	uint8_t expect;		/* enum check_expect */
 	bool flag;		/* vmalloc (NEW), headless (QUEUED), lock held (PAGE_OWNER) */
 	struct check_ctx cs;
 };
+_Static_assert(sizeof(struct shadow_op) <= 64, "a shadow op is zeroed at five shadow points");
+_Static_assert(OP_RCU_WORK_EARLY <= UINT8_MAX && KENV_CTX_NR <= UINT8_MAX,
+	       "an op kind and a context fit a byte");
 
 struct deferred_slot {
 	volatile sig_atomic_t ready;
@@ -476,8 +486,10 @@ void check_shadow_reset(size_t capacity)
 			KENV_DIE("checker: cannot allocate the shadow heap");
 		index_gen = 1;
 	} else {
-		/* Only the records the last run handed out. */
-		memset(recs, 0, sizeof(*recs) * recs_bump);
+		/*
+		 * The records need no zeroing: none is read before alloc_rec()
+		 * hands it out again, and that zeroes it.
+		 */
 		index_clear();
 	}
 	if (want_page_bits != page_bits) {
@@ -582,10 +594,10 @@ static void op_new(const struct shadow_op *op)
 static void op_queued(const struct shadow_op *op, uint64_t seq)
 {
 	struct shadow_obj *o = get_rec(op->obj);
-	enum check_expect expect = op->expect;
+	enum check_expect expect = (enum check_expect)op->expect;
 
 	/* An NMI call can only be refused, whatever the driver declared. */
-	if (op->ctx == KENV_CTX_NMI || op->cs.nmi)
+	if ((enum kenv_ctx)op->ctx == KENV_CTX_NMI || op->cs.nmi)
 		expect = CHECK_EXPECT_REFUSED;
 
 	switch (expect) {
@@ -903,7 +915,7 @@ static void apply(const struct shadow_op *op)
 	struct shadow_obj *o;
 	uint32_t idx;
 
-	switch (op->kind) {
+	switch ((enum shadow_op_kind)op->kind) {
 	case OP_NEW:
 		op_new(op);
 		break;
@@ -995,7 +1007,7 @@ static void run_obj_op(enum shadow_op_kind kind, const void *obj, struct shadow_
 	/* kfree(NULL) and friends are no-ops: there is no object to track. */
 	if (!obj && kind <= OP_FREED)
 		return;
-	op->kind = kind;
+	op->kind = (uint8_t)kind;
 	op->obj = obj;
 	check_ctx_take(&op->cs);
 	need_tables();
@@ -1026,8 +1038,8 @@ void check_obj_unpublish(const void *obj)
 void check_obj_queued(const void *obj, int cpu, enum kenv_ctx ctx, bool headless,
 		      enum check_expect expect)
 {
-	struct shadow_op op = { .cpu = cpu, .ctx = ctx, .flag = headless, .expect = expect,
-				.ns = kenv_clock_ns() };
+	struct shadow_op op = { .cpu = cpu, .ctx = (uint8_t)ctx, .flag = headless,
+				.expect = (uint8_t)expect, .ns = kenv_clock_ns() };
 
 	run_obj_op(OP_QUEUED, obj, &op);
 	/* The call that follows starts with no lock dropped (PER-CPU across a drop). */
