@@ -297,6 +297,7 @@ struct sim_co *sim_co_spawn(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void
 	co->ct.name = co->name;
 	memset(&co->frame, 0, sizeof(co->frame));
 	co->frame.ctx = ctx;
+	co->frame.softirq = ctx == KENV_CTX_SOFTIRQ;
 	co->frame.cpu = cpu;
 	co->frame.ct = &co->ct;
 	co->frame.co = co;

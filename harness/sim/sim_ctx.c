@@ -60,12 +60,7 @@ bool kenv_in_hardirq(void)
 /* Softirq context: a frame of the running stack serves a softirq. */
 SIM_HOT bool in_softirq_frames(void)
 {
-	int i;
-
-	for (i = sim.base; i <= sim.depth; i++)
-		if (sim.frames[i].ctx == KENV_CTX_SOFTIRQ)
-			return true;
-	return false;
+	return sim_top()->softirq;
 }
 
 bool kenv_in_softirq(void)

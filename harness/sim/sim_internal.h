@@ -149,6 +149,11 @@ struct sim_frame {
 	struct check_task *ct;
 	struct sim_co *co;		/* base frame of a coroutine, else NULL */
 	bool idle;			/* base frame of an idle CPU */
+	/*
+	 * This frame serves a softirq, or interrupted one that does, down to
+	 * the base frame (kenv_in_softirq()): set as the frame is pushed.
+	 */
+	bool softirq;
 	unsigned int locks;		/* raw locks this frame took and holds */
 	/* The interrupted CPU state, restored (and compared) on exit. */
 	bool saved_irqs_off;

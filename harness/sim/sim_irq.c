@@ -43,6 +43,8 @@ void sim_run_nested(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void *), voi
 	f->ctx = ctx;
 	f->cpu = cpu;
 	f->ct = ct;
+	/* The frame below is at or above the base: this CPU's own stack. */
+	f->softirq = ctx == KENV_CTX_SOFTIRQ || sim.frames[sim.depth - 1].softirq;
 	f->saved_irqs_off = c->irqs_off;
 	f->saved_preempt = c->preempt;
 	f->saved_bh = c->bh;

@@ -82,8 +82,8 @@ static void test_irq_mask(void)
 	TAP_OK(!strcmp(log_buf, "pIr"), "hardirq: held back while masked, delivered on restore (%s)",
 	       log_buf);
 	TAP_EQ(seen.ctx, KENV_CTX_HARDIRQ, "hardirq: handler context");
-	TAP_OK(seen.in_hardirq && seen.irqs_off && !seen.in_nmi,
-	       "hardirq: in_hardirq, irqs off inside");
+	TAP_OK(seen.in_hardirq && seen.irqs_off && !seen.in_nmi && !seen.in_softirq,
+	       "hardirq: in_hardirq, irqs off inside, not in a softirq");
 
 	log_buf[0] = 0;
 	sim_inject(0, KENV_CTX_NMI, nmi_fn, NULL);
@@ -130,6 +130,15 @@ static void point_task(void *arg)
 	log_add("p");
 }
 
+/* A softirq that a hardirq interrupts: the hardirq is inside the softirq too. */
+static void interrupted_softirq_fn(void)
+{
+	sim_inject(kenv_cpu(), KENV_CTX_HARDIRQ, irq_fn, NULL);
+	kenv_sched_point("softirq");
+	log_add("S");
+	TAP_OK(kenv_in_softirq() && !kenv_in_hardirq(), "softirq: in_softirq again after the hardirq");
+}
+
 static void test_softirq(void)
 {
 	setup(2);
@@ -151,6 +160,14 @@ static void test_softirq(void)
 	TAP_OK(!strcmp(log_buf, ""), "softirq: raised in task context waits for ksoftirqd");
 	sim_run_pending();
 	TAP_OK(!strcmp(log_buf, "S"), "softirq: ksoftirqd ran it (%s)", log_buf);
+
+	log_buf[0] = 0;
+	kenv_open_softirq(KENV_SOFTIRQ_KVFREE, interrupted_softirq_fn);
+	sim_spawn(1, KENV_CTX_TASK, bh_task, NULL, "bh");
+	TAP_OK(!strcmp(log_buf, "bISe"), "softirq: a hardirq interrupts it (%s)", log_buf);
+	TAP_OK(seen.in_hardirq && seen.in_softirq,
+	       "softirq: the hardirq that interrupted it is in_softirq too");
+	TAP_OK(!kenv_in_softirq(), "softirq: not in_softirq once it returned");
 	sim_fini();
 }
 
