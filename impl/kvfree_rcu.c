@@ -1352,14 +1352,14 @@ static unsigned long walk_bulk(struct kfree_rcu_cpu *krcp, struct list_head *hea
 			       unsigned long *pages, struct kvfree_rcu_structure *s,
 			       const struct kvfree_rcu_walk_fns *fns)
 {
-	unsigned long records = 0, n = 0;
+	unsigned long records = 0, n = 0, limit = kvfree_walk_limit(place, fns);
 	struct list_head *pos;
 
 	for (pos = head->next; pos != head; pos = pos->next) {
 		struct kvfree_rcu_bulk_data *bnode =
 			container_of(pos, struct kvfree_rcu_bulk_data, list);
 
-		if (kvfree_walk_stop(n, place, s, fns))
+		if (n == limit && kvfree_walk_stop(n, place, s, fns))
 			break;
 		n++;
 		records += bnode->nr_records;

@@ -83,6 +83,21 @@ static inline bool kvfree_walk_stop(unsigned long n, enum kvfree_page_place plac
 	return false;
 }
 
+/*
+ * The first entry count at which kvfree_walk_stop() can stop a walk along a
+ * list of @place: a list walk compares with it, and asks kvfree_walk_stop()
+ * only there (a walk at every krc unlock in the debug mode, an entry at a
+ * time).
+ */
+KVFREE_HARNESS_FN
+static inline unsigned long kvfree_walk_limit(enum kvfree_page_place place,
+					      const struct kvfree_rcu_walk_fns *fns)
+{
+	if (place == KVFREE_PAGE_KRC && fns && fns->krc_max && fns->krc_max < KVFREE_WALK_MAX)
+		return fns->krc_max;
+	return KVFREE_WALK_MAX;
+}
+
 /* The pages on a page cache: counted in s->cache_len, each shown to @fns. */
 KVFREE_HARNESS_FN
 static inline void kvfree_walk_cache(int cpu, const struct llist_head *cache,
@@ -119,13 +134,13 @@ static inline unsigned long kvfree_walk_rcu_list(int cpu, const struct kenv_rcu_
 						 struct kvfree_rcu_structure *s,
 						 const struct kvfree_rcu_walk_fns *fns)
 {
-	unsigned long n = 0;
+	unsigned long n = 0, limit = kvfree_walk_limit(place, fns);
 
 	for (; head; head = head->next) {
 		const void *obj = offset_form ? (const char *)head - (uintptr_t)head->func
 					      : (const void *)head->func;
 
-		if (kvfree_walk_stop(n, place, s, fns))
+		if (n == limit && kvfree_walk_stop(n, place, s, fns))
 			break;
 		n++;
 		if (fns && fns->list_obj)

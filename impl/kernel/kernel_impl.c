@@ -804,11 +804,11 @@ static unsigned long walk_kernel_bulk(int cpu, kernel_bulk_t head, enum kvfree_p
 				      struct kvfree_rcu_structure *s,
 				      const struct kvfree_rcu_walk_fns *fns)
 {
-	unsigned long records = 0, n = 0;
+	unsigned long records = 0, n = 0, limit = kvfree_walk_limit(place, fns);
 
 	for (struct kvfree_rcu_bulk_data *bnode = BULK_FIRST(head); bnode;
 	     bnode = BULK_NEXT(head, bnode)) {
-		if (kvfree_walk_stop(n, place, s, fns))
+		if (n == limit && kvfree_walk_stop(n, place, s, fns))
 			break;
 		n++;
 		records += bnode->nr_records;
