@@ -1359,8 +1359,10 @@ static unsigned long walk_bulk(struct kfree_rcu_cpu *krcp, struct list_head *hea
 		struct kvfree_rcu_bulk_data *bnode =
 			container_of(pos, struct kvfree_rcu_bulk_data, list);
 
-		if (n == limit && kvfree_walk_stop(n, place, s, fns))
+		if (n == limit) {
+			kvfree_walk_stopped(n, place, s, fns);
 			break;
+		}
 		n++;
 		records += bnode->nr_records;
 		walk_page(krcp, bnode, place, ch, batch, fns);

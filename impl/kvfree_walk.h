@@ -63,39 +63,34 @@ static inline void kvfree_walk_start(struct kvfree_rcu_structure *s, int cpu)
 }
 
 /*
- * Whether a walk along a list of @place (a bulk channel's pages, an rcu_head
- * list) that has gone through @n entries stops there: at fns->krc_max on the
- * krc's own lists (s->partial), at KVFREE_WALK_MAX on any (s->truncated).
- */
-KVFREE_HARNESS_FN
-static inline bool kvfree_walk_stop(unsigned long n, enum kvfree_page_place place,
-				    struct kvfree_rcu_structure *s,
-				    const struct kvfree_rcu_walk_fns *fns)
-{
-	if (place == KVFREE_PAGE_KRC && fns && fns->krc_max && n == fns->krc_max) {
-		s->partial = true;
-		return true;
-	}
-	if (n == KVFREE_WALK_MAX) {
-		s->truncated = true;
-		return true;
-	}
-	return false;
-}
-
-/*
- * The first entry count at which kvfree_walk_stop() can stop a walk along a
- * list of @place: a list walk compares with it, and asks kvfree_walk_stop()
- * only there (a walk at every krc unlock in the debug mode, an entry at a
- * time).
+ * The entry count at which a walk along a list of @place (a bulk channel's
+ * pages, an rcu_head list) stops: fns->krc_max on the krc's own lists, else
+ * KVFREE_WALK_MAX.  Taken once before the loop: the walks run at every krc
+ * unlock in the structural checks' debug mode, an entry at a time.
  */
 KVFREE_HARNESS_FN
 static inline unsigned long kvfree_walk_limit(enum kvfree_page_place place,
 					      const struct kvfree_rcu_walk_fns *fns)
 {
-	if (place == KVFREE_PAGE_KRC && fns && fns->krc_max && fns->krc_max < KVFREE_WALK_MAX)
+	if (place == KVFREE_PAGE_KRC && fns && fns->krc_max && fns->krc_max <= KVFREE_WALK_MAX)
 		return fns->krc_max;
 	return KVFREE_WALK_MAX;
+}
+
+/*
+ * A walk along a list of @place stopped at its limit, @n entries: on the
+ * krc's own lists at fns->krc_max (s->partial, the counts are lower bounds),
+ * else at KVFREE_WALK_MAX (s->truncated, not compared).
+ */
+KVFREE_HARNESS_FN
+static inline void kvfree_walk_stopped(unsigned long n, enum kvfree_page_place place,
+				       struct kvfree_rcu_structure *s,
+				       const struct kvfree_rcu_walk_fns *fns)
+{
+	if (place == KVFREE_PAGE_KRC && fns && fns->krc_max && n == fns->krc_max)
+		s->partial = true;
+	else
+		s->truncated = true;
 }
 
 /* The pages on a page cache: counted in s->cache_len, each shown to @fns. */
@@ -140,8 +135,10 @@ static inline unsigned long kvfree_walk_rcu_list(int cpu, const struct kenv_rcu_
 		const void *obj = offset_form ? (const char *)head - (uintptr_t)head->func
 					      : (const void *)head->func;
 
-		if (n == limit && kvfree_walk_stop(n, place, s, fns))
+		if (n == limit) {
+			kvfree_walk_stopped(n, place, s, fns);
 			break;
+		}
 		n++;
 		if (fns && fns->list_obj)
 			fns->list_obj(fns->arg, cpu, obj, place);

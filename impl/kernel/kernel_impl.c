@@ -808,8 +808,10 @@ static unsigned long walk_kernel_bulk(int cpu, kernel_bulk_t head, enum kvfree_p
 
 	for (struct kvfree_rcu_bulk_data *bnode = BULK_FIRST(head); bnode;
 	     bnode = BULK_NEXT(head, bnode)) {
-		if (n == limit && kvfree_walk_stop(n, place, s, fns))
+		if (n == limit) {
+			kvfree_walk_stopped(n, place, s, fns);
 			break;
+		}
 		n++;
 		records += bnode->nr_records;
 		walk_kernel_page(cpu, bnode, place, ch, batch, fns);
