@@ -1360,7 +1360,7 @@ static unsigned long walk_bulk(struct kfree_rcu_cpu *krcp, struct list_head *hea
 			container_of(pos, struct kvfree_rcu_bulk_data, list);
 
 		if (n == limit) {
-			kvfree_walk_stopped(n, place, s, fns);
+			kvfree_walk_stopped(s, limit);
 			break;
 		}
 		n++;

@@ -64,30 +64,29 @@ static inline void kvfree_walk_start(struct kvfree_rcu_structure *s, int cpu)
 
 /*
  * The entry count at which a walk along a list of @place (a bulk channel's
- * pages, an rcu_head list) stops: fns->krc_max on the krc's own lists, else
- * KVFREE_WALK_MAX.  Taken once before the loop: the walks run at every krc
- * unlock in the structural checks' debug mode, an entry at a time.
+ * pages, an rcu_head list) stops: fns->krc_max on the krc's own lists (when
+ * below KVFREE_WALK_MAX), else KVFREE_WALK_MAX.  Taken once before the loop:
+ * the walks run at every krc unlock in the structural checks' debug mode,
+ * an entry at a time.
  */
 KVFREE_HARNESS_FN
 static inline unsigned long kvfree_walk_limit(enum kvfree_page_place place,
 					      const struct kvfree_rcu_walk_fns *fns)
 {
-	if (place == KVFREE_PAGE_KRC && fns && fns->krc_max && fns->krc_max <= KVFREE_WALK_MAX)
+	if (place == KVFREE_PAGE_KRC && fns && fns->krc_max && fns->krc_max < KVFREE_WALK_MAX)
 		return fns->krc_max;
 	return KVFREE_WALK_MAX;
 }
 
 /*
- * A walk along a list of @place stopped at its limit, @n entries: on the
- * krc's own lists at fns->krc_max (s->partial, the counts are lower bounds),
- * else at KVFREE_WALK_MAX (s->truncated, not compared).
+ * A walk stopped at its @limit: below KVFREE_WALK_MAX it was fns->krc_max and
+ * the counts are lower bounds (s->partial); at it, nothing is compared
+ * (s->truncated).
  */
 KVFREE_HARNESS_FN
-static inline void kvfree_walk_stopped(unsigned long n, enum kvfree_page_place place,
-				       struct kvfree_rcu_structure *s,
-				       const struct kvfree_rcu_walk_fns *fns)
+static inline void kvfree_walk_stopped(struct kvfree_rcu_structure *s, unsigned long limit)
 {
-	if (place == KVFREE_PAGE_KRC && fns && fns->krc_max && n == fns->krc_max)
+	if (limit < KVFREE_WALK_MAX)
 		s->partial = true;
 	else
 		s->truncated = true;
@@ -136,7 +135,7 @@ static inline unsigned long kvfree_walk_rcu_list(int cpu, const struct kenv_rcu_
 					      : (const void *)head->func;
 
 		if (n == limit) {
-			kvfree_walk_stopped(n, place, s, fns);
+			kvfree_walk_stopped(s, limit);
 			break;
 		}
 		n++;

@@ -809,7 +809,7 @@ static unsigned long walk_kernel_bulk(int cpu, kernel_bulk_t head, enum kvfree_p
 	for (struct kvfree_rcu_bulk_data *bnode = BULK_FIRST(head); bnode;
 	     bnode = BULK_NEXT(head, bnode)) {
 		if (n == limit) {
-			kvfree_walk_stopped(n, place, s, fns);
+			kvfree_walk_stopped(s, limit);
 			break;
 		}
 		n++;
