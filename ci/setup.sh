@@ -22,13 +22,13 @@ KVT_ASAN_OPTIONS=(-Db_sanitize=address,undefined -Dkernel_src="$KVT_KERNEL_612"
 		  -Dkernel_patch="$KVT_KERNEL_612_FIXES")
 KVT_TSAN_OPTIONS=(-Db_sanitize=thread -Dkernel_src="$KVT_KERNEL_612"
 		  -Dkernel_patch="$KVT_KERNEL_612_FIXES")
-# Every libFuzzer build of the scripts (add -Db_sanitize=... for ASan+UBSan):
-# linked with LTO, which inlines the environment's small calls (locks, irq
-# state, context) into the implementation across files: less time per
-# execution on the same inputs (the README's "Where the speed stands"), with
-# the same instrumentation (coverage and sanitizers are added as each file
-# compiles, before the link).  Such a build makes only the
-# targets it runs: an LTO link of all of the tree's programs takes minutes.
+# Every libFuzzer build of the scripts, without a sanitizer and with
+# ASan+UBSan: linked with LTO, which inlines the environment's small calls
+# (locks, irq state, context) into the implementation across files, for less
+# time per execution on the same inputs (the README's "Where the speed
+# stands") with the same instrumentation (coverage and sanitizers are added
+# as each file compiles, before the link).  Such a build makes only the
+# targets it runs: an LTO link of every program of the tree takes minutes.
 KVT_LIBFUZZER_OPTIONS=(-Dfuzzing=libfuzzer -Db_lto=true)
 KVT_LIBFUZZER_ASAN_OPTIONS=("${KVT_LIBFUZZER_OPTIONS[@]}" -Db_sanitize=address,undefined
 			    -Dstress=disabled)
