@@ -150,6 +150,15 @@ class BenchOptions(unittest.TestCase):
                           (['--fuzz', '--fixed', '/nonexistent/inputs'],
                            '--fixed /nonexistent/inputs: not a folder of inputs'),
                           (['--ceiling'], '--ceiling goes with --fuzz'),
+                          (['--pair', '/bin/true'], '--pair needs two programs'),
+                          (['--pair', '/nonexistent/a', '/bin/true', '--inputs', '/tmp'],
+                           '--pair /nonexistent/a: not a program'),
+                          (['--pair', '/bin/true', '/bin/true'],
+                           '--inputs (none): not a folder of inputs'),
+                          (['--pair', '/bin/true', '/bin/true', '--inputs', '/tmp',
+                            '--rounds', '0'], '--runs and --rounds must be positive'),
+                          (['--pair', '/bin/true', '/bin/true', '--fuzz'],
+                           '--pair and --fuzz are two different benchmarks'),
                           (['--fuzzz'], "unknown option '--fuzzz'")):
             r = self.bench(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
@@ -158,7 +167,8 @@ class BenchOptions(unittest.TestCase):
     def test_help_names_every_option(self):
         r = self.bench('--help')
         self.assertEqual(r.returncode, 0, r.stderr)
-        for opt in ('--fuzz', '--seconds', '--seeds', '--fixed', '--ceiling', '--out',
+        for opt in ('--fuzz', '--seconds', '--seeds', '--fixed', '--ceiling', '--out', '--pair',
+                    '--inputs', '--runs', '--rounds',
                     'Nothing here judges a time'):
             self.assertIn(opt, r.stdout)
         self.assertNotIn('set -euo', r.stdout)
