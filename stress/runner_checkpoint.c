@@ -35,7 +35,8 @@
  * exact and never 0, the caches empty after its scan and the refill backing
  * off (BOUNDED), and on an empty system the count KVFREE_SHRINK_EMPTY.
  * Drain checkpoints come no more often than the PROGRESS monitor's bound
- * plus a second, so objects can outlive the bound between two barriers.
+ * plus a second, so objects can outlive the bound between two barriers;
+ * a pressure phase that ends before its first one has it at its end.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -321,8 +322,15 @@ void runner_checks_tick(struct runner_phase *ph, uint64_t now_ns)
 		next_drain_ns = now_ns + drain_interval_ns;
 }
 
+/*
+ * A phase that had no checkpoint gets one at its end, and a pressure phase
+ * that had no drain checkpoint gets that: however slowly a loaded machine
+ * ran the phase, or however short it was, each check ran at least once.
+ */
 void runner_checks_end(struct runner_phase *ph)
 {
-	if (runner_opts.checkpoint_ms && !ph->cp.count)
-		checkpoint(ph, false);
+	bool drain = drains && !ph->cp.drains;
+
+	if (runner_opts.checkpoint_ms && (!ph->cp.count || drain))
+		checkpoint(ph, drain);
 }

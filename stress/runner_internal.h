@@ -141,8 +141,9 @@ void runner_checks_tick(struct runner_phase *ph, uint64_t now_ns);
 /*
  * The flood's last moment: a checkpoint if checkpoints are on and none was
  * due yet (a phase shorter than --checkpoint-ms, or one whose main thread a
- * loaded machine kept from its ticks).  Context: the main thread, before
- * the flood stops.
+ * loaded machine kept from its ticks), a drain checkpoint if the phase
+ * floods with pressure and none was due yet.  Context: the main thread,
+ * before the flood stops.
  */
 void runner_checks_end(struct runner_phase *ph);
 
