@@ -189,14 +189,18 @@ static unsigned int word(const struct kenv_work *w)
 	return wstate(w) >> SIM_W_ORD_SHIFT;
 }
 
+/*
+ * A load and a store, not a locked read-modify-write: the simulation runs on
+ * one thread and switches only at its own points, never between the two.
+ */
 static void wset(struct kenv_work *w, unsigned int bits)
 {
-	atomic_fetch_or_explicit(&w->state, bits, memory_order_relaxed);
+	atomic_store_explicit(&w->state, wstate(w) | bits, memory_order_relaxed);
 }
 
 static void wclear(struct kenv_work *w, unsigned int bits)
 {
-	atomic_fetch_and_explicit(&w->state, ~bits, memory_order_relaxed);
+	atomic_store_explicit(&w->state, wstate(w) & ~bits, memory_order_relaxed);
 }
 
 static uint64_t wdone(const struct kenv_work *w)
