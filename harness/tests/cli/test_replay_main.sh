@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# test_replay_main.sh FUZZ-OPS SRCDIR - the replay main's contract (a build
+# without a fuzzing engine): each input run -runs=N times and timed, bad
+# options and missing inputs exit 2 naming the argument, -timeout's alarm
+# names the input and exits 1.  TAP output.
+set -u
+exe=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+fails=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+# expect CODE DESC CMD...: run CMD, require exit CODE; stderr kept in $tmp/err.
+expect() {
+	local code=$1 desc=$2 rc
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -eq "$code" ]; then ok "$desc"; else not_ok "$desc (exit $rc, wanted $code)"; sed 's/^/# /' "$tmp/err"; fi
+}
+# grep_err PATTERN DESC: the last command's stderr matches PATTERN.
+grep_err() {
+	if grep -qE -- "$1" "$tmp/err"; then ok "$2"; else not_ok "$2"; sed 's/^/# /' "$tmp/err"; fi
+}
+
+dir=$src/corpus/fuzz-ops
+nfiles=$(find "$dir" -maxdepth 1 -type f ! -name '.*' | wc -l)
+one=$dir/$(ls "$dir" | head -n1)
+
+expect 0 "a folder, each input run 3 times" "$exe" -runs=3 "$dir"
+got=$(grep -cE '^Executed .* in [0-9]+\.[0-9]+ us per run \(3 runs\)$' "$tmp/err")
+[ "$got" -eq "$nfiles" ] && ok "an Executed line per input ($got of $nfiles)" ||
+	not_ok "an Executed line per input ($got of $nfiles)"
+got=$(grep -c '^Running: ' "$tmp/err")
+[ "$got" -eq "$nfiles" ] && ok "a Running line per input" || not_ok "a Running line per input ($got)"
+expect 0 "without options, one run" "$exe" "$one"
+grep_err "^Executed $one in .* \(1 runs\)$" "one run by default"
+
+expect 2 "-runs=0 is refused" "$exe" -runs=0 "$one"
+grep_err "^argument 1: -runs takes a whole number in \[1, [0-9]+\], not '0'$" "the message names argument 1"
+expect 2 "-runs=x is refused" "$exe" -timeout=5 -runs=x "$one"
+grep_err "^argument 2: -runs takes a whole number" "the message names argument 2"
+expect 2 "-runs=-1 is refused" "$exe" -runs=-1 "$one"
+expect 2 "-runs= is refused" "$exe" -runs= "$one"
+expect 2 "-timeout=1s is refused" "$exe" -timeout=1s "$one"
+grep_err "^argument 1: -timeout takes a whole number in \[0, 86400\], not '1s'$" "the message names the value"
+expect 2 "an unknown option is refused" "$exe" -max_len=64 "$one"
+grep_err "^argument 1: unknown option '-max_len=64'" "the message names the option"
+expect 2 "no input is a usage error" "$exe" -runs=2
+grep_err "^usage: " "usage printed"
+expect 2 "a missing input exits 2" "$exe" "$tmp/nonexistent"
+grep_err "nonexistent: No such file or directory" "the message names the file"
+
+# The alarm's handler: SIGALRM while an input runs names it and exits 1.
+expect 1 "the timeout names the input and exits 1" \
+	timeout --preserve-status -s ALRM 1 "$exe" -timeout=86400 -runs=100000000000 "$one"
+grep_err "^timeout: the runs of $one took longer than -timeout allows$" "the message names the input"
+
+echo "1..$n"
+exit $((fails > 0))
