@@ -5,25 +5,7 @@
 set -u
 kvt=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-fails=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-# expect CODE DESC CMD...: run CMD, require exit CODE; stderr kept in $tmp/err.
-expect() {
-	local code=$1 desc=$2 rc
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok "$desc"; else not_ok "$desc (exit $rc, wanted $code)"; sed 's/^/# /' "$tmp/err"; fi
-}
-# grep_err PATTERN DESC: the last command's stderr matches PATTERN.
-grep_err() {
-	if grep -qE "$1" "$tmp/err"; then ok "$2"; else not_ok "$2"; sed 's/^/# /' "$tmp/err"; fi
-}
+. "$(dirname "$0")/tap.sh"
 
 seed=$src/corpus/seeds/kernel-fill-pages.kvt
 cfg=$(grep '^config ' "$seed")
@@ -64,5 +46,4 @@ expect 0 "decode the text form too" sh -c "'$kvt' decode '$seed' > '$tmp/seed.ca
 if cmp -s "$tmp/seed.txt" "$tmp/seed.canon"; then ok "binary and text decode to the same text"; else not_ok "binary and text decode to the same text"; fi
 expect 0 "the decoded text replays" "$kvt" replay "$tmp/seed.txt"
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_done

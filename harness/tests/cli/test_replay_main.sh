@@ -6,25 +6,7 @@
 set -u
 exe=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-fails=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-# expect CODE DESC CMD...: run CMD, require exit CODE; stderr kept in $tmp/err.
-expect() {
-	local code=$1 desc=$2 rc
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok "$desc"; else not_ok "$desc (exit $rc, wanted $code)"; sed 's/^/# /' "$tmp/err"; fi
-}
-# grep_err PATTERN DESC: the last command's stderr matches PATTERN.
-grep_err() {
-	if grep -qE -- "$1" "$tmp/err"; then ok "$2"; else not_ok "$2"; sed 's/^/# /' "$tmp/err"; fi
-}
+. "$(dirname "$0")/tap.sh"
 
 dir=$src/corpus/fuzz-ops
 nfiles=$(find "$dir" -maxdepth 1 -type f ! -name '.*' | wc -l)
@@ -59,5 +41,4 @@ expect 1 "the timeout names the input and exits 1" \
 	timeout --preserve-status -s ALRM 1 "$exe" -timeout=86400 -runs=100000000000 "$one"
 grep_err "^timeout: the runs of $one took longer than -timeout allows$" "the message names the input"
 
-echo "1..$n"
-exit $((fails > 0))
+tap_done
