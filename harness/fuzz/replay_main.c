@@ -97,7 +97,7 @@ static int run_file(const char *path)
 	fprintf(stderr, "Running: %s\n", path);
 	current = path;
 	if (timeout_s)
-		alarm(timeout_s * runs < UINT_MAX ? (unsigned int)(timeout_s * runs) : UINT_MAX);
+		alarm(runs < UINT_MAX / timeout_s ? (unsigned int)(timeout_s * runs) : UINT_MAX);
 	t0 = thread_cpu_ns();
 	for (unsigned long r = 0; r < runs; r++)
 		LLVMFuzzerTestOneInput(buf, (size_t)size);
