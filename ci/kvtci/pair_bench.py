@@ -5,14 +5,19 @@ run at the same time, one pinned to each of two CPUs, then with the CPUs
 swapped: a round.  On a machine whose CPUs run at different and drifting
 speeds, neither a run after the other nor two runs on one CPU compare them;
 a round gives both the same CPUs for the same time.  Reads OUT/pair.tsv:
-  side round cpu inputs runs cpu_user cpu_sys exe
+  side round cpu inputs runs cpu_user cpu_sys exe exec_s
 One timed pass a line: side A or B, the CPU it was pinned to, each of the
-inputs executed `runs` times, its CPU seconds.  Every round must hold A and
-B once on each of two CPUs (bad input: exit 2, the file and line named,
-nothing written).  A round's ratio is B's user CPU seconds over A's, summed
-over its two placements: below 1, B takes less; the median ratio over the
-rounds is the figure.  The per-execution times include the system time
-(libFuzzer reads each input file again for every execution).
+inputs executed `runs` times, its CPU seconds, and exec_s, the CPU seconds
+of the executions alone as a timing program reports them (its `Executed`
+lines: no start-up, no reading of inputs, no leak check at exit), or `-`
+for a program that reports none (a libFuzzer replay).  Every round must hold
+A and B once on each of two CPUs (bad input: exit 2, the file and line
+named, nothing written).  A round's ratio is B's seconds over A's, summed
+over its two placements: the executions' own when every pass of the round
+has them, else the user CPU seconds; below 1, B takes less.  The median
+ratio over the rounds is the figure.  The per-execution times are the
+executions' own too, else the user and system time (libFuzzer reads each
+input file again for every execution).
 
 usage: python3 -m kvtci.pair_bench OUT
 """
@@ -28,16 +33,17 @@ def read_pairs(path):
     passes, rounds = [], {}
     for n, line in enumerate(read_lines(path), 1):
         f = line.split('\t')
-        if len(f) != 8:
-            raise BadInput('%s:%d: expected 8 tab-separated fields (side round cpu inputs runs '
-                           'cpu_user cpu_sys exe), got %d' % (path, n, len(f)))
+        if len(f) != 9:
+            raise BadInput('%s:%d: expected 9 tab-separated fields (side round cpu inputs runs '
+                           'cpu_user cpu_sys exe exec_s), got %d' % (path, n, len(f)))
         if f[0] not in ('A', 'B'):
             raise BadInput('%s:%d: side is A or B, not %r' % (path, n, f[0]))
         p = {'side': f[0], 'round': number(path, n, 'round', f[1]),
              'cpu': number(path, n, 'cpu', f[2]), 'inputs': number(path, n, 'inputs', f[3]),
              'runs': number(path, n, 'runs', f[4]),
              'user': number(path, n, 'cpu_user', f[5], float),
-             'sys': number(path, n, 'cpu_sys', f[6], float), 'exe': f[7], 'line': n}
+             'sys': number(path, n, 'cpu_sys', f[6], float), 'exe': f[7], 'line': n,
+             'exec': None if f[8] == '-' else number(path, n, 'exec_s', f[8], float)}
         if not p['inputs'] or not p['runs']:
             raise BadInput('%s:%d: inputs and runs must be positive' % (path, n))
         passes.append(p)
@@ -59,12 +65,19 @@ def read_pairs(path):
     return passes, rounds
 
 
+def seconds(p, basis):
+    """A pass's seconds on @basis: 'exec' (the executions' own) or 'user'."""
+    return p['exec'] if basis == 'exec' else p['user']
+
+
 def summarize(passes, rounds):
     out = {'rounds': [], 'exe': {}}
     for r, sides in sorted(rounds.items()):
-        a = sum(p['user'] for p in sides['A'])
-        b = sum(p['user'] for p in sides['B'])
-        out['rounds'].append({'round': r, 'a_user': round(a, 3), 'b_user': round(b, 3),
+        ps = sides['A'] + sides['B']
+        basis = 'exec' if all(p['exec'] is not None for p in ps) else 'user'
+        a = sum(seconds(p, basis) for p in sides['A'])
+        b = sum(seconds(p, basis) for p in sides['B'])
+        out['rounds'].append({'round': r, 'basis': basis, 'a_s': round(a, 3), 'b_s': round(b, 3),
                               'ratio': round(b / a, 3) if a else None})
     ratios = [x['ratio'] for x in out['rounds'] if x['ratio'] is not None]
     out['ratio_median'] = round(statistics.median(ratios), 3) if ratios else None
@@ -72,26 +85,36 @@ def summarize(passes, rounds):
     out['ratio_max'] = max(ratios) if ratios else None
     for side in ('A', 'B'):
         ps = [p for p in passes if p['side'] == side]
-        us = [(p['user'] + p['sys']) * 1e6 / (p['inputs'] * p['runs']) for p in ps]
+        own = all(p['exec'] is not None for p in ps)
+        us = [(p['exec'] if own else p['user'] + p['sys']) * 1e6 / (p['inputs'] * p['runs'])
+              for p in ps]
         out['exe'][side] = {'exe': ps[0]['exe'], 'us_per_exec': round(statistics.median(us), 1),
-                            'us_per_exec_min': round(min(us), 1)}
+                            'us_per_exec_min': round(min(us), 1),
+                            'basis': 'exec' if own else 'user+sys'}
     return out
+
+
+BASIS = {'exec': "the executions' own CPU seconds", 'user': 'user CPU seconds',
+         'user+sys': 'user and system CPU seconds'}
 
 
 def text(s):
     L = ['# ci/bench --pair: two fuzz targets side by side on the same inputs', '',
-         '| side | program | µs per execution: median (min) |', '| --- | --- | ---: |']
+         '| side | program | µs per execution: median (min) | from |', '| --- | --- | ---: | --- |']
     for side in ('A', 'B'):
         e = s['exe'][side]
-        L.append('| %s | `%s` | %.1f (%.1f) |' % (side, e['exe'], e['us_per_exec'],
-                                                 e['us_per_exec_min']))
-    L += ['', '| round | A user s | B user s | B / A |', '| ---: | ---: | ---: | ---: |']
+        L.append('| %s | `%s` | %.1f (%.1f) | %s |' % (side, e['exe'], e['us_per_exec'],
+                                                      e['us_per_exec_min'], BASIS[e['basis']]))
+    L += ['', '| round | A s | B s | B / A | from |', '| ---: | ---: | ---: | ---: | --- |']
     for r in s['rounds']:
-        L.append('| %d | %.2f | %.2f | %s |' % (r['round'], r['a_user'], r['b_user'],
-                                                '-' if r['ratio'] is None else '%.3f' % r['ratio']))
+        L.append('| %d | %.2f | %.2f | %s | %s |' % (
+            r['round'], r['a_s'], r['b_s'], '-' if r['ratio'] is None else '%.3f' % r['ratio'],
+            BASIS[r['basis']]))
     if s['ratio_median'] is not None:
-        L += ['', 'B / A, user CPU seconds: median %.3f (%.3f-%.3f) over %d round(s)' % (
-            s['ratio_median'], s['ratio_min'], s['ratio_max'], len(s['rounds']))]
+        bases = sorted({r['basis'] for r in s['rounds']})
+        L += ['', 'B / A, %s: median %.3f (%.3f-%.3f) over %d round(s)' % (
+            ' or '.join(BASIS[b] for b in bases), s['ratio_median'], s['ratio_min'],
+            s['ratio_max'], len(s['rounds']))]
     return L
 
 

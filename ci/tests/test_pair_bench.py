@@ -5,9 +5,9 @@ import os
 from tests.run_module import FolderTest, run_module
 
 
-def line(side, rnd, cpu, user, exe=None, sys_s='0.5'):
-    return '%s\t%d\t%d\t100\t10\t%s\t%s\t%s\n' % (side, rnd, cpu, user, sys_s,
-                                                 exe or '/t/%s/fuzz-ops' % side.lower())
+def line(side, rnd, cpu, user, exe=None, sys_s='0.5', exec_s='-'):
+    return '%s\t%d\t%d\t100\t10\t%s\t%s\t%s\t%s\n' % (
+        side, rnd, cpu, user, sys_s, exe or '/t/%s/fuzz-ops' % side.lower(), exec_s)
 
 
 GOOD = (line('A', 1, 0, '2.0') + line('B', 1, 1, '1.6') + line('A', 1, 1, '3.0') +
@@ -31,8 +31,30 @@ class PairBench(FolderTest):
         # A's passes: (2.5, 3.5, 2.5, 2.5, 1.5, 1.5) s for 1,000 executions each.
         self.assertEqual(s['exe']['A']['us_per_exec'], 2500.0)
         self.assertEqual(s['exe']['A']['us_per_exec_min'], 1500.0)
-        self.assertIn('median 0.900 (0.800-1.050) over 3 round(s)', self.read('pair.txt'))
+        self.assertIn('user CPU seconds: median 0.900 (0.800-1.050) over 3 round(s)',
+                      self.read('pair.txt'))
         self.assertIn('| B | `/t/b/fuzz-ops` |', r.stdout)
+
+    def test_the_executions_own_seconds_when_every_pass_has_them(self):
+        # Round 1: the executions' own (1.0 + 1.2) / (2.0 + 2.0); round 2 has a
+        # pass without them (a libFuzzer replay): user CPU, 2.4 / 3.0.
+        t = (line('A', 1, 0, '2.5', exec_s='2.0') + line('B', 1, 1, '2.0', exec_s='1.0') +
+             line('A', 1, 1, '2.5', exec_s='2.0') + line('B', 1, 0, '2.0', exec_s='1.2') +
+             line('A', 2, 0, '1.5', exec_s='1.0') + line('B', 2, 1, '1.2') +
+             line('A', 2, 1, '1.5', exec_s='1.0') + line('B', 2, 0, '1.2', exec_s='1.0'))
+        self.write('pair.tsv', t)
+        r = run_module('pair_bench', self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = json.loads(self.read('pair.json'))
+        self.assertEqual([(x['basis'], x['ratio']) for x in s['rounds']],
+                         [('exec', 0.55), ('user', 0.8)])
+        # A timed every pass itself: 1.0-2.0 s for 1,000 executions; B did not.
+        self.assertEqual((s['exe']['A']['basis'], s['exe']['A']['us_per_exec'],
+                          s['exe']['A']['us_per_exec_min']), ('exec', 1500.0, 1000.0))
+        self.assertEqual((s['exe']['B']['basis'], s['exe']['B']['us_per_exec_min']),
+                         ('user+sys', 1700.0))
+        self.assertIn("the executions' own CPU seconds or user CPU seconds: median 0.675",
+                      r.stdout)
 
     def refused(self, text, msg):
         self.write('pair.tsv', text)
@@ -44,7 +66,8 @@ class PairBench(FolderTest):
         self.assertFalse(os.path.exists(os.path.join(self.out, 'pair.json')))
 
     def test_truncated_line_bad_side_and_number(self):
-        self.refused(GOOD + 'A\t4\t0\t100\n', 'pair.tsv:13: expected 8 tab-separated fields')
+        self.refused(GOOD + 'A\t4\t0\t100\n', 'pair.tsv:13: expected 9 tab-separated fields')
+        self.refused(GOOD.replace('fuzz-ops\t-', 'fuzz-ops\t1.5s', 1), 'pair.tsv:1: exec_s is not a')
         self.refused(GOOD.replace('A\t2\t0', 'C\t2\t0'), "pair.tsv:5: side is A or B, not 'C'")
         self.refused(GOOD.replace('\t3.0\t', '\t3,0\t'), 'pair.tsv:3: cpu_user is not a')
         self.refused(GOOD.replace('\t100\t10\t2.0', '\t100\t0\t2.0', 1),
@@ -58,8 +81,8 @@ class PairBench(FolderTest):
                      'round 2 puts A and B on different CPUs')
 
     def test_two_programs_on_one_side(self):
-        self.refused(GOOD.replace('A\t1\t1\t100\t10\t3.0\t0.5\t/t/a/fuzz-ops',
-                                  'A\t1\t1\t100\t10\t3.0\t0.5\t/t/c/fuzz-ops'),
+        self.refused(GOOD.replace('A\t1\t1\t100\t10\t3.0\t0.5\t/t/a/fuzz-ops\t-',
+                                  'A\t1\t1\t100\t10\t3.0\t0.5\t/t/c/fuzz-ops\t-'),
                      'pair.tsv:3: round 1 runs /t/c/fuzz-ops as A, line 1 another program')
 
     def test_no_passes_and_no_file(self):
