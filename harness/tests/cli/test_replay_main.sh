@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# test_replay_main.sh FUZZ-OPS SRCDIR - the replay main's contract (a build
-# without a fuzzing engine): each input run -runs=N times and timed, bad
+# test_replay_main.sh FUZZ-OPS SRCDIR COUNT-TARGET - the replay main's
+# contract (a build without a fuzzing engine): each input run -runs=N times
+# with its whole bytes (COUNT-TARGET prints a line per call) and timed, bad
 # options and missing inputs exit 2 naming the argument, -timeout's alarm
 # names the input and exits 1.  TAP output.
 set -u
 exe=$1
 src=$2
+count=$3
 . "$(dirname "$0")/tap.sh"
 
 dir=$src/corpus/fuzz-ops
@@ -18,6 +20,17 @@ got=$(grep -cE '^Executed .* in [0-9]+\.[0-9]+ us per run \(3 runs\)$' "$tmp/err
 	not_ok "an Executed line per input ($got of $nfiles)"
 got=$(grep -c '^Running: ' "$tmp/err")
 [ "$got" -eq "$nfiles" ] && ok "a Running line per input" || not_ok "a Running line per input ($got)"
+
+# The calls themselves: 3 per input, each with the file's length and bytes.
+"$count" -runs=3 "$dir" >"$tmp/calls" 2>/dev/null
+want=$(for f in $(LC_ALL=C ls "$dir"); do
+	sum=$(od -An -v -tu1 "$dir/$f" | awk '{ for (i = 1; i <= NF; i++) s += $i } END { print s + 0 }')
+	for r in 1 2 3; do echo "call $(stat -c %s "$dir/$f") $sum"; done
+done)
+[ "$(cat "$tmp/calls")" = "$want" ] && ok "each input called 3 times with its whole bytes, in name order" ||
+	not_ok "each input called 3 times with its whole bytes ($(wc -l <"$tmp/calls") calls, want $((3 * nfiles)))"
+"$count" "$one" >"$tmp/calls" 2>/dev/null
+[ "$(wc -l <"$tmp/calls")" -eq 1 ] && ok "one call by default" || not_ok "one call by default"
 expect 0 "without options, one run" "$exe" "$one"
 grep_err "^Executed $one in .* \(1 runs\)$" "one run by default"
 
