@@ -271,7 +271,7 @@ static void co_trampoline(void)
 			sim.cpu[co->cpu].workers_active--;
 		co->state = SIM_CO_FREE;
 		co->id = -1;
-		sim_wake_note();
+		sim_wake_note(SIM_WAIT_TASK);
 		sim_co_suspend(co);
 		/* Reused: main set up a new fn and switched back in. */
 		co = sim.cur;

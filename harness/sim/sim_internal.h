@@ -166,6 +166,7 @@ enum sim_wait_kind {
 	SIM_WAIT_WORK,		/* @work's done generation reached @target */
 	SIM_WAIT_TASK,		/* coroutine @task finished */
 };
+#define SIM_WAIT_KINDS		(SIM_WAIT_TASK + 1)
 
 /* What a blocked context waits for; lives on the waiter's stack. */
 struct sim_wait {
@@ -232,13 +233,16 @@ struct sim_state {
 	struct sim_co *runq[SIM_CO_MAX];
 	unsigned int runq_nr;
 	unsigned int nr_blocked;	/* coroutines in SIM_CO_BLOCKED */
-	uint64_t blocked_slots[SIM_CO_MAX / 64];	/* their slots, a bit each */
+	/* Their slots, a bit each, by the kind of wait (enum sim_wait_kind). */
+	uint64_t blocked_slots[SIM_WAIT_KINDS][SIM_CO_MAX / 64];
 	/*
-	 * Bumped by whatever can end a wait (sim_wait_done()): a grace period
-	 * starting or ending, callbacks invoked or moved, a work item finishing, a
-	 * coroutine exiting.  sim_wake_blocked() looks again only after a bump.
+	 * The kinds of wait something may have ended since sim_wake_blocked()
+	 * last looked, a bit each: a grace period starting or ending (GP),
+	 * callbacks invoked or moved (BARRIER), a work item finishing (WORK), a
+	 * coroutine exiting (TASK).  A wait's condition changes only there, and
+	 * a waiter blocks only while it is false: the others need no look.
 	 */
-	uint64_t wake_gen, wake_seen;
+	unsigned int wake_kinds;
 	int next_id;
 	struct sim_wait *driver_wait;	/* the driver context's, while it waits */
 
@@ -292,10 +296,10 @@ extern const char *const sim_ctx_names[KENV_CTX_NR];
  */
 #define SIM_HOT static inline __attribute__((always_inline))
 
-/* Something a blocked coroutine may wait for happened (sim.wake_gen). */
-SIM_HOT void sim_wake_note(void)
+/* Something waits of @kind may wait for happened (sim.wake_kinds). */
+SIM_HOT void sim_wake_note(enum sim_wait_kind kind)
 {
-	sim.wake_gen++;
+	sim.wake_kinds |= 1u << kind;
 }
 
 /* The innermost frame; the CPU it runs on. */

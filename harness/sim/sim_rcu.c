@@ -93,7 +93,7 @@ void sim_rcu_start_gp(void)
 	if (sim_gp_in_progress())
 		return;
 	sim.gp_seq++;
-	sim_wake_note();
+	sim_wake_note(SIM_WAIT_GP);
 	sim.gp_starts++;
 	sim.gp_start_time = sim.now;
 	sim.st.gps_started++;
@@ -108,7 +108,7 @@ void sim_rcu_end_gp(void)
 	if (!sim_gp_in_progress())
 		return;
 	sim.gp_seq = (sim.gp_seq | GP_STATE_MASK) + 1;
-	sim_wake_note();
+	sim_wake_note(SIM_WAIT_GP);
 	sim.st.gps_completed++;
 	check_trace("gp %" PRIu64 " ends", sim.gp_starts);
 	check_gp_ended();
@@ -337,7 +337,7 @@ void sim_rcu_invoke_ready(unsigned int cpu)
 			if (!c->cb_head)
 				c->cb_tail = &c->cb_head;
 			c->cb_invoked++;
-			sim_wake_note();
+			sim_wake_note(SIM_WAIT_BARRIER);
 			sim.st.callbacks_invoked++;
 			head->func(head);
 		}
@@ -378,7 +378,7 @@ void sim_rcu_migrate_callbacks(unsigned int from, unsigned int to)
 	}
 	t->cb_queued += n;
 	f->cb_invoked = f->cb_queued;
-	sim_wake_note();
+	sim_wake_note(SIM_WAIT_BARRIER);
 	f->cb_head = NULL;
 	f->cb_tail = &f->cb_head;
 	f->seg_nr = 0;

@@ -109,8 +109,7 @@ void sim_init(const struct sim_config *cfg)
 	sim.driver_wait = NULL;
 	sim.nr_blocked = 0;
 	memset(sim.blocked_slots, 0, sizeof(sim.blocked_slots));
-	sim.wake_gen = 1;
-	sim.wake_seen = 0;
+	sim.wake_kinds = 0;
 
 	sim.hook_offline = NULL;
 	sim.hook_online = NULL;

@@ -107,7 +107,7 @@ static void sim_wake_one(struct sim_co *co)
 {
 	co->state = SIM_CO_RUNNABLE;
 	sim.nr_blocked--;
-	sim.blocked_slots[co->slot / 64] &= ~(1ull << (co->slot % 64));
+	sim.blocked_slots[co->wait->kind][co->slot / 64] &= ~(1ull << (co->slot % 64));
 	if (co->worker)
 		sim.cpu[co->cpu].workers_active++;
 	sim_runq_add(co);
@@ -116,14 +116,23 @@ static void sim_wake_one(struct sim_co *co)
 
 bool sim_wake_blocked(void)
 {
+	unsigned int kinds = sim.wake_kinds;
 	bool any = false;
 
-	if (sim.wake_seen == sim.wake_gen)
+	if (!kinds)
 		return false;
-	sim.wake_seen = sim.wake_gen;
-	/* In slot order, as a scan of every slot would go, blocked ones only. */
-	for (unsigned int w = 0; w < SIM_CO_MAX / 64 && sim.nr_blocked; w++) {
-		for (uint64_t bits = sim.blocked_slots[w]; bits; bits &= bits - 1) {
+	sim.wake_kinds = 0;
+	/*
+	 * In slot order, as a scan of every slot would go, blocked ones only,
+	 * and of those only the ones whose kind of wait may have ended.
+	 */
+	for (unsigned int w = 0; w < (sim.nr_co_used + 63) / 64 && sim.nr_blocked; w++) {
+		uint64_t bits = 0;
+
+		for (unsigned int k = 0; k < SIM_WAIT_KINDS; k++)
+			if (kinds & (1u << k))
+				bits |= sim.blocked_slots[k][w];
+		for (; bits; bits &= bits - 1) {
 			struct sim_co *co = sim.co[w * 64 + (unsigned int)__builtin_ctzll(bits)];
 
 			if (!sim_wait_done(co->wait))
@@ -208,7 +217,7 @@ void sim_block(struct sim_wait *w)
 	co->wait = w;
 	co->state = SIM_CO_BLOCKED;
 	sim.nr_blocked++;
-	sim.blocked_slots[co->slot / 64] |= 1ull << (co->slot % 64);
+	sim.blocked_slots[w->kind][co->slot / 64] |= 1ull << (co->slot % 64);
 	if (co->worker && sim.cpu[co->cpu].workers_active)
 		sim.cpu[co->cpu].workers_active--;
 	sim_co_suspend(co);

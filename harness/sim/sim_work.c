@@ -517,7 +517,7 @@ void sim_worker_main(void *arg)
 		co->ct.rcu_work_early = false;
 		wclear(w, SIM_W_RUNNING);
 		w->env_priv = (void *)(uintptr_t)gen;
-		sim_wake_note();
+		sim_wake_note(SIM_WAIT_WORK);
 		sim_context_ended("a work item");
 		sim_point("worker");
 	}
