@@ -310,12 +310,16 @@ struct sim_co *sim_co_spawn(unsigned int cpu, enum kenv_ctx ctx, void (*fn)(void
 	return co;
 }
 
-/* sim_init(): coroutines still blocked from the last run are abandoned. */
+/*
+ * sim_init(): coroutines still blocked from the last run are abandoned.  The
+ * slots above nr_co_used were not handed out since the last reset, and are
+ * free already.
+ */
 void sim_co_reset(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < sim.nr_co; i++) {
+	for (i = 0; i < sim.nr_co_used; i++) {
 		struct sim_co *co = sim.co[i];
 
 		if (co->state != SIM_CO_FREE)
