@@ -65,6 +65,11 @@ def read_pairs(path):
     return passes, rounds
 
 
+def timed(ps):
+    """Whether every pass of @ps timed its executions itself."""
+    return all(p['exec'] is not None for p in ps)
+
+
 def seconds(p, basis):
     """A pass's seconds on @basis: 'exec' (the executions' own) or 'user'."""
     return p['exec'] if basis == 'exec' else p['user']
@@ -73,8 +78,7 @@ def seconds(p, basis):
 def summarize(passes, rounds):
     out = {'rounds': [], 'exe': {}}
     for r, sides in sorted(rounds.items()):
-        ps = sides['A'] + sides['B']
-        basis = 'exec' if all(p['exec'] is not None for p in ps) else 'user'
+        basis = 'exec' if timed(sides['A'] + sides['B']) else 'user'
         a = sum(seconds(p, basis) for p in sides['A'])
         b = sum(seconds(p, basis) for p in sides['B'])
         out['rounds'].append({'round': r, 'basis': basis, 'a_s': round(a, 3), 'b_s': round(b, 3),
@@ -85,7 +89,7 @@ def summarize(passes, rounds):
     out['ratio_max'] = max(ratios) if ratios else None
     for side in ('A', 'B'):
         ps = [p for p in passes if p['side'] == side]
-        own = all(p['exec'] is not None for p in ps)
+        own = timed(ps)
         us = [(p['exec'] if own else p['user'] + p['sys']) * 1e6 / (p['inputs'] * p['runs'])
               for p in ps]
         out['exe'][side] = {'exe': ps[0]['exe'], 'us_per_exec': round(statistics.median(us), 1),

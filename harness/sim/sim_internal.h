@@ -296,7 +296,7 @@ extern const char *const sim_ctx_names[KENV_CTX_NR];
  */
 #define SIM_HOT static inline __attribute__((always_inline))
 
-/* Something waits of @kind may wait for happened (sim.wake_kinds). */
+/* Something a wait of @kind may be waiting for happened (sim.wake_kinds). */
 SIM_HOT void sim_wake_note(enum sim_wait_kind kind)
 {
 	sim.wake_kinds |= 1u << kind;
