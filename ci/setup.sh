@@ -29,7 +29,13 @@ KVT_TSAN_OPTIONS=(-Db_sanitize=thread -Dkernel_src="$KVT_KERNEL_612"
 # stands") with the same instrumentation (coverage and sanitizers are added
 # as each file compiles, before the link).  Such a build makes only the
 # targets it runs: an LTO link of every program of the tree takes minutes.
-KVT_LIBFUZZER_OPTIONS=(-Dfuzzing=libfuzzer -Db_lto=true)
+#
+# They are optimised with a profile of the committed fuzz-ops corpus
+# (-Dpgo_profile, kvt_pgo_profile below): 14 % less time per execution
+# without a sanitizer, 5 % with ASan+UBSan, on inputs the profile never saw
+# (the README's "Where the speed stands").
+KVT_PGO_PROFILE=$KVT_TOP/build-pgo/fuzz-ops.profdata
+KVT_LIBFUZZER_OPTIONS=(-Dfuzzing=libfuzzer -Db_lto=true "-Dpgo_profile=$KVT_PGO_PROFILE")
 KVT_LIBFUZZER_ASAN_OPTIONS=("${KVT_LIBFUZZER_OPTIONS[@]}" -Db_sanitize=address,undefined
 			    -Dstress=disabled)
 
@@ -81,12 +87,26 @@ kvt_install_packages() {
 # ninja's output stay there (NAME.setup.log, NAME.build.log); with
 # KVT_BUILD_NICE=1, meson and ninja run under nice.
 kvt_build() {
-	local dir=$1 opts=() targets=() run=()
+	local dir=$1 opts=() targets=() run=() o profile= profile_sum=
 	shift
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
 	[ $# -eq 0 ] || { shift; targets=("$@"); }
 	case $dir in /*) ;; *) dir=$KVT_TOP/$dir ;; esac
 	[ "${KVT_BUILD_NICE:-0}" != 1 ] || run=(nice)
+	# A profile to optimise with is made (or brought up to date) first, and
+	# a folder built with another one is rebuilt whole: its objects do not
+	# depend on the profile as far as ninja knows.
+	for o in "${opts[@]}"; do
+		case $o in -Dpgo_profile=?*) profile=${o#-Dpgo_profile=} ;; esac
+	done
+	if [ -n "$profile" ]; then
+		kvt_pgo_profile "$profile"
+		profile_sum=$(sha256sum <"$profile")
+		if [ -f "$dir/build.ninja" ] &&
+		   [ "$(cat "$dir/.kvt-pgo-profile" 2>/dev/null)" != "$profile_sum" ]; then
+			ninja -C "$dir" -t clean >/dev/null
+		fi
+	fi
 	local name=${dir#"$KVT_TOP"/} want="CC=${CC:-} ${opts[*]}" stamp=$dir/.kvt-build-options wipe=()
 	local setup_log=$dir.setup.log
 	[ -z "${KVT_BUILD_LOGS:-}" ] || setup_log=$KVT_BUILD_LOGS/${dir##*/}.setup.log
@@ -109,6 +129,29 @@ kvt_build() {
 		"${run[@]}" ninja -C "$dir" "${targets[@]}" >/dev/null ||
 			{ ninja -C "$dir" "${targets[@]}" || true; kvt_die "build of $name failed"; }
 	fi
+	[ -z "$profile" ] || printf '%s\n' "$profile_sum" >"$dir/.kvt-pgo-profile"
+}
+
+# kvt_pgo_profile FILE: make FILE, the profile the libFuzzer builds are
+# optimised with, or bring it up to date: build-pgo/ (clang,
+# -fprofile-instr-generate, the replay main) runs every input of
+# corpus/fuzz-ops three times, and llvm-profdata-14 merges what it counted.
+# FILE is replaced (atomically) only when the profile changed.
+kvt_pgo_profile() {
+	local file=$1 raw profdata
+	profdata=$(command -v llvm-profdata-14 || command -v llvm-profdata || true)
+	[ -n "$profdata" ] || kvt_die "llvm-profdata-14 is needed for -Dpgo_profile (package llvm-14)"
+	CC=clang kvt_build build-pgo -Dstress=disabled -Dfuzzing=none -Db_sanitize=none \
+		-Dc_args=-fprofile-instr-generate -Dc_link_args=-fprofile-instr-generate -- fuzz-ops
+	mkdir -p "$(dirname "$file")"
+	raw=$(mktemp -d "$(dirname "$file")/.raw.XXXXXX")
+	LLVM_PROFILE_FILE=$raw/%p.profraw "$KVT_TOP/build-pgo/fuzz-ops" -runs=3 \
+		"$KVT_TOP"/corpus/fuzz-ops/* >"$raw/replay.log" 2>&1 ||
+		{ tail -n 20 "$raw/replay.log" >&2; rm -rf "$raw"; kvt_die "the profile run (build-pgo/fuzz-ops) failed"; }
+	"$profdata" merge -o "$raw/merged.profdata" "$raw"/*.profraw ||
+		{ rm -rf "$raw"; kvt_die "llvm-profdata merge failed for $file"; }
+	cmp -s "$raw/merged.profdata" "$file" 2>/dev/null || mv -f "$raw/merged.profdata" "$file"
+	rm -rf "$raw"
 }
 
 # kvt_py MODULE [ARGS...]: run the scripts' Python, ci/kvtci/MODULE.py (tested
