@@ -1,6 +1,9 @@
 """ci/setup.sh: kvt_worst, the precedence of exit statuses the scripts exit with;
 KVT_AFL_CC, the compiler of every AFL++ build, and the build's refusal of one
-without the instrument list."""
+without the instrument list; the libFuzzer builds' profile (-Dpgo_profile),
+which the code under the fuzzers' coverage must not take."""
+import fnmatch
+import json
 import os
 import shlex
 import shutil
@@ -67,6 +70,73 @@ class AflCompiler(unittest.TestCase):
                                check=False, timeout=100)
         self.assertNotEqual(r.returncode, 0, r.stdout)
         self.assertIn('the compiler command must set the instrument list', r.stdout + r.stderr)
+
+
+def allowlist_patterns():
+    """The `src:` patterns of harness/fuzz/coverage-allowlist.txt."""
+    top = os.path.dirname(CI_DIR)
+    with open(os.path.join(top, 'harness/fuzz/coverage-allowlist.txt')) as f:
+        return [ln.strip()[4:] for ln in f if ln.startswith('src:')]
+
+
+def meson_setup(builddir, *opts, cc='clang'):
+    top = os.path.dirname(CI_DIR)
+    env = dict(os.environ, CC=cc)
+    return subprocess.run(['meson', 'setup', builddir, top, '-Dstress=disabled'] + list(opts),
+                          env=env, capture_output=True, text=True, check=False, timeout=200)
+
+
+class PgoProfile(unittest.TestCase):
+    def test_the_libfuzzer_builds_name_the_profile(self):
+        profile = setup_var('KVT_PGO_PROFILE')
+        self.assertTrue(profile.endswith('/build-pgo/fuzz-ops.profdata'), profile)
+        script = 'set -euo pipefail; source "$1"; printf "%s\\n" "${KVT_LIBFUZZER_OPTIONS[@]}"'
+        r = subprocess.run(['bash', '-c', script, 'opts', os.path.join(CI_DIR, 'setup.sh')],
+                           capture_output=True, text=True, check=True)
+        self.assertIn('-Dpgo_profile=' + profile, r.stdout.splitlines())
+
+    @unittest.skipUnless(shutil.which('clang') and shutil.which('meson'), 'needs clang and meson')
+    def test_only_code_outside_the_coverage_takes_the_profile(self):
+        # Coverage is instrumented after inlining: a profile reaching the
+        # code under test would change the edges the fuzzers see.
+        with tempfile.TemporaryDirectory() as d:
+            profile = os.path.join(d, 'p.profdata')
+            open(profile, 'w').close()   # meson only checks that it is there
+            r = meson_setup(os.path.join(d, 'b'), '-Dfuzzing=libfuzzer',
+                            '-Dpgo_profile=' + profile)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(os.path.join(d, 'b', 'compile_commands.json')) as f:
+                commands = json.load(f)
+        flag = '-fprofile-instr-use=' + profile
+        covered, taking = [], set()
+        for c in commands:
+            name = c['file']
+            if any(fnmatch.fnmatch(name, p) for p in allowlist_patterns()):
+                covered.append(name)
+                self.assertNotIn(flag, c['command'], name)
+            elif flag in c['command']:
+                taking.add(os.path.basename(name))
+        self.assertTrue(any(n.endswith('impl/kvfree_rcu.c') for n in covered), covered)
+        self.assertTrue(any(n.endswith('harness/ops/ops.c') for n in covered), covered)
+        for name in ('check_shadow.c', 'check_structure.c', 'sim_sched.c', 'exec.c'):
+            self.assertIn(name, taking)
+
+    @unittest.skipUnless(shutil.which('clang') and shutil.which('meson'), 'needs clang and meson')
+    def test_a_missing_profile_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = meson_setup(os.path.join(d, 'b'), '-Dpgo_profile=' + os.path.join(d, 'none'))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('-Dpgo_profile=' + os.path.join(d, 'none') + ': no such file',
+                      r.stdout + r.stderr)
+
+    @unittest.skipUnless(shutil.which('gcc') and shutil.which('meson'), 'needs gcc and meson')
+    def test_gcc_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            profile = os.path.join(d, 'p.profdata')
+            open(profile, 'w').close()
+            r = meson_setup(os.path.join(d, 'b'), '-Dpgo_profile=' + profile, cc='gcc')
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('-Dpgo_profile needs clang', r.stdout + r.stderr)
 
 
 if __name__ == '__main__':
