@@ -133,6 +133,12 @@ kvt_build() {
 	[ -z "$profile" ] || printf '%s\n' "$profile_sum" >"$dir/.kvt-pgo-profile"
 }
 
+# kvt_llvm_tool NAME: the path of LLVM's NAME, version 14 (package llvm-14)
+# first; a set-up error (99) without it.  Use as x=$(kvt_llvm_tool NAME).
+kvt_llvm_tool() {
+	command -v "$1-14" || command -v "$1" || kvt_die "$1-14 is needed (package llvm-14)"
+}
+
 # kvt_pgo_profile FILE: make FILE, the profile the libFuzzer builds are
 # optimised with, or bring it up to date: build-pgo/ (clang,
 # -fprofile-instr-generate, the replay main) runs every input of
@@ -140,8 +146,7 @@ kvt_build() {
 # FILE is replaced (atomically) only when the profile changed.
 kvt_pgo_profile() {
 	local file=$1 raw profdata
-	profdata=$(command -v llvm-profdata-14 || command -v llvm-profdata || true)
-	[ -n "$profdata" ] || kvt_die "llvm-profdata-14 is needed for -Dpgo_profile (package llvm-14)"
+	profdata=$(kvt_llvm_tool llvm-profdata)
 	CC=clang kvt_build build-pgo -Dstress=disabled -Dfuzzing=none -Db_sanitize=none \
 		-Dc_args=-fprofile-instr-generate -Dc_link_args=-fprofile-instr-generate -- fuzz-ops
 	mkdir -p "$(dirname "$file")"

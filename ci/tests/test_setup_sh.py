@@ -139,5 +139,23 @@ class PgoProfile(unittest.TestCase):
         self.assertIn('-Dpgo_profile needs clang', r.stdout + r.stderr)
 
 
+class LlvmTool(unittest.TestCase):
+    def run_tool(self, name):
+        script = 'set -euo pipefail; source "$1"; x=$(kvt_llvm_tool "$2"); printf "%s" "$x"'
+        return subprocess.run(['bash', '-c', script, 'tool', os.path.join(CI_DIR, 'setup.sh'), name],
+                              capture_output=True, text=True, check=False)
+
+    def test_a_missing_tool_is_a_setup_error(self):
+        r = self.run_tool('llvm-no-such-tool')
+        self.assertEqual(r.returncode, 99)
+        self.assertIn('llvm-no-such-tool-14 is needed (package llvm-14)', r.stderr)
+
+    @unittest.skipUnless(shutil.which('llvm-profdata-14'), 'needs llvm-profdata-14')
+    def test_version_14_first(self):
+        r = self.run_tool('llvm-profdata')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, shutil.which('llvm-profdata-14'))
+
+
 if __name__ == '__main__':
     unittest.main()
