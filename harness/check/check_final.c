@@ -39,7 +39,7 @@ static unsigned long total_violations(void)
 static void snapshot_all(struct kvfree_rcu_cpu_stats *st, unsigned int n)
 {
 	for (unsigned int c = 0; c < n; c++)
-		if (!kvfree_rcu_snapshot((int)c, &st[c]))
+		if (!check_krc_snapshot((int)c, &st[c]))
 			memset(&st[c], 0, sizeof(st[c]));
 }
 
@@ -332,7 +332,7 @@ bool check_api_edges(int cpu)
 	 * it promises (kvfree_rcu.h: pending may be in one channel, in flight
 	 * and bulk pages may be missing).
 	 */
-	if (cpu >= 0 && cpu < n && kvfree_rcu_snapshot(cpu, &st)) {
+	if (cpu >= 0 && cpu < n && check_krc_snapshot(cpu, &st)) {
 		if (!kvfree_rcu_snapshot_racy(cpu, &racy))
 			check_report(INV_ACCOUNTING, NULL, cpu, &cs,
 				     "kvfree_rcu_snapshot_racy(%d) refused a CPU that exists", cpu);
@@ -356,7 +356,7 @@ bool check_api_edges(int cpu)
 	 */
 	check_structure(true);
 	if (cpu >= 0 && cpu < n && kvfree_rcu_walk(cpu, &walk, NULL) && !walk.truncated &&
-	    kvfree_rcu_snapshot(cpu, &st)) {
+	    check_krc_snapshot(cpu, &st)) {
 		unsigned long found = walk.records[KVFREE_CH_SLAB] +
 				      walk.records[KVFREE_CH_VMALLOC] + walk.records[KVFREE_CH_LIST];
 
@@ -379,7 +379,7 @@ bool check_after_exit(void)
 
 	check_ctx_take(&cs);
 	for (int c = 0; c < kenv_nr_cpus(); c++) {
-		bool snap = kvfree_rcu_snapshot(c, &st);
+		bool snap = check_krc_snapshot(c, &st);
 		bool walked = kvfree_rcu_walk(c, &walk, NULL);
 		bool walked_locked = kvfree_rcu_walk_locked(c, &walk, NULL);
 
@@ -574,7 +574,7 @@ bool check_shrink_count(unsigned long count, bool (*unchanged)(void *arg), void 
 		return true;
 	/* Not take_snapshots(): its buffers may be in use, and a failed snapshot ends this. */
 	for (int cpu = 0; cpu < kenv_nr_cpus(); cpu++) {
-		if (!kvfree_rcu_snapshot(cpu, &st))
+		if (!check_krc_snapshot(cpu, &st))
 			return true;
 		for (unsigned int ch = 0; ch < KVFREE_CH_NR; ch++)
 			want += st.pending[ch];

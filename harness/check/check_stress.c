@@ -116,7 +116,7 @@ bool check_progress_watch(struct check_progress_watch *w, uint64_t now_ns,
 	for (unsigned int c = 0; c < n; c++) {
 		struct check_watch_cpu *wc = &w->cpu[c];
 
-		if (!kvfree_rcu_snapshot((int)c, &snaps[c]))
+		if (!check_krc_snapshot((int)c, &snaps[c]))
 			continue;
 		stranded[c] = is_stranded(&snaps[c]);
 		/*

@@ -366,6 +366,8 @@ static void structure_at_release(const struct kenv_lock *lock)
 	if (cpu < 0 || cpu >= KENV_NR_CPUS_MAX || in_walk || !kenv_lock_held(lock))
 		return;
 	krc_releases[cpu]++;
+	if (check_current()->reading_krc == (unsigned int)cpu + 1)
+		return;
 	if (unlock_skip[cpu]) {
 		unlock_skip[cpu]--;
 		return;
@@ -377,6 +379,19 @@ static void structure_at_release(const struct kenv_lock *lock)
 		unlock_skip[cpu] = walk_size(&s, false) / STRUCTURE_UNLOCK_BUDGET;
 	}
 	in_walk = false;
+}
+
+bool check_krc_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
+{
+	struct check_task *t = check_current();
+	unsigned int was = t->reading_krc;
+	bool ok;
+
+	/* Per context: a handler nested at the lock's scheduling points is walked. */
+	t->reading_krc = cpu >= 0 ? (unsigned int)cpu + 1 : 0;
+	ok = kvfree_rcu_snapshot(cpu, st);
+	t->reading_krc = was;
+	return ok;
 }
 
 void check_set_structure_at_unlock(bool on)

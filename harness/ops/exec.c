@@ -277,7 +277,7 @@ static unsigned long objs_freed(void)
 	unsigned long sum = 0;
 
 	for (int cpu = 0; cpu < kenv_nr_cpus(); cpu++)
-		if (kvfree_rcu_snapshot(cpu, &st))
+		if (check_krc_snapshot(cpu, &st))
 			sum += st.objs_freed;
 	return sum;
 }

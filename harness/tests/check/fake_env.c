@@ -55,6 +55,8 @@ void fake_impl_reset(void)
 	}
 	fake_impl_up = true;
 	fake_now_ns = 0;
+	fake_snapshot_locks = false;
+	fake_snapshot_handler = NULL;
 }
 
 /* ---- the environment: only what the checker calls ------------------------ */
@@ -133,12 +135,28 @@ const struct kvfree_rcu_config *kvfree_rcu_config(void)
 	return fake_impl_up ? &fake_config : NULL;
 }
 
+bool fake_snapshot_locks;
+void (*fake_snapshot_handler)(int cpu);
+
 bool kvfree_rcu_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
 {
+	bool irqs_off;
+
 	if ((!fake_impl_up && fake_edge_fault != FAKE_EDGE_ANSWERS_AFTER_EXIT) || cpu < 0 ||
 	    (unsigned int)cpu >= fake_config.nr_cpus)
 		return false;
+	if (!fake_snapshot_locks || cpu >= 4) {
+		*st = fake_stats[cpu];
+		return true;
+	}
+	if (fake_snapshot_handler)
+		fake_snapshot_handler(cpu);
+	irqs_off = fake_ctx()->irqs_off;
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&fake_krc_lock[cpu]);
 	*st = fake_stats[cpu];
+	check_lock_release(&fake_krc_lock[cpu]);
+	fake_ctx()->irqs_off = irqs_off;
 	return true;
 }
 

@@ -53,6 +53,16 @@ extern struct fake_walk_cpu fake_walk[4];
 extern struct kenv_lock fake_krc_lock[4];
 
 /*
+ * With fake_snapshot_locks, kvfree_rcu_snapshot() takes and releases
+ * fake_krc_lock[cpu] with irqs off through the checker's lock hooks, as an
+ * implementation's does; fake_snapshot_handler, if set, runs first, at the
+ * lock's scheduling point, as an interrupt arriving there would.
+ * fake_impl_reset() clears both.
+ */
+extern bool fake_snapshot_locks;
+extern void (*fake_snapshot_handler)(int cpu);
+
+/*
  * The API's edges as check_api_edges() calls them: offline, online, the racy
  * snapshot and init, each answering as a correct implementation does unless
  * fake_edge_fault breaks one.

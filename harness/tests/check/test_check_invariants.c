@@ -759,6 +759,80 @@ static void release_krc1_in_debug_mode(void)
 	check_set_structure_at_unlock(false);
 }
 
+/* A handler on cpu1 that takes and releases cpu1's krc lock, irqs off. */
+static void handler_releases_krc1(int cpu)
+{
+	struct fake_ctx saved = *fake_ctx();
+
+	(void)cpu;
+	enter(KENV_CTX_HARDIRQ, &irq_task, 1, true);
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+	*fake_ctx() = saved;
+}
+
+/*
+ * check_krc_snapshot(): the release of the krc lock a snapshot takes is no
+ * point for the debug mode's walk; another context's release inside it is,
+ * and so is the snapshotting context's next one.  cpu1's slab count is wrong
+ * (3 against 2 records) throughout.
+ */
+static void test_structure_snapshot(void)
+{
+	struct kvfree_rcu_cpu_stats st;
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	fake_stats[1].objs_freed = 7;
+	fake_snapshot_locks = true;
+	check_set_structure_at_unlock(true);
+	tap_ok(check_krc_snapshot(1, &st) && st.objs_freed == 7,
+	       "structure snapshot: check_krc_snapshot() answers as kvfree_rcu_snapshot()");
+	expect_clean("structure snapshot: the snapshot's own release of the krc lock walks nothing");
+	tap_ok(check_current()->reading_krc == 0,
+	       "structure snapshot: the context's mark is cleared on return");
+	tap_ok(!check_krc_snapshot(9, &st), "structure snapshot: no CPU 9, no snapshot");
+	kvfree_rcu_snapshot(1, &st);
+	check_set_structure_at_unlock(false);
+	expect_only("ACCOUNTING: the same snapshot taken directly is walked at its release",
+		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	fake_snapshot_locks = true;
+	check_set_structure_at_unlock(true);
+	check_krc_snapshot(1, &st);
+	release_krc1_in_debug_mode();
+	expect_only("ACCOUNTING: the snapshotting context's next release of the krc lock is walked",
+		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	fake_snapshot_locks = true;
+	fake_snapshot_handler = handler_releases_krc1;
+	check_set_structure_at_unlock(true);
+	check_krc_snapshot(1, &st);
+	check_set_structure_at_unlock(false);
+	expect_only("ACCOUNTING: a handler's release of the krc lock inside a snapshot is walked",
+		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	fake_snapshot_locks = true;
+	check_set_structure_at_unlock(true);
+	check_krc_snapshot(2, &st);
+	fake_ctx()->irqs_off = true;
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+	check_set_structure_at_unlock(false);
+	expect_only("ACCOUNTING: a snapshot of cpu2 leaves cpu1's releases walked",
+		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+}
+
 static void test_structure(void)
 {
 	setup();
@@ -955,6 +1029,8 @@ static void test_structure(void)
 	check_structure(false);
 	expect_only("ACCOUNTING: ... which counts the whole list", INV_ACCOUNTING,
 		    "list channel counts 25 object(s) but its krc holds 20");
+
+	test_structure_snapshot();
 }
 
 /* ---- MISUSE -------------------------------------------------------------- */
