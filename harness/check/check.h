@@ -68,7 +68,8 @@ struct check_task {
 	bool rcu_work_early;
 	/*
 	 * A CPU's number plus one while this context reads that CPU's krc
-	 * through check_krc_snapshot(); 0 otherwise.
+	 * through check_krc_snapshot(), until its first release of that krc's
+	 * lock; 0 otherwise.
 	 */
 	unsigned int reading_krc;
 };
@@ -618,11 +619,12 @@ void check_set_structure_at_unlock(bool on);
 
 /*
  * kvfree_rcu_snapshot(@cpu, @st) for the harness and the checker: the same
- * answer, but the release of the krc lock it takes is no point for the debug
- * mode's walk (it is still counted as a release).  The snapshot reads and
- * changes nothing, so the krc it leaves is the one the last release left, or
- * a handler that ran at its lock's scheduling point (another context, walked
- * at its own release); a third of the releases of a fuzz input were these.
+ * answer, but the first release of that krc's lock by this context inside it
+ * (the snapshot's own) is no point for the debug mode's walk (it is still
+ * counted as a release).  The snapshot reads and changes nothing, so the krc
+ * it leaves is the one the last release left, or a handler that ran at its
+ * lock's scheduling point (another context, walked at its own release); a
+ * fifth of the krc releases of a fuzz input were these.
  * Context: as kvfree_rcu_snapshot().
  */
 bool check_krc_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st);

@@ -362,12 +362,17 @@ static void structure_at_release(const struct kenv_lock *lock)
 	const struct kvfree_rcu_walk_fns fns = { .page = on_page, .arg = &w, .krc_only = true,
 						 .krc_max = STRUCTURE_UNLOCK_HEAD };
 	struct kvfree_rcu_structure s;
+	struct check_task *t;
 
 	if (cpu < 0 || cpu >= KENV_NR_CPUS_MAX || in_walk || !kenv_lock_held(lock))
 		return;
 	krc_releases[cpu]++;
-	if (check_current()->reading_krc == (unsigned int)cpu + 1)
+	t = check_task_take();
+	if (t->reading_krc == (unsigned int)cpu + 1) {
+		/* Once: a handler sharing the context releases after it is walked. */
+		t->reading_krc = 0;
 		return;
+	}
 	if (unlock_skip[cpu]) {
 		unlock_skip[cpu]--;
 		return;
@@ -383,11 +388,15 @@ static void structure_at_release(const struct kenv_lock *lock)
 
 bool check_krc_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
 {
-	struct check_task *t = check_current();
+	struct check_task *t = check_task_take();
 	unsigned int was = t->reading_krc;
 	bool ok;
 
-	/* Per context: a handler nested at the lock's scheduling points is walked. */
+	/*
+	 * Per context, for one release: a handler nested at the lock's
+	 * scheduling points is walked (or, sharing the context and arriving
+	 * first, leaves the same krc to the snapshot's walked release).
+	 */
 	t->reading_krc = cpu >= 0 ? (unsigned int)cpu + 1 : 0;
 	ok = kvfree_rcu_snapshot(cpu, st);
 	t->reading_krc = was;

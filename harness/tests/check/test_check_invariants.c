@@ -771,6 +771,14 @@ static void handler_releases_krc1(int cpu)
 	*fake_ctx() = saved;
 }
 
+/* The same, in the context that takes the snapshot (a posix signal handler's case). */
+static void handler_in_same_context_releases_krc1(int cpu)
+{
+	(void)cpu;
+	check_lock_acquire(&fake_krc_lock[1]);
+	check_lock_release(&fake_krc_lock[1]);
+}
+
 /*
  * check_krc_snapshot(): the release of the krc lock a snapshot takes is no
  * point for the debug mode's walk; another context's release inside it is,
@@ -817,6 +825,18 @@ static void test_structure_snapshot(void)
 	check_krc_snapshot(1, &st);
 	check_set_structure_at_unlock(false);
 	expect_only("ACCOUNTING: a handler's release of the krc lock inside a snapshot is walked",
+		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	fake_snapshot_locks = true;
+	fake_snapshot_handler = handler_in_same_context_releases_krc1;
+	check_set_structure_at_unlock(true);
+	fake_ctx()->irqs_off = true;
+	check_krc_snapshot(1, &st);
+	check_set_structure_at_unlock(false);
+	expect_only("ACCOUNTING: a handler in the snapshot's own context leaves one release walked",
 		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
 
 	setup();
