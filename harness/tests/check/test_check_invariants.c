@@ -780,21 +780,39 @@ static void handler_in_same_context_releases_krc1(int cpu)
 }
 
 /*
+ * check_krc_snapshot()'s cases: cpu1's slab count wrong (3 against 2
+ * records), snapshots taking the krc lock, @handler at its scheduling point,
+ * the debug mode on.
+ */
+static void snapshot_case(void (*handler)(int cpu))
+{
+	setup();
+	structure_whole();
+	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	fake_snapshot_locks = true;
+	fake_snapshot_handler = handler;
+	check_set_structure_at_unlock(true);
+}
+
+/* The debug mode off again, and cpu1's wrong count reported once. */
+static void snapshot_case_walked(const char *name)
+{
+	check_set_structure_at_unlock(false);
+	expect_only(name, INV_ACCOUNTING,
+		    "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+}
+
+/*
  * check_krc_snapshot(): the release of the krc lock a snapshot takes is no
  * point for the debug mode's walk; another context's release inside it is,
- * and so is the snapshotting context's next one.  cpu1's slab count is wrong
- * (3 against 2 records) throughout.
+ * and so is the snapshotting context's next one.
  */
 static void test_structure_snapshot(void)
 {
 	struct kvfree_rcu_cpu_stats st;
 
-	setup();
-	structure_whole();
-	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
+	snapshot_case(NULL);
 	fake_stats[1].objs_freed = 7;
-	fake_snapshot_locks = true;
-	check_set_structure_at_unlock(true);
 	tap_ok(check_krc_snapshot(1, &st) && st.objs_freed == 7,
 	       "structure snapshot: check_krc_snapshot() answers as kvfree_rcu_snapshot()");
 	expect_clean("structure snapshot: the snapshot's own release of the krc lock walks nothing");
@@ -802,55 +820,31 @@ static void test_structure_snapshot(void)
 	       "structure snapshot: the context's mark is cleared on return");
 	tap_ok(!check_krc_snapshot(9, &st), "structure snapshot: no CPU 9, no snapshot");
 	kvfree_rcu_snapshot(1, &st);
-	check_set_structure_at_unlock(false);
-	expect_only("ACCOUNTING: the same snapshot taken directly is walked at its release",
-		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+	snapshot_case_walked("ACCOUNTING: the same snapshot taken directly is walked at its release");
 
-	setup();
-	structure_whole();
-	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
-	fake_snapshot_locks = true;
-	check_set_structure_at_unlock(true);
+	snapshot_case(NULL);
 	check_krc_snapshot(1, &st);
 	release_krc1_in_debug_mode();
-	expect_only("ACCOUNTING: the snapshotting context's next release of the krc lock is walked",
-		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+	snapshot_case_walked("ACCOUNTING: the snapshotting context's next release of the krc lock "
+			     "is walked");
 
-	setup();
-	structure_whole();
-	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
-	fake_snapshot_locks = true;
-	fake_snapshot_handler = handler_releases_krc1;
-	check_set_structure_at_unlock(true);
+	snapshot_case(handler_releases_krc1);
 	check_krc_snapshot(1, &st);
-	check_set_structure_at_unlock(false);
-	expect_only("ACCOUNTING: a handler's release of the krc lock inside a snapshot is walked",
-		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+	snapshot_case_walked("ACCOUNTING: a handler's release of the krc lock inside a snapshot "
+			     "is walked");
 
-	setup();
-	structure_whole();
-	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
-	fake_snapshot_locks = true;
-	fake_snapshot_handler = handler_in_same_context_releases_krc1;
-	check_set_structure_at_unlock(true);
+	snapshot_case(handler_in_same_context_releases_krc1);
 	fake_ctx()->irqs_off = true;
 	check_krc_snapshot(1, &st);
-	check_set_structure_at_unlock(false);
-	expect_only("ACCOUNTING: a handler in the snapshot's own context leaves one release walked",
-		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+	snapshot_case_walked("ACCOUNTING: a handler in the snapshot's own context leaves one "
+			     "release walked");
 
-	setup();
-	structure_whole();
-	fake_walk[1].s.count[KVFREE_CH_SLAB] = 3;
-	fake_snapshot_locks = true;
-	check_set_structure_at_unlock(true);
+	snapshot_case(NULL);
 	check_krc_snapshot(2, &st);
 	fake_ctx()->irqs_off = true;
 	check_lock_acquire(&fake_krc_lock[1]);
 	check_lock_release(&fake_krc_lock[1]);
-	check_set_structure_at_unlock(false);
-	expect_only("ACCOUNTING: a snapshot of cpu2 leaves cpu1's releases walked",
-		    INV_ACCOUNTING, "cpu1's slab channel counts 3 object(s) but its krc holds 2");
+	snapshot_case_walked("ACCOUNTING: a snapshot of cpu2 leaves cpu1's releases walked");
 }
 
 static void test_structure(void)
