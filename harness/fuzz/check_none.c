@@ -30,7 +30,10 @@ void check_set_one_thread(bool one) {}
 void check_set_quiet(bool quiet) {}
 void check_set_trace_hash(bool on) {}
 void check_set_structure_at_unlock(bool on) {}
-bool check_krc_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st) { return kvfree_rcu_snapshot(cpu, st); }
+bool check_krc_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
+{
+	return kvfree_rcu_snapshot(cpu, st);
+}
 
 enum check_inv check_violated(const char **report)
 {
