@@ -88,26 +88,18 @@ kvt_install_packages() {
 # ninja's output stay there (NAME.setup.log, NAME.build.log); with
 # KVT_BUILD_NICE=1, meson and ninja run under nice.
 kvt_build() {
-	local dir=$1 opts=() targets=() run=() o profile= profile_sum=
+	local dir=$1 opts=() targets=() run=() o profile=
 	shift
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
 	[ $# -eq 0 ] || { shift; targets=("$@"); }
 	case $dir in /*) ;; *) dir=$KVT_TOP/$dir ;; esac
 	[ "${KVT_BUILD_NICE:-0}" != 1 ] || run=(nice)
-	# A profile to optimise with is made (or brought up to date) first, and
-	# a folder built with another one is rebuilt whole: its objects do not
-	# depend on the profile as far as ninja knows.
+	# A profile to optimise with is made (or brought up to date) first; the
+	# objects made with it depend on it through meson.build's pgo-profile.h.
 	for o in "${opts[@]}"; do
 		case $o in -Dpgo_profile=?*) profile=${o#-Dpgo_profile=} ;; esac
 	done
-	if [ -n "$profile" ]; then
-		kvt_pgo_profile "$profile"
-		profile_sum=$(sha256sum <"$profile")
-		if [ -f "$dir/build.ninja" ] &&
-		   [ "$(cat "$dir/.kvt-pgo-profile" 2>/dev/null)" != "$profile_sum" ]; then
-			ninja -C "$dir" -t clean >/dev/null
-		fi
-	fi
+	[ -z "$profile" ] || kvt_pgo_profile "$profile"
 	local name=${dir#"$KVT_TOP"/} want="CC=${CC:-} ${opts[*]}" stamp=$dir/.kvt-build-options wipe=()
 	local setup_log=$dir.setup.log
 	[ -z "${KVT_BUILD_LOGS:-}" ] || setup_log=$KVT_BUILD_LOGS/${dir##*/}.setup.log
@@ -130,7 +122,6 @@ kvt_build() {
 		"${run[@]}" ninja -C "$dir" "${targets[@]}" >/dev/null ||
 			{ ninja -C "$dir" "${targets[@]}" || true; kvt_die "build of $name failed"; }
 	fi
-	[ -z "$profile" ] || printf '%s\n' "$profile_sum" >"$dir/.kvt-pgo-profile"
 }
 
 # kvt_llvm_tool NAME: the path of LLVM's NAME, version 14 (package llvm-14)

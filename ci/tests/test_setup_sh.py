@@ -1,7 +1,8 @@
 """ci/setup.sh: kvt_worst, the precedence of exit statuses the scripts exit with;
 KVT_AFL_CC, the compiler of every AFL++ build, and the build's refusal of one
 without the instrument list; the libFuzzer builds' profile (-Dpgo_profile),
-which the code under the fuzzers' coverage must not take."""
+which the code under the fuzzers' coverage must not take, and on which the
+objects that take it depend."""
 import fnmatch
 import json
 import os
@@ -120,6 +121,36 @@ class PgoProfile(unittest.TestCase):
         self.assertTrue(any(n.endswith('harness/ops/ops.c') for n in covered), covered)
         for name in ('check_shadow.c', 'check_structure.c', 'sim_sched.c', 'exec.c'):
             self.assertIn(name, taking)
+
+    @unittest.skipUnless(shutil.which('clang') and shutil.which('meson') and
+                         shutil.which('ninja') and shutil.which('llvm-profdata-14'),
+                         'needs clang, meson, ninja and llvm-profdata-14')
+    def test_a_changed_profile_compiles_its_objects_again(self):
+        # ninja does not know the file a flag names; an LTO link refuses
+        # objects of two profiles (ProfileSummary), so one ninja run after
+        # the profile changes must compile every object that takes it.
+        with tempfile.TemporaryDirectory() as d:
+            def profile(text):
+                src = os.path.join(d, 'p.proftext')
+                with open(src, 'w') as f:
+                    f.write(text)
+                subprocess.run(['llvm-profdata-14', 'merge', '-o', os.path.join(d, 'p.profdata'),
+                                src], check=True, capture_output=True)
+
+            def build():
+                r = subprocess.run(['ninja', '-C', b, '-v', 'harness/check/libcheck.a'],
+                                   capture_output=True, text=True, check=False, timeout=300)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                return r.stdout
+
+            b = os.path.join(d, 'b')
+            profile('')
+            r = meson_setup(b, '-Dpgo_profile=' + os.path.join(d, 'p.profdata'))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn('check_shadow.c', build())
+            self.assertNotIn('check_shadow.c', build())
+            profile('f\n0x1234\n1\n7\n')
+            self.assertIn('check_shadow.c', build())
 
     @unittest.skipUnless(shutil.which('clang') and shutil.which('meson'), 'needs clang and meson')
     def test_a_missing_profile_is_refused(self):
