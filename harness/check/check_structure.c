@@ -369,7 +369,7 @@ static void structure_at_release(const struct kenv_lock *lock)
 	krc_releases[cpu]++;
 	t = check_task_take();
 	if (t->reading_krc == (unsigned int)cpu + 1) {
-		/* Once: a handler sharing the context releases after it is walked. */
+		/* Spent here: a later release in this context (a handler) is walked. */
 		t->reading_krc = 0;
 		return;
 	}
