@@ -250,8 +250,9 @@ void sim_set_page_limit(unsigned long pages);
 /*
  * A driver object of @size bytes (>= 1): slab-like, 16-byte aligned, from the
  * sim's slab region and never reused before sim_fini() (a freed one stays
- * poisoned under ASan), or, with @vmalloc, page-aligned from the sim's
- * vmalloc region (kenv_is_vmalloc_addr() is true for it).  Registered with
+ * poisoned under ASan), or, with @vmalloc, from a range of whole pages of
+ * the sim's vmalloc region (kenv_is_vmalloc_addr() is true for it), 64-byte
+ * aligned at a cache colour of its first page.  Registered with
  * check_obj_new(); freed by kenv_kfree(), kenv_kfree_bulk(), kenv_vfree(), or
  * by sim_fini().  Dies (99) when a region runs out.  Context: any but NMI.
  */

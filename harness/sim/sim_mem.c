@@ -3,7 +3,8 @@
  * sim_mem.c - the simulated page allocator (real 4096-byte pages recycled
  * through a free stack, fault injection, a page limit, per-CPU lock-free
  * pools), driver objects (slab-like from a bump region, vmalloc-like from
- * another, so that kenv_is_vmalloc_addr() is a range check), object freeing
+ * another, so that kenv_is_vmalloc_addr() is a range check, each at a cache
+ * colour of its pages), object freeing
  * and the debug-object set.
  *
  * What a run costs to set up and tear down is what it used, not what earlier
@@ -397,6 +398,26 @@ static void *slab_get(size_t size, size_t *units)
 	return p;
 }
 
+/*
+ * Where a vmalloc object of @size starts in its range of @extent pages at
+ * @range: at one of the 64-byte cache colours the room the object leaves
+ * allows (up to 64 in a page), chosen by the range's page number.
+ * The kernel's vmalloc returns page-aligned addresses, which nothing in an
+ * implementation depends on; here all objects at offset 0 put their first
+ * lines (the rcu_head a krc's list chains through, the canary the checker
+ * reads) into one set of the CPU's caches, and a walk of that list waited at
+ * every entry (perf: a third of the walk at a krc release).  The checker
+ * knows an object by its exact address: a pointer into one is still a
+ * foreign free.
+ */
+static char *vm_colour(char *range, size_t extent, size_t size)
+{
+	size_t room = extent * KENV_PAGE_SIZE - size;
+	size_t colours = room / 64 + 1 < 64 ? room / 64 + 1 : 64;
+
+	return range + (uintptr_t)range / KENV_PAGE_SIZE % colours * 64;
+}
+
 void *sim_obj_alloc(size_t size, bool vmalloc)
 {
 	size_t extent;
@@ -418,6 +439,7 @@ void *sim_obj_alloc(size_t size, bool vmalloc)
 			vm_used += extent * KENV_PAGE_SIZE;
 		}
 		SIM_UNPOISON(p, extent * KENV_PAGE_SIZE);
+		p = vm_colour(p, extent, size);
 		if (extent > VM_CLASSES)
 			extent = 0;
 	}
@@ -444,9 +466,10 @@ bool kenv_is_vmalloc_addr(const void *ptr)
 	return vm_base && p >= vm_base && p < vm_base + VM_REGION_SIZE;
 }
 
-static void vm_release(void *p, uintptr_t val)
+static void vm_release(void *obj, uintptr_t val)
 {
 	size_t npages = (val >> OBJ_EXTENT_SHIFT) & OBJ_EXTENT_MASK;
+	void *p = (void *)((uintptr_t)obj & ~(uintptr_t)(KENV_PAGE_SIZE - 1));
 
 	/* Objects larger than the classes stay unused until the run ends. */
 	if (npages) {

@@ -5,7 +5,8 @@
  * allocations a real allocator would not fail, the page limit fails
  * allocations and reports an OOM of a KERNEL allocation (BOUNDED); the
  * lock-free pool empties and is refilled at task points; vmalloc objects are
- * recognised by address; double frees and double unqueues are reported.
+ * recognised by address and start at a cache colour of their pages; double
+ * frees and double unqueues are reported.
  */
 #include <string.h>
 
@@ -128,6 +129,56 @@ static void test_pool(void)
 	sim_fini();
 }
 
+static uintptr_t page_of(const void *p)
+{
+	return (uintptr_t)p & ~(uintptr_t)(KENV_PAGE_SIZE - 1);
+}
+
+static uintptr_t offset_in_page_of(const void *p)
+{
+	return (uintptr_t)p & (KENV_PAGE_SIZE - 1);
+}
+
+/*
+ * vmalloc objects start at a cache colour of their first page, 64-byte
+ * aligned, inside the range; one that fills its range starts at its start.
+ */
+static void test_vmalloc_colour(void)
+{
+	bool seen[KENV_PAGE_SIZE / 64] = { false };
+	unsigned int colours = 0, inside = 0;
+	char *v[64], *full, *again;
+	unsigned long before;
+
+	setup(0, 0, 0);
+	check_set_quiet(true);
+	for (unsigned int i = 0; i < 64; i++) {
+		uintptr_t off;
+
+		v[i] = sim_obj_alloc(64, true);
+		off = offset_in_page_of(v[i]);
+		memset(v[i], 1, 64);
+		inside += off % 64 == 0 && off + 64 <= KENV_PAGE_SIZE;
+		colours += !seen[off / 64];
+		seen[off / 64] = true;
+	}
+	TAP_EQ(inside, 64, "vmalloc colour: 64-byte aligned, inside the object's page");
+	TAP_EQ(colours, 64, "vmalloc colour: 64 objects on consecutive pages start at 64 colours");
+	full = sim_obj_alloc(KENV_PAGE_SIZE, true);
+	memset(full, 1, KENV_PAGE_SIZE);
+	TAP_EQ(offset_in_page_of(full), 0, "vmalloc colour: an object filling its page starts there");
+
+	before = check_count(INV_EXACTLY_ONCE);
+	kenv_vfree(v[5] + 64);
+	TAP_OK(check_count(INV_EXACTLY_ONCE) > before && sim_obj_live(v[5]),
+	       "vmalloc colour: a vfree() of a pointer into an object is reported; it stays live");
+	kenv_vfree(v[5]);
+	again = sim_obj_alloc(64, true);
+	TAP_OK(again == v[5], "vmalloc colour: a reused range gives the same start");
+	check_set_quiet(false);
+	sim_fini();
+}
+
 static void test_objects(void)
 {
 	void *s, *v, *big;
@@ -142,12 +193,12 @@ static void test_objects(void)
 	big = sim_obj_alloc(1 << 20, true);
 	TAP_OK(!kenv_is_vmalloc_addr(s) && kenv_is_vmalloc_addr(v) && kenv_is_vmalloc_addr(big),
 	       "objects: vmalloc objects are recognised by address");
-	TAP_OK(((uintptr_t)v & (KENV_PAGE_SIZE - 1)) == 0, "objects: vmalloc objects are page aligned");
 	memset(v, 1, 10000);
 	TAP_OK(sim_obj_live(s) && sim_obj_live(v), "objects: live after allocation");
 	kenv_vfree(v);
 	TAP_OK(!sim_obj_live(v), "objects: vfree'd object no longer live");
-	TAP_OK(sim_obj_alloc(9000, true) == v, "objects: a freed vmalloc range is reused by size");
+	TAP_OK(page_of(sim_obj_alloc(9000, true)) == page_of(v),
+	       "objects: a freed vmalloc range is reused by size");
 	bulk[0] = sim_obj_alloc(8, false);
 	bulk[1] = sim_obj_alloc(8, false);
 	bulk[2] = sim_obj_alloc(8, false);
@@ -183,5 +234,6 @@ int main(void)
 	test_limit();
 	test_pool();
 	test_objects();
+	test_vmalloc_colour();
 	return tap_done();
 }
