@@ -400,22 +400,21 @@ static void *slab_get(size_t size, size_t *units)
 
 /*
  * Where a vmalloc object of @size starts in its range of @extent pages at
- * @range: at one of the 64-byte cache colours the room the object leaves
- * allows (up to 64 in a page), chosen by the range's page number.
- * The kernel's vmalloc returns page-aligned addresses, which nothing in an
- * implementation depends on; here all objects at offset 0 put their first
- * lines (the rcu_head a krc's list chains through, the canary the checker
- * reads) into one set of the CPU's caches, and a walk of that list waited at
- * every entry (perf: a third of the walk at a krc release).  The checker
- * knows an object by its exact address: a pointer into one is still a
- * foreign free.
+ * @range: at the 64-byte cache colour the range's page number picks (64 in a
+ * page), or at the last one the room the object leaves allows.  The kernel's
+ * vmalloc returns page-aligned addresses, which nothing in an implementation
+ * depends on; here all objects at offset 0 put their first lines (the
+ * rcu_head a krc's list chains through, the canary the checker reads) into
+ * one set of the CPU's caches, and a walk of that list waited at every entry
+ * (perf: a third of the walk at a krc release).  The checker knows an object
+ * by its exact address: a pointer into one is still a foreign free.
  */
 static char *vm_colour(char *range, size_t extent, size_t size)
 {
 	size_t room = extent * KENV_PAGE_SIZE - size;
-	size_t colours = room / 64 + 1 < 64 ? room / 64 + 1 : 64;
+	size_t colour = (uintptr_t)range / KENV_PAGE_SIZE % 64 * 64;
 
-	return range + (uintptr_t)range / KENV_PAGE_SIZE % colours * 64;
+	return range + (colour <= room ? colour : room & ~(size_t)63);
 }
 
 void *sim_obj_alloc(size_t size, bool vmalloc)
