@@ -1187,7 +1187,11 @@ void check_barrier_end(void)
 	if (!found)
 		KENV_DIE("checker: check_barrier_end() without check_barrier_begin() here");
 	list[0] = 0;
-	for (uint32_t r = out_head; r != NIL; r = recs[r].next) {
+	/*
+	 * The list is in queue order: an object queued after the barrier began
+	 * returned after it, and so does every one behind it.
+	 */
+	for (uint32_t r = out_head; r != NIL && recs[r].queue_seq <= begin; r = recs[r].next) {
 		const struct shadow_obj *o = &recs[r];
 
 		if (o->expect != CHECK_EXPECT_FREE || !o->returned_seq || o->returned_seq > begin)

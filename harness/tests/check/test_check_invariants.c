@@ -273,6 +273,23 @@ static void test_barrier(void)
 	check_obj_freed(objs[0], "kfree_bulk");
 	expect_clean("BARRIER: a call still in progress at barrier entry is not covered");
 
+	/*
+	 * The oldest object's call returns after the barrier began: it is not
+	 * covered, but a younger one whose call returned before is; one queued
+	 * after the barrier began is not.
+	 */
+	setup();
+	check_obj_new(objs[0], 32, false);
+	check_obj_queued(objs[0], 0, KENV_CTX_TASK, false, CHECK_EXPECT_FREE);
+	queue(objs[1], 0);
+	check_barrier_begin();
+	check_obj_queue_returned(objs[0]);
+	queue(objs[2], 1);
+	gp();
+	check_barrier_end();
+	expect_only("BARRIER: a covered object behind one whose call returned late", INV_BARRIER,
+		    "1 object(s) whose kvfree_rcu() returned before");
+
 	setup();
 	check_obj_new(objs[0], 32, false);
 	check_obj_queued(objs[0], 0, KENV_CTX_NMI, false, CHECK_EXPECT_REFUSED);
