@@ -25,8 +25,8 @@ KVT_TSAN_OPTIONS=(-Db_sanitize=thread -Dkernel_src="$KVT_KERNEL_612"
 # Every libFuzzer build of the scripts, without a sanitizer and with
 # ASan+UBSan: linked with LTO, which inlines the environment's small calls
 # (locks, irq state, context) into the implementation across files, for less
-# time per execution on the same inputs (the README's "Where the speed
-# stands") with the same instrumentation (coverage and sanitizers are added
+# time per execution on the same inputs (the README, under Fuzzing) with the
+# same instrumentation (coverage and sanitizers are added
 # as each file compiles, before the link).  Such a build makes only the
 # targets it runs: an LTO link of every program of the tree takes minutes.
 #
