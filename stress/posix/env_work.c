@@ -65,13 +65,15 @@ static void work_push(struct kenv_work *work, int cpu)
 {
 	struct posix_cpu *c;
 	struct kenv_work *old;
+	enum kenv_wq wq;
 
 	/* Non-reentrancy: a work still running goes to the runner running it. */
 	if (atomic_load(&work->state) & WORK_RUNNING)
 		cpu = __atomic_load_n(&work->cpu, __ATOMIC_RELAXED);
 	__atomic_store_n(&work->cpu, cpu, __ATOMIC_RELAXED);
 	c = &posix_cpus[cpu];
-	old = atomic_load_explicit(&c->wq_inbox[work->wq], memory_order_relaxed);
+	wq = __atomic_load_n(&work->wq, __ATOMIC_RELAXED);
+	old = atomic_load_explicit(&c->wq_inbox[wq], memory_order_relaxed);
 	/*
 	 * Release: the queuer's writes happen before the work function runs.
 	 * seq_cst with the kworker's idle flag: either it sees the work, or we
@@ -79,7 +81,7 @@ static void work_push(struct kenv_work *work, int cpu)
 	 */
 	do {
 		work->next = old;
-	} while (!atomic_compare_exchange_weak_explicit(&c->wq_inbox[work->wq], &old, work,
+	} while (!atomic_compare_exchange_weak_explicit(&c->wq_inbox[wq], &old, work,
 							 memory_order_seq_cst,
 							 memory_order_relaxed));
 	if (posix_cfg.reclaim == POSIX_RECLAIM_INLINE)
@@ -106,7 +108,7 @@ bool kenv_queue_work(enum kenv_wq wq, struct kenv_work *work)
 {
 	if (!work_claim(work, 0))
 		return false;
-	work->wq = wq;
+	__atomic_store_n(&work->wq, wq, __ATOMIC_RELAXED);
 	work_push(work, kenv_cpu());
 	return true;
 }
@@ -128,7 +130,13 @@ bool kenv_queue_delayed_work(enum kenv_wq wq, struct kenv_delayed_work *dwork,
 		return kenv_queue_work(wq, &dwork->work);
 	if (!work_claim(&dwork->work, WORK_TIMER))
 		return false;
-	dwork->work.wq = wq;
+	/*
+	 * Relaxed: a fire of the last instance's arming, which a
+	 * mod_delayed_work() re-armed just as it fired, may take TIMER now and
+	 * push this instance before its delay, reading the queue it goes to.
+	 * Rare, and early only; a cancel waits for a fire in flight (below).
+	 */
+	__atomic_store_n(&dwork->work.wq, wq, __ATOMIC_RELAXED);
 	kenv_timer_start(&dwork->timer, delay_ns);
 	return true;
 }
@@ -170,7 +178,7 @@ bool kenv_queue_rcu_work(enum kenv_wq wq, struct kenv_rcu_work *rwork)
 	if (!work_claim(&rwork->work, 0))
 		return false;
 	rwork->wq = wq;
-	rwork->work.wq = wq;
+	__atomic_store_n(&rwork->work.wq, wq, __ATOMIC_RELAXED);
 	__atomic_store_n(&rwork->work.cpu, kenv_cpu(), __ATOMIC_RELAXED);
 	kenv_call_rcu(&rwork->rcu, rwork_gp_cb);
 	return true;
@@ -225,7 +233,16 @@ bool kenv_cancel_delayed_work_sync(struct kenv_delayed_work *dwork)
 	kenv_timer_cancel(&dwork->timer);
 	s = atomic_fetch_and(&work->state, ~WORK_TIMER);
 	if (s & WORK_TIMER) {
-		/* We took TIMER: nobody pushed it, so the pending instance is ours to drop. */
+		/*
+		 * We took TIMER: nobody pushed it, so the pending instance is ours
+		 * to drop.  Not before a fire claimed earlier (or armed again by a
+		 * mod meanwhile) has ended: it finds TIMER clear while PENDING
+		 * still keeps anyone from queueing; once PENDING is gone, a new
+		 * instance's TIMER would be its to take, and that instance would
+		 * run at once instead of after its delay.
+		 */
+		kenv_timer_cancel(&dwork->timer);
+		posix_timer_sync(&dwork->timer);
 		atomic_fetch_and(&work->state, ~WORK_PENDING);
 		was_pending = true;
 	} else if (s & WORK_PENDING) {
