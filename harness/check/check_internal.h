@@ -208,6 +208,16 @@ enum check_known {
 enum check_known check_shadow_obj_known_locked(const void *obj, uint64_t *seq);
 
 /*
+ * Where @obj is now, in words, into @buf (check_structure.c): on which CPU's
+ * krc or batch slot, which channel and page, or on none of them; found by
+ * the implementation's walk of every CPU, under each krc lock on real
+ * threads, without one on the checker's one thread (check_set_one_thread()).
+ * For a report that names an object the implementation should have let go.
+ * Context: sleep, holding no krc lock and not the shadow lock.
+ */
+size_t check_structure_where(const void *obj, char *buf, size_t size);
+
+/*
  * Called by check_lock_release() first, while the lock is still held, when
  * set (the structural checks' debug mode, check_set_structure_at_unlock()).
  */

@@ -1162,12 +1162,19 @@ void check_page_owner(const void *page, int cpu, const struct kenv_lock *krc_loc
 
 /* ---- barrier end and the queries of the end-of-run checks ---------------- */
 
+/*
+ * check_structure.c's, in every program that has an implementation to walk;
+ * weak here, so that the shadow does not pull the structural checks into the
+ * sim's own unit tests, which link none.
+ */
+#pragma weak check_structure_where
+
 void check_barrier_end(void)
 {
 	struct check_ctx cs;
 	uint64_t begin = 0;
 	unsigned long late = 0;
-	char list[1024];
+	char list[1024], where[160];
 	size_t len = 0;
 	const void *first = NULL;
 	int first_cpu = -1;
@@ -1207,12 +1214,19 @@ void check_barrier_end(void)
 					 (unsigned long long)o->returned_seq,
 					 o->headless ? " (headless)" : "");
 	}
-	if (late)
-		check_report(INV_BARRIER, first, first_cpu, &cs,
-			     "kvfree_rcu_barrier() returned, but %lu object(s) whose kvfree_rcu() "
-			     "returned before the barrier began (#%llu) are not freed:%s%s",
-			     late, (unsigned long long)begin, list, late > 4 ? "\n..." : "");
 	check_shadow_unlock();
+	if (!late)
+		return;
+	/* Where the implementation keeps the first of them: a walk takes krc locks. */
+	if (check_structure_where)
+		check_structure_where(first, where, sizeof(where));
+	else
+		check_fmt(where, sizeof(where), "not looked for (no structure walk here)");
+	check_report(INV_BARRIER, first, first_cpu, &cs,
+		     "kvfree_rcu_barrier() returned, but %lu object(s) whose kvfree_rcu() "
+		     "returned before the barrier began (#%llu) are not freed:%s%s\n"
+		     "the first of them, %p, is now %s",
+		     late, (unsigned long long)begin, list, late > 4 ? "\n..." : "", first, where);
 }
 
 void check_shadow_sums_locked(struct check_shadow_sums *sums)

@@ -386,6 +386,76 @@ static void structure_at_release(const struct kenv_lock *lock)
 	in_walk = false;
 }
 
+/* The search of check_structure_where(): the first place @obj is found. */
+struct where {
+	const void *obj;
+	bool found;
+	int cpu, batch;
+	enum kvfree_page_place place;
+	enum kvfree_channel ch;
+	const void *page;
+};
+
+static void where_page(void *arg, int cpu, const struct kvfree_rcu_page_view *v)
+{
+	struct where *w = arg;
+	unsigned long n = v->records < v->slots ? v->records : v->slots;
+
+	if (w->found || v->place == KVFREE_PAGE_CACHE || !v->recs)
+		return;
+	for (unsigned long i = 0; i < n; i++) {
+		if (v->recs[i] != w->obj)
+			continue;
+		*w = (struct where){ .obj = w->obj, .found = true, .cpu = cpu, .batch = v->batch,
+				     .place = v->place, .ch = v->ch, .page = v->page };
+		return;
+	}
+}
+
+static void where_list(void *arg, int cpu, const void *obj, enum kvfree_page_place place)
+{
+	struct where *w = arg;
+
+	if (w->found || obj != w->obj)
+		return;
+	*w = (struct where){ .obj = obj, .found = true, .cpu = cpu, .batch = -1, .place = place,
+			     .ch = KVFREE_CH_LIST };
+}
+
+size_t check_structure_where(const void *obj, char *buf, size_t size)
+{
+	const struct kvfree_rcu_config *cfg = kvfree_rcu_config();
+	struct where w = { .obj = obj, .batch = -1 };
+	const struct kvfree_rcu_walk_fns fns = { .page = where_page, .list_obj = where_list,
+						 .arg = &w };
+	char slot[16] = "";
+	int n;
+
+	if (!cfg || in_walk)
+		return check_fmt(buf, size, "not looked for (no krc to walk)");
+	n = (int)cfg->nr_cpus < kenv_nr_cpus() ? (int)cfg->nr_cpus : kenv_nr_cpus();
+	in_walk = true;
+	for (int cpu = 0; cpu < n && !w.found; cpu++) {
+		struct kvfree_rcu_structure s;
+
+		if (check_one_thread)
+			kvfree_rcu_walk_locked(cpu, &s, &fns);
+		else
+			kvfree_rcu_walk(cpu, &s, &fns);
+	}
+	in_walk = false;
+	if (!w.found)
+		return check_fmt(buf, size, "on no CPU's krc or batch slot (freed since, or "
+				 "taken off them by a work or a call still running)");
+	if (w.batch >= 0)
+		check_fmt(slot, sizeof(slot), " %d", w.batch);
+	if (w.page)
+		return check_fmt(buf, size, "on cpu%d's %s%s (%s channel, page %p)", w.cpu,
+				 place_name(w.place), slot, ch_name(w.ch), w.page);
+	return check_fmt(buf, size, "on cpu%d's %s%s (rcu_head list)", w.cpu, place_name(w.place),
+			 slot);
+}
+
 bool check_krc_snapshot(int cpu, struct kvfree_rcu_cpu_stats *st)
 {
 	struct check_task *t = check_task_take();
