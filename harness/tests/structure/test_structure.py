@@ -4,10 +4,10 @@
 
 usage: test_structure.py BROKEN REFERENCE PROGRAM INVARIANT PHRASE [TRACE]
 
-BROKEN (kvtorture-S<n>, or a catalogued bug's build) replays PROGRAM and must report INVARIANT, with
-PHRASE in the report (the structural check's own words, so no other check
-can stand in for it) and TRACE, if given, in the trace; REFERENCE
-(kvtorture) must pass the same program.  TAP output.
+BROKEN (kvtorture-S<n>, or a catalogued bug's build) replays PROGRAM and
+must report INVARIANT, with PHRASE in the report (the check's own words, so
+no other check can stand in for it) and TRACE, if given, in the trace;
+REFERENCE (kvtorture) must pass the same program.  TAP output.
 """
 import subprocess
 import sys
