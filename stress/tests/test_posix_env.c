@@ -386,7 +386,8 @@ static void test_interrupts(void)
 	OK(atomic_load(&mask_results) & 2, "an NMI is delivered through the mask");
 	OK(atomic_load(&mask_results) & 4, "the held-back interrupt is replayed on restore");
 	posix_raise_irq(1);
-	for (int i = 0; i < 200 && atomic_load(&irqs_seen) < 2; i++)
+	/* As long as for the workload above: a loaded host delays the signal's delivery. */
+	for (int i = 0; i < 2000 && atomic_load(&irqs_seen) < 2; i++)
 		sleep_ms(1);
 	OK(atomic_load(&irq_ctx_ok) == atomic_load(&irqs_seen) && atomic_load(&irqs_seen) >= 2,
 	   "handlers run in hardirq context with irqs off (%d of %d)",
