@@ -131,10 +131,10 @@ bool kenv_queue_delayed_work(enum kenv_wq wq, struct kenv_delayed_work *dwork,
 	if (!work_claim(&dwork->work, WORK_TIMER))
 		return false;
 	/*
-	 * Relaxed: a fire of the last instance's arming, which a
-	 * mod_delayed_work() re-armed just as it fired, may take TIMER now and
-	 * push this instance before its delay, reading the queue it goes to.
-	 * Rare, and early only; a cancel waits for a fire in flight (below).
+	 * Relaxed: a fire of the last instance's timer, claimed just before a
+	 * cancel dropped that instance (or re-armed by a mod_delayed_work() as
+	 * it fired), may take TIMER now and push this instance before its
+	 * delay, reading the queue it goes to.  Rare, and early only.
 	 */
 	__atomic_store_n(&dwork->work.wq, wq, __ATOMIC_RELAXED);
 	kenv_timer_start(&dwork->timer, delay_ns);
@@ -233,16 +233,7 @@ bool kenv_cancel_delayed_work_sync(struct kenv_delayed_work *dwork)
 	kenv_timer_cancel(&dwork->timer);
 	s = atomic_fetch_and(&work->state, ~WORK_TIMER);
 	if (s & WORK_TIMER) {
-		/*
-		 * We took TIMER: nobody pushed it, so the pending instance is ours
-		 * to drop.  Not before a fire claimed earlier (or armed again by a
-		 * mod meanwhile) has ended: it finds TIMER clear while PENDING
-		 * still keeps anyone from queueing; once PENDING is gone, a new
-		 * instance's TIMER would be its to take, and that instance would
-		 * run at once instead of after its delay.
-		 */
-		kenv_timer_cancel(&dwork->timer);
-		posix_timer_sync(&dwork->timer);
+		/* We took TIMER: nobody pushed it, so the pending instance is ours to drop. */
 		atomic_fetch_and(&work->state, ~WORK_PENDING);
 		was_pending = true;
 	} else if (s & WORK_PENDING) {
