@@ -1055,12 +1055,44 @@ static struct kenv_lock bug_lock;
 /* Where the malloc'd block goes: keeps the compiler from eliding the pair. */
 static void *volatile bug_sink;
 
+/*
+ * bug-reader-stall's work: enter an RCU read-side section and never leave it.
+ * It sleeps rather than spins, so the thread does not look atomic: only the
+ * run's deadline can catch the grace period that never ends.
+ */
+static struct kenv_work bug_reader_work;
+static _Atomic(bool) bug_reader_in;
+
+static void bug_reader_fn(struct kenv_work *work)
+{
+	(void)work;
+	kenv_rcu_read_lock();
+	atomic_store(&bug_reader_in, true);
+	for (;;)
+		sleep_ns(100 * 1000 * 1000);
+}
+
 static void *bug_main(void *arg)
 {
 	enum kvt_scenario sc = (enum kvt_scenario)(uintptr_t)arg;
 
 	my_sc = sc;
 	kenv_lock_init(&bug_lock, "bug_lock");
+	if (sc == KVT_SC_BUG_READER_STALL) {
+		/*
+		 * Leave the reader behind when the flood stops, once it is in
+		 * its section: kvt_flood_stop() joins this thread, so the final
+		 * barrier begins with the reader held and waits for it forever.
+		 */
+		while (!atomic_load(&flood_stop))
+			if (!pause_point())
+				sleep_ns(1000 * 1000);
+		kenv_work_init(&bug_reader_work, bug_reader_fn);
+		kenv_queue_work(KENV_WQ_RECLAIM, &bug_reader_work);
+		while (!atomic_load(&bug_reader_in))
+			sleep_ns(1000 * 1000);
+		return NULL;
+	}
 	if (sc == KVT_SC_BUG_MISUSE_SILENT) {
 		/*
 		 * An NMI call the implementation would have dropped without a

@@ -215,8 +215,9 @@ static int quiesce(struct runner_phase *ph)
 	if (!check_after_exit())
 		exit_code = 1;
 	atomic_store(&runner_phase, PHASE_DONE);
-	runner_watchdog_stop();
+	/* Stopping the environment waits for its threads: the watchdog still bounds it. */
 	posix_env_stop();
+	runner_watchdog_stop();
 	return exit_code;
 }
 

@@ -44,6 +44,8 @@ void runner_abort_hook(enum check_inv inv, const char *report)
 	const char *name = check_inv_name(inv);
 	bool expected = runner_opts.expect_set && inv == runner_opts.expect;
 
+	/* The run stops here: the report reads its figures racily. */
+	posix_race_checks_off();
 	outbuf_reset(&viol);
 	outbuf_add(&viol, "%s\nreproduce: %s\n", report ? report : "", runner_repro);
 	outbuf_write_atomic("violation.txt", &viol);
@@ -57,8 +59,10 @@ void runner_abort_hook(enum check_inv inv, const char *report)
 		outbuf_reset(&viol);
 		outbuf_add(&viol, "kvtorture stress: the expected violation %s was caught\n", name);
 		outbuf_write_fd(1, &viol);
+		posix_race_checks_on();
 		_exit(0);
 	}
+	posix_race_checks_on();
 }
 
 /* ---------------------------------------------------------------------------
@@ -99,6 +103,8 @@ _Noreturn void runner_hang(const char *why)
 	if (atomic_exchange(&hanging, true))
 		for (;;)
 			pause();
+	/* The run stops here: the dump and the report read its state racily. */
+	posix_race_checks_off();
 
 	fprintf(stderr, "kvtorture stress: WATCHDOG: %s; reproduce with:\n  %s\n", why,
 		runner_repro);
@@ -115,6 +121,7 @@ _Noreturn void runner_hang(const char *why)
 		close(fd);
 	}
 	runner_write_report_json("hang", KVT_EXIT_HANG, NULL, NULL);
+	posix_race_checks_on();
 	_exit(KVT_EXIT_HANG);
 }
 

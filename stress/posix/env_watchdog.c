@@ -15,6 +15,39 @@
 #error "env_watchdog.c belongs to the checked flavour only"
 #endif
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ENV_TSAN 1
+#endif
+#endif
+#if !defined(ENV_TSAN) && defined(__SANITIZE_THREAD__)
+#define ENV_TSAN 1
+#endif
+
+#ifdef ENV_TSAN
+/* ThreadSanitizer's dynamic annotations (its runtime has them, clang's and gcc's). */
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#endif
+
+void posix_race_checks_off(void)
+{
+#ifdef ENV_TSAN
+	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+	AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+#endif
+}
+
+void posix_race_checks_on(void)
+{
+#ifdef ENV_TSAN
+	AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#endif
+}
+
 /* The context of @t's frame @d, in range even if the record is torn. */
 RACY_READER static const char *frame_ctx_name(const struct posix_thread *t, int d)
 {

@@ -336,6 +336,17 @@ int posix_watchdog_scan(uint64_t bound_ns);
  */
 void posix_dump_threads(int fd);
 /*
+ * Around a report of a hang or a violation, written just before the run
+ * exits: ThreadSanitizer ignores the calling thread's reads and writes from
+ * off to on.  Such a report reads what the other threads were writing when
+ * the run stopped, without synchronisation, on purpose; under TSan those
+ * reads would otherwise end the run with TSan's status halfway through the
+ * report.  Call on before exiting (TSan fails a thread that exits ignored).
+ * Nothing in other builds.
+ */
+void posix_race_checks_off(void);
+void posix_race_checks_on(void);
+/*
  * Write all of @buf to @fd through EINTR and short writes, giving up on an
  * error: output that neither allocates nor locks, for reports written from
  * wherever a run stopped.  Context: any, signal handlers included.

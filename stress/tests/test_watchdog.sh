@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# test_watchdog.sh KVSTRESS - the watchdog's negative test: a thread that spins
+# test_watchdog.sh KVSTRESS - the watchdog's negative tests: a thread that spins
 # with a raw lock held and irqs off must be reported as stuck, with the lock it
 # holds, in hang.txt and report.json, and the run must end with exit code 3
-# well before its duration.  TAP output.
+# well before its duration; an RCU reader that never ends must be reported when
+# the run outlives its duration, whether the flood left objects for the final
+# barrier to wait for (a hang in the quiesce) or none (a hang in stopping the
+# environment's threads).  TAP output.
 set -u
 kvstress=$1
 dir=$(mktemp -d)
@@ -25,5 +28,33 @@ grep -A1 '^bug-stall ' "$dir/r/hang.txt" 2>/dev/null | grep -q 'holds bug_lock' 
 grep -q '^reproduce: .*--seed 3' "$dir/r/hang.txt" 2>/dev/null &&
 	ok "hang.txt gives the command that reproduces it" || not_ok "hang.txt gives the reproducing command"
 grep -q '"hang"' "$dir/r/report.json" 2>/dev/null && ok "report.json records the hang" || not_ok "report.json records the hang"
+
+# An RCU reader left in a work: the run cannot end.  hang.txt and report.json
+# must be whole (under TSan too: the report reads the stopped run racily) and
+# the exit must be the watchdog's, within duration + watchdog + a margin.
+for sc in syscall,bug-reader-stall bug-reader-stall; do
+	rm -rf "$dir/r"
+	start=$(date +%s)
+	timeout 60 "$kvstress" --scenario "$sc" --cpus 2 --duration 1 --watchdog 1 --seed 3 \
+		--report "$dir/r" --quiet >"$dir/log" 2>&1
+	rc=$?
+	took=$(( $(date +%s) - start ))
+	[ "$rc" -eq 3 ] && ok "$sc: exit code 3 (watchdog)" ||
+		{ not_ok "$sc: exit code 3 (watchdog), got $rc"; sed 's/^/# /' "$dir/log"; }
+	[ "$took" -lt 20 ] && ok "$sc: ended in ${took}s" || not_ok "$sc: ended in ${took}s"
+	grep -q 'the run did not end within its duration' "$dir/r/hang.txt" 2>/dev/null &&
+		ok "$sc: hang.txt says why" || not_ok "$sc: hang.txt says why"
+	grep -q '^cpu[0-9]/kworker .* rcu=1 ' "$dir/r/hang.txt" 2>/dev/null &&
+		ok "$sc: hang.txt shows the kworker inside its reader" ||
+		not_ok "$sc: hang.txt shows the kworker inside its reader"
+	case $sc in
+	syscall,*) where=quiesce ;;
+	*) where=done ;;
+	esac
+	grep -q '"status": "hang"' "$dir/r/report.json" 2>/dev/null &&
+		grep -q "\"stopped_in\": \"$where\"" "$dir/r/report.json" &&
+		ok "$sc: report.json records the hang, stopped in $where" ||
+		not_ok "$sc: report.json records the hang, stopped in $where"
+done
 echo "1..$n"
 [ "$fails" -eq 0 ]
