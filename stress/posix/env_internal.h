@@ -272,10 +272,21 @@ void posix_cpus_start(void);
 void posix_cpus_stop(void);
 
 /* env_timer.c */
+/*
+ * timer->state: PENDING, and above it the number of fires running (a timer
+ * armed again while its handler runs may be claimed again before it ends).
+ */
+#define POSIX_TIMER_PENDING 1u
+#define POSIX_TIMER_RUNNING_ONE 2u
 void posix_timer_start(void);
 void posix_timer_stop(void);
 /* Inline mode, on @cpu's thread: fire its expired timers. */
 void posix_run_cpu_timers(int cpu);
+/*
+ * Wait until no fire of @timer runs: one claimed before the caller cancelled
+ * it has finished.  Context: may sleep; not from @timer's own handler.
+ */
+void posix_timer_sync(const struct kenv_timer *timer);
 
 /* env_work.c */
 void posix_work_start(void);

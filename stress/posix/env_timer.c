@@ -21,12 +21,11 @@
 
 #include "env_internal.h"
 
-#define TIMER_PENDING 1u
-#define TIMER_RUNNING 2u
-
 #define MAX_TIMERS 4096
 /* The longest the timer thread sleeps: an earlier expiry posts timer_wake. */
 #define TIMER_IDLE_NS (20u * 1000 * 1000)
+/* A handler is a few stores: posix_timer_sync() polls often. */
+#define TIMER_SYNC_POLL_NS (10u * 1000)
 
 static struct kenv_timer *_Atomic timer_registry[MAX_TIMERS];
 static _Atomic(int) nr_timers;
@@ -62,7 +61,7 @@ void kenv_timer_start(struct kenv_timer *timer, uint64_t delay_ns)
 	__atomic_store_n(&timer->expires, expires, __ATOMIC_RELAXED);
 	__atomic_store_n(&timer->cpu, kenv_cpu(), __ATOMIC_RELAXED);
 	/* Release: expires and cpu are visible to whoever sees PENDING. */
-	atomic_fetch_or_explicit(&timer->state, TIMER_PENDING, memory_order_release);
+	atomic_fetch_or_explicit(&timer->state, POSIX_TIMER_PENDING, memory_order_release);
 	/* Earlier than the timer thread's wake-up, or it is scanning: tell it. */
 	if (expires < atomic_load(&timer_next_wake))
 		sem_post(&timer_wake);
@@ -70,13 +69,27 @@ void kenv_timer_start(struct kenv_timer *timer, uint64_t delay_ns)
 
 bool kenv_timer_cancel(struct kenv_timer *timer)
 {
-	return atomic_fetch_and(&timer->state, ~TIMER_PENDING) & TIMER_PENDING;
+	return atomic_fetch_and(&timer->state, ~POSIX_TIMER_PENDING) & POSIX_TIMER_PENDING;
 }
 
 bool kenv_timer_pending(const struct kenv_timer *timer)
 {
 	return atomic_load_explicit(&((struct kenv_timer *)timer)->state, memory_order_relaxed) &
-	       TIMER_PENDING;
+	       POSIX_TIMER_PENDING;
+}
+
+/*
+ * One fire of @timer has ended.  The implementation may initialise a timer
+ * again while a fire of it runs (the kernel's refill kick does, before each
+ * hrtimer_start()): that zeroed the count, which must not go below zero.
+ */
+static void fire_done(struct kenv_timer *timer)
+{
+	unsigned int s = atomic_load(&timer->state);
+
+	while (s >= POSIX_TIMER_RUNNING_ONE &&
+	       !atomic_compare_exchange_weak(&timer->state, &s, s - POSIX_TIMER_RUNNING_ONE))
+		;
 }
 
 /* Claim @timer if it is due at @now and run it here as a hardirq of @cpu. */
@@ -85,18 +98,29 @@ static bool timer_try_fire(struct kenv_timer *timer, int cpu, uint64_t now)
 	struct posix_thread *self = posix_cur();
 	unsigned int s = atomic_load_explicit(&timer->state, memory_order_acquire);
 
-	if (!(s & TIMER_PENDING) || __atomic_load_n(&timer->expires, __ATOMIC_RELAXED) > now)
+	if (!(s & POSIX_TIMER_PENDING) || __atomic_load_n(&timer->expires, __ATOMIC_RELAXED) > now)
 		return false;
 	if (!atomic_compare_exchange_strong(&timer->state, &s,
-					    (s & ~TIMER_PENDING) | TIMER_RUNNING))
+					    (s & ~POSIX_TIMER_PENDING) + POSIX_TIMER_RUNNING_ONE))
 		return false;
 	atomic_store_explicit(&self->cpu, cpu, memory_order_relaxed);
 	posix_frame_push(KENV_CTX_HARDIRQ);
 	timer->func(timer);
 	posix_frame_pop();
-	atomic_fetch_and(&timer->state, ~TIMER_RUNNING);
+	fire_done(timer);
 	atomic_fetch_add_explicit(&posix_stat_timers, 1, memory_order_relaxed);
 	return true;
+}
+
+void posix_timer_sync(const struct kenv_timer *timer)
+{
+#if POSIX_CHECKED
+	/* What a hang dump shows for a canceller that waits here. */
+	atomic_store(&posix_cur()->last_site, "timer_sync");
+#endif
+	while ((atomic_load(&((struct kenv_timer *)timer)->state) & ~POSIX_TIMER_PENDING) &&
+	       !atomic_load(&posix_stopping))
+		posix_sleep_ns(TIMER_SYNC_POLL_NS);
 }
 
 static int timer_cpu(const struct kenv_timer *timer)
@@ -145,7 +169,7 @@ static uint64_t timer_scan(uint64_t now)
 		struct kenv_timer *timer = atomic_load(&timer_registry[i]);
 		uint64_t exp;
 
-		if (!timer || !(atomic_load(&timer->state) & TIMER_PENDING))
+		if (!timer || !(atomic_load(&timer->state) & POSIX_TIMER_PENDING))
 			continue;
 		exp = __atomic_load_n(&timer->expires, __ATOMIC_RELAXED);
 		if (exp <= now)

@@ -131,10 +131,12 @@ bool kenv_queue_delayed_work(enum kenv_wq wq, struct kenv_delayed_work *dwork,
 	if (!work_claim(&dwork->work, WORK_TIMER))
 		return false;
 	/*
-	 * Relaxed: a fire of the last instance's timer, claimed just before a
-	 * cancel dropped that instance (or re-armed by a mod_delayed_work() as
-	 * it fired), may take TIMER now and push this instance before its
-	 * delay, reading the queue it goes to.  Rare, and early only.
+	 * Relaxed: a mod_delayed_work() of the last instance that saw TIMER just
+	 * before the instance was fired or cancelled re-arms the timer late; if
+	 * that arming lands after this one, the timer fires at the mod's delay,
+	 * and its fire takes TIMER and pushes this instance then, early or late,
+	 * reading the queue it goes to.  Rare; never lost.  A fire claimed before
+	 * a cancel cannot do the same: the cancel waits for it (below).
 	 */
 	__atomic_store_n(&dwork->work.wq, wq, __ATOMIC_RELAXED);
 	kenv_timer_start(&dwork->timer, delay_ns);
@@ -233,7 +235,17 @@ bool kenv_cancel_delayed_work_sync(struct kenv_delayed_work *dwork)
 	kenv_timer_cancel(&dwork->timer);
 	s = atomic_fetch_and(&work->state, ~WORK_TIMER);
 	if (s & WORK_TIMER) {
-		/* We took TIMER: nobody pushed it, so the pending instance is ours to drop. */
+		/*
+		 * We took TIMER: nobody pushed it, so the pending instance is ours
+		 * to drop.  Not before a fire claimed earlier has ended (the
+		 * kernel's del_timer_sync()): it finds TIMER clear while PENDING
+		 * still keeps anyone from queueing; once PENDING is gone, a new
+		 * instance's TIMER would be its to take, and that instance would
+		 * run at once instead of after its delay.  Cancel again first: a
+		 * mod may have re-armed the timer since the cancel above.
+		 */
+		kenv_timer_cancel(&dwork->timer);
+		posix_timer_sync(&dwork->timer);
 		atomic_fetch_and(&work->state, ~WORK_PENDING);
 		was_pending = true;
 	} else if (s & WORK_PENDING) {

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "env_internal.h"	/* a timer's fire in flight, made by hand */
 #include "posix_env.h"
 #include "posix_obj.h"
 #include "tap.h"
@@ -469,6 +470,88 @@ static void test_work(void)
 	OK(atomic_load(&rwork_ok) == 1, "flush_rcu_work: ran, after a full GP");
 }
 
+/*
+ * A delayed work's timer fires just as the work is cancelled, and a queuer
+ * comes in right after: the fire, claimed before the cancel, must not push
+ * the new instance before its delay.  The fire in flight is made by hand, as
+ * the timer thread's claim leaves it (the timer off pending, a fire counted
+ * running), and reaches its handler when the test says.
+ */
+static _Atomic(int) dwork4_runs;
+static _Atomic(bool) cancel4_done;
+static struct kenv_delayed_work dwork4;
+
+static void dwork4_fn(struct kenv_work *w)
+{
+	(void)w;
+	atomic_fetch_add(&dwork4_runs, 1);
+}
+
+static void *cancel4_thread(void *arg)
+{
+	(void)arg;
+	kenv_cancel_delayed_work_sync(&dwork4);
+	atomic_store(&cancel4_done, true);
+	return NULL;
+}
+
+static void test_fire_during_cancel(void)
+{
+	const uint64_t long_delay = 10000000000ull;
+	pthread_t thr;
+	bool waited, requeued;
+
+	kenv_delayed_work_init(&dwork4, dwork4_fn);
+	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork4, long_delay);
+	kenv_timer_cancel(&dwork4.timer);
+	atomic_fetch_add(&dwork4.timer.state, POSIX_TIMER_RUNNING_ONE);
+	posix_thread_create(&thr, "canceller", POSIX_ROLE_KTHREAD, 0, cancel4_thread, NULL);
+	for (int i = 0; i < 50 && !atomic_load(&cancel4_done); i++)
+		sleep_ms(1);
+	waited = !atomic_load(&cancel4_done);
+	requeued = kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork4, long_delay);
+	dwork4.timer.func(&dwork4.timer);
+	atomic_fetch_sub(&dwork4.timer.state, POSIX_TIMER_RUNNING_ONE);
+	pthread_join(thr, NULL);
+	if (!requeued)
+		kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork4, long_delay);
+	sleep_ms(50);
+	OK(waited && atomic_load(&dwork4_runs) == 0 && kenv_delayed_work_pending(&dwork4),
+	   "cancel_delayed_work_sync waits for a fire in flight; the work queued next waits "
+	   "for its delay (cancel waited: %d, runs: %d)", waited, atomic_load(&dwork4_runs));
+	kenv_cancel_delayed_work_sync(&dwork4);
+}
+
+/*
+ * The kernel's refill kick initialises its hrtimer again before each start,
+ * and may do it while the last fire still runs: the fire's end must then
+ * count nothing, or the timer reads as fired-in-flight forever and a
+ * cancel's wait for it never ends.
+ */
+static _Atomic(int) reinit_runs;
+static struct kenv_timer reinit_timer;
+
+static void reinit_fn(struct kenv_timer *t)
+{
+	kenv_timer_init(t, reinit_fn);
+	atomic_fetch_add(&reinit_runs, 1);
+}
+
+static void test_timer_reinit_in_fire(void)
+{
+	unsigned int state;
+
+	kenv_timer_init(&reinit_timer, reinit_fn);
+	kenv_timer_start(&reinit_timer, 1000 * 1000);
+	for (int i = 0; i < 2000 && !atomic_load(&reinit_runs); i++)
+		sleep_ms(1);
+	sleep_ms(20);
+	state = atomic_load(&reinit_timer.state);
+	OK(atomic_load(&reinit_runs) == 1 && state == 0,
+	   "a timer initialised again while its fire runs counts no fire after it "
+	   "(runs: %d, state: %#x)", atomic_load(&reinit_runs), state);
+}
+
 static void test_timer_lock_softirq(void)
 {
 	pthread_t thr[3];
@@ -517,6 +600,8 @@ int main(void)
 	test_interrupts();
 	test_rcu();
 	test_work();
+	test_fire_during_cancel();
+	test_timer_reinit_in_fire();
 	test_timer_lock_softirq();
 	test_events();
 	posix_env_stop();
