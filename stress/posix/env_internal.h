@@ -63,13 +63,16 @@
  * The watchdog and the hang dump read other threads' records without
  * synchronisation on purpose (a hung thread cannot cooperate): exempt those
  * readers from ThreadSanitizer instead of reporting the intended races.
+ * POSIX_TSAN: this file is built with ThreadSanitizer.
  */
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
+#define POSIX_TSAN 1
 #define RACY_READER __attribute__((no_sanitize("thread")))
 #endif
 #endif
-#if !defined(RACY_READER) && defined(__SANITIZE_THREAD__)
+#if !defined(POSIX_TSAN) && defined(__SANITIZE_THREAD__)
+#define POSIX_TSAN 1
 #define RACY_READER __attribute__((no_sanitize_thread))
 #endif
 #ifndef RACY_READER

@@ -15,16 +15,7 @@
 #error "env_watchdog.c belongs to the checked flavour only"
 #endif
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define ENV_TSAN 1
-#endif
-#endif
-#if !defined(ENV_TSAN) && defined(__SANITIZE_THREAD__)
-#define ENV_TSAN 1
-#endif
-
-#ifdef ENV_TSAN
+#ifdef POSIX_TSAN
 /* ThreadSanitizer's dynamic annotations (its runtime has them, clang's and gcc's). */
 void AnnotateIgnoreReadsBegin(const char *file, int line);
 void AnnotateIgnoreWritesBegin(const char *file, int line);
@@ -34,7 +25,7 @@ void AnnotateIgnoreWritesEnd(const char *file, int line);
 
 void posix_race_checks_off(void)
 {
-#ifdef ENV_TSAN
+#ifdef POSIX_TSAN
 	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
 	AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
 #endif
@@ -42,7 +33,7 @@ void posix_race_checks_off(void)
 
 void posix_race_checks_on(void)
 {
-#ifdef ENV_TSAN
+#ifdef POSIX_TSAN
 	AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
 	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
 #endif
