@@ -31,18 +31,16 @@ grep -q '"hang"' "$dir/r/report.json" 2>/dev/null && ok "report.json records the
 
 # An RCU reader left in a work: the run cannot end.  hang.txt and report.json
 # must be whole (under TSan too: the report reads the stopped run racily) and
-# the exit must be the watchdog's, within duration + watchdog + a margin.  The
-# watchdog's 5 s leave a loaded TSan run the time to reach its quiesce.
+# the exit must be the watchdog's.  The watchdog's 5 s leave a loaded TSan run
+# the time to reach its quiesce.
 for sc in syscall,bug-reader-stall bug-reader-stall; do
 	rm -rf "$dir/r"
-	start=$(date +%s)
+	# timeout's 124 if the run never ends: exit 3 is the watchdog's.
 	timeout 60 "$kvstress" --scenario "$sc" --cpus 2 --duration 1 --watchdog 5 --seed 3 \
 		--report "$dir/r" --quiet >"$dir/log" 2>&1
 	rc=$?
-	took=$(( $(date +%s) - start ))
 	[ "$rc" -eq 3 ] && ok "$sc: exit code 3 (watchdog)" ||
 		{ not_ok "$sc: exit code 3 (watchdog), got $rc"; sed 's/^/# /' "$dir/log"; }
-	[ "$took" -lt 30 ] && ok "$sc: ended in ${took}s" || not_ok "$sc: ended in ${took}s"
 	grep -q 'the run did not end within its duration' "$dir/r/hang.txt" 2>/dev/null &&
 		ok "$sc: hang.txt says why" || not_ok "$sc: hang.txt says why"
 	grep -q '^cpu[0-9]/kworker .* rcu=1 ' "$dir/r/hang.txt" 2>/dev/null &&
