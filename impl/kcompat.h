@@ -196,7 +196,7 @@ enum hrtimer_restart { HRTIMER_NORESTART };
 #define hrtimer_setup(timer, fn)						\
 	kenv_timer_init(&(timer)->t, (kenv_timer_fn)(void (*)(void))(fn))
 #define hrtimer_start(timer, kt, mode) kenv_timer_start(&(timer)->t, (uint64_t)(kt))
-#define hrtimer_cancel(timer) kenv_timer_cancel(&(timer)->t)
+#define hrtimer_cancel(timer) kenv_timer_cancel_sync(&(timer)->t)
 #define hrtimer_is_queued(timer) kenv_timer_pending(&(timer)->t)
 
 struct work_struct {

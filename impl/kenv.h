@@ -300,6 +300,12 @@ void kenv_timer_init(struct kenv_timer *timer, kenv_timer_fn func);
 void kenv_timer_start(struct kenv_timer *timer, uint64_t delay_ns);
 /* Context: atomic.  Disarm; returns whether the timer was pending. */
 bool kenv_timer_cancel(struct kenv_timer *timer);
+/*
+ * Context: any but @timer's own handler (the wait would never end).  Disarm,
+ * then wait until no handler of @timer runs anywhere, as hrtimer_cancel()
+ * does; returns whether the timer was pending.
+ */
+bool kenv_timer_cancel_sync(struct kenv_timer *timer);
 /* Context: any.  Whether @timer is armed and has not fired yet (racy without its owner's lock). */
 bool kenv_timer_pending(const struct kenv_timer *timer);
 

@@ -232,7 +232,7 @@ void kvt_kernel_hrtimer_init(struct hrtimer *timer);
 		(timer)->function = (fn);					\
 	} while (0)
 #define hrtimer_start(timer, kt, mode) kenv_timer_start(&(timer)->t, (uint64_t)(kt))
-#define hrtimer_cancel(timer) kenv_timer_cancel(&(timer)->t)
+#define hrtimer_cancel(timer) kenv_timer_cancel_sync(&(timer)->t)
 
 /* ---- work: the kernel's work_struct / delayed_work / rcu_work shapes --------------- */
 

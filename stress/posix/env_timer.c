@@ -72,6 +72,15 @@ bool kenv_timer_cancel(struct kenv_timer *timer)
 	return atomic_fetch_and(&timer->state, ~POSIX_TIMER_PENDING) & POSIX_TIMER_PENDING;
 }
 
+bool kenv_timer_cancel_sync(struct kenv_timer *timer)
+{
+	bool was = kenv_timer_cancel(timer);
+
+	/* A fire claimed before the cancel may still run its handler. */
+	posix_timer_sync(timer);
+	return was;
+}
+
 bool kenv_timer_pending(const struct kenv_timer *timer)
 {
 	return atomic_load_explicit(&((struct kenv_timer *)timer)->state, memory_order_relaxed) &

@@ -561,6 +561,48 @@ static void test_timer_reinit_in_fire(void)
 	   "(runs: %d, state: %#x)", atomic_load(&reinit_runs), state);
 }
 
+/*
+ * hrtimer_cancel() waits for a handler running elsewhere: the kernel's exit
+ * cancels the refill kick's timer and then the work its handler queues.  The
+ * fire in flight is made by hand, as in test_fire_during_cancel().
+ */
+static struct kenv_timer sync_timer;
+static _Atomic(bool) sync_cancel_done;
+
+static void sync_timer_fn(struct kenv_timer *t)
+{
+	(void)t;
+}
+
+static void *sync_cancel_thread(void *arg)
+{
+	(void)arg;
+	kenv_timer_cancel_sync(&sync_timer);
+	atomic_store(&sync_cancel_done, true);
+	return NULL;
+}
+
+static void test_timer_cancel_sync(void)
+{
+	pthread_t thr;
+	bool waited, ended;
+
+	kenv_timer_init(&sync_timer, sync_timer_fn);
+	kenv_timer_start(&sync_timer, 1000 * 1000 * 1000);
+	OK(kenv_timer_cancel_sync(&sync_timer) && !kenv_timer_cancel_sync(&sync_timer),
+	   "timer_cancel_sync: pending once, then not");
+	atomic_fetch_add(&sync_timer.state, POSIX_TIMER_RUNNING_ONE);
+	posix_thread_create(&thr, "canceller", POSIX_ROLE_KTHREAD, 0, sync_cancel_thread, NULL);
+	for (int i = 0; i < 50 && !atomic_load(&sync_cancel_done); i++)
+		sleep_ms(1);
+	waited = !atomic_load(&sync_cancel_done);
+	atomic_fetch_sub(&sync_timer.state, POSIX_TIMER_RUNNING_ONE);
+	pthread_join(thr, NULL);
+	ended = atomic_load(&sync_cancel_done);
+	OK(waited && ended, "timer_cancel_sync waits for a fire in flight, and returns after its "
+	   "end (waited: %d, returned: %d)", waited, ended);
+}
+
 static void test_timer_lock_softirq(void)
 {
 	pthread_t thr[3];
@@ -611,6 +653,7 @@ int main(void)
 	test_work();
 	test_fire_during_cancel();
 	test_timer_reinit_in_fire();
+	test_timer_cancel_sync();
 	test_timer_lock_softirq();
 	test_events();
 	posix_env_stop();

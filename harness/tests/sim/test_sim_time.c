@@ -77,6 +77,10 @@ static void test_timers(void)
 	TAP_OK(!kenv_timer_cancel(&timer), "timer: cancel of an idle timer returns false");
 	sim_advance(10000);
 	TAP_EQ(tf.fired, 1, "timer: a cancelled timer does not fire");
+	kenv_timer_start(&timer, 500);
+	TAP_OK(kenv_timer_cancel_sync(&timer) && !kenv_timer_cancel_sync(&timer),
+	       "timer: cancel_sync of an armed timer returns true, then false");
+	TAP_OK(!kenv_timer_pending(&timer), "timer: not pending after cancel_sync");
 
 	/* Re-arming moves the expiry; it fires once. */
 	kenv_timer_start(&timer, 100);
