@@ -140,6 +140,25 @@ static _Noreturn void stuck(const char *what)
 	runner_hang(why);
 }
 
+/*
+ * The flooders did not pause: a thread that has stayed atomic since the
+ * pause began (one spinning under a raw lock, say) is the reason, and the
+ * report names it.
+ */
+static uint64_t pause_points[POSIX_MAX_THREADS];
+
+static _Noreturn void not_paused(const char *what)
+{
+	int id = posix_stuck_since(pause_points);
+	char why[160];
+
+	if (id < 0)
+		stuck(what);
+	snprintf(why, sizeof(why), "checkpoint: %s within %u s: thread %d stayed atomic without "
+		 "a scheduling point", what, runner_opts.watchdog_s, id);
+	runner_hang(why);
+}
+
 static uint64_t hold_deadline(void)
 {
 	return kenv_clock_ns() + (uint64_t)runner_opts.watchdog_s * 1000000000ull;
@@ -183,11 +202,13 @@ static uint64_t world_stop(void)
 {
 	uint64_t timeout = (uint64_t)runner_opts.watchdog_s * 1000000000ull, stop_ns;
 
+	posix_points_snapshot(pause_points);
 	if (!kvt_flood_pause_slow(timeout))
-		stuck("the barrier and hotplug flooders did not pause");
+		not_paused("the barrier and hotplug flooders did not pause");
 	stop_ns = kenv_clock_ns();
+	posix_points_snapshot(pause_points);
 	if (!kvt_flood_pause(timeout))
-		stuck("the flooders did not pause");
+		not_paused("the flooders did not pause");
 	/* Two short delays: the monitors that a page's worth of objects armed run now. */
 	sleep_ns(2 * short_delay_ns);
 	hold_kworkers();

@@ -137,18 +137,19 @@ static void *watchdog_main(void *arg)
 		uint64_t progress = posix_progress() + kvt_flood_calls();
 		int stuck;
 
-		if (progress != last_progress || atomic_load(&runner_phase) != PHASE_RUN) {
-			last_progress = progress;
-			last_change = now;
-		} else if (now - last_change > bound) {
-			snprintf(why, sizeof(why), "no progress for %u s", runner_opts.watchdog_s);
-			runner_hang(why);
-		}
 		stuck = posix_watchdog_scan(bound);
 		if (stuck >= 0) {
 			snprintf(why, sizeof(why),
 				 "thread %d stayed atomic without a scheduling point for %u s",
 				 stuck, runner_opts.watchdog_s);
+			runner_hang(why);
+		}
+		/* Past the bound together, the stuck thread is the cause to name. */
+		if (progress != last_progress || atomic_load(&runner_phase) != PHASE_RUN) {
+			last_progress = progress;
+			last_change = now;
+		} else if (now - last_change > bound) {
+			snprintf(why, sizeof(why), "no progress for %u s", runner_opts.watchdog_s);
 			runner_hang(why);
 		}
 		if (now > run_deadline_ns) {

@@ -128,3 +128,22 @@ RACY_READER int posix_watchdog_scan(uint64_t bound_ns)
 	}
 	return -1;
 }
+
+void posix_points_snapshot(uint64_t *points)
+{
+	int n = posix_nr_threads();
+
+	for (int i = 0; i < POSIX_MAX_THREADS; i++)
+		points[i] = i < n ? atomic_load(&posix_thread_table[i].points) : 0;
+}
+
+RACY_READER int posix_stuck_since(const uint64_t *points)
+{
+	for (int i = 0; i < posix_nr_threads(); i++) {
+		const struct posix_thread *t = &posix_thread_table[i];
+
+		if (atomic_load(&t->points) == points[i] && looks_atomic(t))
+			return i;
+	}
+	return -1;
+}

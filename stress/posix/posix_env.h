@@ -328,6 +328,14 @@ bool posix_thread_starvable(int id);
  * thread spinning forever on a raw lock is found this way.  Context: sleep.
  */
 int posix_watchdog_scan(uint64_t bound_ns);
+/*
+ * For a wait that may time out on a stuck thread (a checkpoint pausing the
+ * flood): each thread's scheduling points now, into @points
+ * (POSIX_MAX_THREADS entries); then the id of a thread that looks atomic and
+ * has passed none since, or -1.  Racy reads, as the scan's.  Context: sleep.
+ */
+void posix_points_snapshot(uint64_t *points);
+int posix_stuck_since(const uint64_t *points);
 
 /*
  * Hang report: every registered thread's name, CPU, context stack, irq and

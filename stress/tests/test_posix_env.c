@@ -603,6 +603,64 @@ static void test_timer_cancel_sync(void)
 	   "end (waited: %d, returned: %d)", waited, ended);
 }
 
+/*
+ * A checkpoint that cannot pause the flood names the thread that stayed
+ * atomic since the pause began (posix_stuck_since()): one spinning under a
+ * raw lock with irqs off is named, one sleeping is not.
+ */
+static struct kenv_lock spin_lock;
+static _Atomic(int) spinner_id = -1;
+static _Atomic(bool) spin_stop;
+
+static void *spinner_thread(void *arg)
+{
+	unsigned long flags;
+
+	(void)arg;
+	flags = kenv_local_irq_save();
+	kenv_raw_spin_lock(&spin_lock);
+	atomic_store(&spinner_id, (int)(posix_cur() - posix_thread_table));
+	while (!atomic_load(&spin_stop))
+		;
+	kenv_raw_spin_unlock(&spin_lock);
+	kenv_local_irq_restore(flags);
+	return NULL;
+}
+
+static void *sleeper_thread(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&spin_stop))
+		sleep_ms(1);
+	return NULL;
+}
+
+static void test_stuck_since(void)
+{
+	static uint64_t points[POSIX_MAX_THREADS];
+	pthread_t spinner, sleeper;
+	int before, named;
+
+	kenv_lock_init(&spin_lock, "spin_lock");
+	posix_thread_create(&sleeper, "sleeper", POSIX_ROLE_KTHREAD, 1, sleeper_thread, NULL);
+	posix_points_snapshot(points);
+	sleep_ms(20);
+	before = posix_stuck_since(points);
+	posix_thread_create(&spinner, "spinner", POSIX_ROLE_KTHREAD, 0, spinner_thread, NULL);
+	for (int i = 0; i < 2000 && atomic_load(&spinner_id) < 0; i++)
+		sleep_ms(1);
+	posix_points_snapshot(points);
+	sleep_ms(20);
+	named = posix_stuck_since(points);
+	atomic_store(&spin_stop, true);
+	pthread_join(spinner, NULL);
+	pthread_join(sleeper, NULL);
+	OK(before == -1 && named >= 0 && named == atomic_load(&spinner_id),
+	   "posix_stuck_since names the thread spinning atomic, not the sleeping one "
+	   "(before the spinner: %d, named: %d, spinner: %d)", before, named,
+	   atomic_load(&spinner_id));
+}
+
 static void test_timer_lock_softirq(void)
 {
 	pthread_t thr[3];
@@ -654,6 +712,7 @@ int main(void)
 	test_fire_during_cancel();
 	test_timer_reinit_in_fire();
 	test_timer_cancel_sync();
+	test_stuck_since();
 	test_timer_lock_softirq();
 	test_events();
 	posix_env_stop();
