@@ -90,6 +90,11 @@ static void work_push(struct kenv_work *work, int cpu)
 		sem_post(&c->kworker_wake);
 }
 
+static unsigned int gen_of(unsigned int state)
+{
+	return (state >> WORK_GEN_SHIFT) & WORK_GEN_MASK;
+}
+
 /* Make @work PENDING (plus @extra) and bump its generation; false if it already was. */
 static bool work_claim(struct kenv_work *work, unsigned int extra)
 {
@@ -200,11 +205,33 @@ bool kenv_rcu_work_busy(const struct kenv_rcu_work *rwork)
  * Flushing and cancelling
  */
 
+/* Whether generation @a is @b or earlier (modulo the wrap). */
+static bool gen_le(unsigned int a, unsigned int b)
+{
+	return ((b - a) & WORK_GEN_MASK) < (WORK_GEN_MASK + 1) / 2;
+}
+
 static bool gen_reached(const struct kenv_work *work, unsigned int gen)
 {
-	unsigned int done = (unsigned int)__atomic_load_n(&work->seq, __ATOMIC_ACQUIRE);
+	return gen_le(gen, (unsigned int)__atomic_load_n(&work->seq, __ATOMIC_ACQUIRE));
+}
 
-	return ((done - gen) & WORK_GEN_MASK) < (WORK_GEN_MASK + 1) / 2;
+/*
+ * Whether an instance of @work of generation @gen or earlier is still
+ * pending (a cancelled one its runner has not dropped yet) or running.  An
+ * instance queued since is not waited for: the kernel's cancel keeps it
+ * from being queued meanwhile, and under a flood that re-arms a delayed work
+ * at every call, waiting for every instance would wait for ever.
+ */
+static bool older_busy(struct kenv_work *work, unsigned int gen)
+{
+	unsigned int s = atomic_load(&work->state);
+
+	if ((s & WORK_PENDING) && gen_of(s) == gen)
+		return true;
+	return (s & WORK_RUNNING) &&
+	       gen_le((unsigned int)(uintptr_t)__atomic_load_n(&work->env_priv, __ATOMIC_RELAXED),
+		      gen);
 }
 
 void kenv_flush_work(struct kenv_work *work)
@@ -233,6 +260,7 @@ bool kenv_cancel_delayed_work_sync(struct kenv_delayed_work *dwork)
 
 	ENV_CHECK(check_might_sleep("cancel_delayed_work_sync"));
 	kenv_timer_cancel(&dwork->timer);
+	/* The latest instance now: the cancel waits for it and those before. */
 	s = atomic_fetch_and(&work->state, ~WORK_TIMER);
 	if (s & WORK_TIMER) {
 		/*
@@ -253,8 +281,7 @@ bool kenv_cancel_delayed_work_sync(struct kenv_delayed_work *dwork)
 		atomic_fetch_or(&work->state, WORK_CANCEL);
 		was_pending = true;
 	}
-	while ((atomic_load(&work->state) & (WORK_PENDING | WORK_RUNNING)) &&
-	       !atomic_load(&posix_stopping))
+	while (older_busy(work, gen_of(s)) && !atomic_load(&posix_stopping))
 		posix_sleep_ns(WORK_POLL_NS);
 	return was_pending;
 }
@@ -285,11 +312,13 @@ static bool work_take(struct kenv_work *work, unsigned int *gen)
 			s = atomic_load(&work->state);
 			continue;
 		}
+		/* Which instance runs, for a cancel: set before RUNNING shows it. */
+		__atomic_store_n(&work->env_priv, (void *)(uintptr_t)gen_of(s), __ATOMIC_RELAXED);
 		if (atomic_compare_exchange_weak(&work->state, &s,
 						 (s & ~WORK_PENDING) | WORK_RUNNING))
 			break;
 	}
-	*gen = (s >> WORK_GEN_SHIFT) & WORK_GEN_MASK;
+	*gen = gen_of(s);
 	return true;
 }
 

@@ -523,6 +523,58 @@ static void test_fire_during_cancel(void)
 }
 
 /*
+ * A cancel waits for the instance running when it began, not for one queued
+ * while it waits: a flood re-arms the monitor at every call, and the
+ * barriers' cancels of it waited for each new arming's delay in turn (three
+ * barrier threads past a 10 s checkpoint in kernel-stress-all under TSan).
+ */
+static _Atomic(bool) dwork5_in, dwork5_go, cancel5_done;
+static struct kenv_delayed_work dwork5;
+
+static void dwork5_fn(struct kenv_work *w)
+{
+	(void)w;
+	atomic_store(&dwork5_in, true);
+	while (!atomic_load(&dwork5_go))
+		sleep_ms(1);
+}
+
+static void *cancel5_thread(void *arg)
+{
+	(void)arg;
+	kenv_cancel_delayed_work_sync(&dwork5);
+	atomic_store(&cancel5_done, true);
+	return NULL;
+}
+
+static void test_cancel_ignores_new_instance(void)
+{
+	const uint64_t long_delay = 10000000000ull;
+	pthread_t thr;
+	bool waited, returned, pending;
+
+	kenv_delayed_work_init(&dwork5, dwork5_fn);
+	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork5, 0);
+	for (int i = 0; i < 2000 && !atomic_load(&dwork5_in); i++)
+		sleep_ms(1);
+	posix_thread_create(&thr, "canceller", POSIX_ROLE_KTHREAD, 0, cancel5_thread, NULL);
+	sleep_ms(20);
+	waited = !atomic_load(&cancel5_done);
+	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork5, long_delay);
+	atomic_store(&dwork5_go, true);
+	for (int i = 0; i < 1000 && !atomic_load(&cancel5_done); i++)
+		sleep_ms(1);
+	returned = atomic_load(&cancel5_done);
+	pending = kenv_delayed_work_pending(&dwork5);
+	pthread_join(thr, NULL);
+	OK(waited && returned && pending,
+	   "cancel_delayed_work_sync waits for the running instance, not for one queued "
+	   "meanwhile (waited: %d, returned within 1 s: %d, new one pending: %d)", waited,
+	   returned, pending);
+	kenv_cancel_delayed_work_sync(&dwork5);
+}
+
+/*
  * The kernel's refill kick initialises its hrtimer again before each start,
  * and may do it while the last fire still runs: the fire's end must then
  * count nothing, or the timer reads as fired-in-flight forever and a
@@ -710,6 +762,7 @@ int main(void)
 	test_rcu();
 	test_work();
 	test_fire_during_cancel();
+	test_cancel_ignores_new_instance();
 	test_timer_reinit_in_fire();
 	test_timer_cancel_sync();
 	test_stuck_since();
