@@ -6,7 +6,9 @@
  * work->state holds PENDING (queued, or waiting for its timer or GP),
  * RUNNING, TIMER (a delayed work's timer still has to queue it), CANCEL, and
  * above WORK_GEN_SHIFT a generation bumped at each queueing; work->seq is the
- * generation of the last completed run, which is what flush waits for.
+ * generation of the last completed run, which is what flush waits for, and
+ * work->env_priv the generation of the run in progress, which is what a
+ * cancel waits for (with a cancelled instance not yet dropped).
  * Whoever made a work PENDING pushes it on a lock-free per-CPU inbox (one
  * per queue; highpri is served first), and wakes the CPU's runner: its
  * kworker thread in worker mode (only if it waits), its CPU thread in inline
