@@ -298,6 +298,11 @@ void posix_work_stop(void);
 void posix_run_inbox(int cpu);
 
 /* env_rcu.c */
+/*
+ * Test only: called by the GP thread between taking the queued callbacks and
+ * starting the grace period that will invoke them.
+ */
+extern void (*_Atomic posix_gp_taken_hook)(void);
 void posix_rcu_start(void);
 void posix_rcu_stop(void);
 uint64_t posix_rcu_gps(void);

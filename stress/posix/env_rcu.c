@@ -16,7 +16,8 @@
  *
  * call_rcu callbacks are pushed on a lock-free list (async-signal-safe); just
  * before each GP starts the GP thread takes the whole list, and invokes it
- * after that GP ended, in softirq context.
+ * after that GP ended, in softirq context.  While the list is not empty the
+ * GP thread runs GPs, whatever the cookies ask for (gp_owed()).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -69,6 +70,8 @@ static pthread_t gp_thr;
 static struct kenv_rcu_head *_Atomic cb_inbox;
 static _Atomic(uint64_t) cb_queued;
 static _Atomic(uint64_t) cb_done;	/* advanced after a whole batch ran */
+
+void (*_Atomic posix_gp_taken_hook)(void);
 
 /* Sleepers in synchronize_rcu and rcu_barrier. */
 static pthread_mutex_t gp_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -140,11 +143,15 @@ void kenv_call_rcu(struct kenv_rcu_head *head, void (*func)(struct kenv_rcu_head
 
 	head->func = func;
 	atomic_fetch_add(&cb_queued, 1);
-	/* Release: the callback's state is visible to the GP thread that takes it. */
+	/*
+	 * Release: the callback's state is visible to the GP thread that takes
+	 * it.  seq_cst with the GP thread's idle flag: either it sees the
+	 * callback before it sleeps, or gp_request() sees it idle and wakes it.
+	 */
 	do {
 		head->next = old;
 	} while (!atomic_compare_exchange_weak_explicit(&cb_inbox, &old, head,
-							 memory_order_release,
+							 memory_order_seq_cst,
 							 memory_order_relaxed));
 	gp_request(cookie_now());
 }
@@ -233,14 +240,28 @@ static void run_callbacks(struct kenv_rcu_head *list)
 }
 
 /* Sleep until a GP is wanted; false when the environment stops meanwhile. */
+/*
+ * Whether a GP is owed: one a cookie waits for, or one for callbacks queued
+ * since the last GP took its batch.  The cookie alone does not cover them: a
+ * callback queued just after the take, by a caller that read the counter
+ * just before the GP started, asks for the GP in progress, which does not
+ * invoke it.  Seen as a flush_rcu_work() that waited for good once the flood
+ * paused and nothing else asked for a GP.
+ */
+static bool gp_owed(void)
+{
+	return !seq_passed(atomic_load(&gp_seq), atomic_load(&gp_wanted)) ||
+	       atomic_load(&cb_inbox);
+}
+
 static bool gp_wait_for_request(void)
 {
-	while (seq_passed(atomic_load(&gp_seq), atomic_load(&gp_wanted))) {
+	while (!gp_owed()) {
 		if (atomic_load(&posix_stopping))
 			return false;
 		atomic_store(&gp_idle, true);
 		/* Re-check after announcing the sleep: a request may have raced. */
-		if (seq_passed(atomic_load(&gp_seq), atomic_load(&gp_wanted)))
+		if (!gp_owed())
 			posix_sem_wait_ns(&gp_wake, GP_IDLE_NS);
 		atomic_store(&gp_idle, false);
 	}
@@ -259,6 +280,8 @@ static void *gp_main(void *arg)
 		 * before call_rcu() has passed when this GP ends.
 		 */
 		batch = atomic_exchange_explicit(&cb_inbox, NULL, memory_order_acquire);
+		if (atomic_load_explicit(&posix_gp_taken_hook, memory_order_relaxed))
+			atomic_load(&posix_gp_taken_hook)();
 		/* GP start: odd counter first, then the checker (see the top comment). */
 		atomic_fetch_add(&gp_seq, 1);
 		ENV_CHECK(check_gp_started());

@@ -394,6 +394,49 @@ static void test_interrupts(void)
 	   atomic_load(&irq_ctx_ok), atomic_load(&irqs_seen));
 }
 
+/*
+ * A callback queued just after the GP thread took its batch, with a cookie
+ * read before that GP started: the GP ends at the cookie, and the callback,
+ * left for the next one, must still get it.  The hook queues it from the GP
+ * thread, inside that window.
+ */
+static struct kenv_rcu_head trigger_head, late_head;
+static _Atomic(bool) hook_armed, late_ran;
+
+static void trigger_cb(struct kenv_rcu_head *h)
+{
+	(void)h;
+}
+
+static void late_cb(struct kenv_rcu_head *h)
+{
+	(void)h;
+	atomic_store(&late_ran, true);
+}
+
+static void gp_taken(void)
+{
+	if (atomic_exchange(&hook_armed, false))
+		kenv_call_rcu(&late_head, late_cb);
+}
+
+static void test_rcu_late_callback(void)
+{
+	bool ran;
+
+	atomic_store(&posix_gp_taken_hook, gp_taken);
+	atomic_store(&hook_armed, true);
+	kenv_call_rcu(&trigger_head, trigger_cb);
+	for (int i = 0; i < 1000 && !atomic_load(&late_ran); i++)
+		sleep_ms(1);
+	ran = atomic_load(&late_ran);
+	atomic_store(&posix_gp_taken_hook, NULL);
+	OK(ran && !atomic_load(&hook_armed),
+	   "a callback queued between a GP's taking of the batch and its start still runs "
+	   "(ran within 1 s: %d)", ran);
+	kenv_rcu_barrier();
+}
+
 static void test_rcu(void)
 {
 	pthread_t thr[3];
@@ -420,6 +463,7 @@ static void test_rcu(void)
 	OK(!passed, "a cookie does not pass while a reader that predates it is inside");
 	kenv_synchronize_rcu();
 	OK(kenv_poll_state_synchronize_rcu(c), "it has after synchronize_rcu");
+	test_rcu_late_callback();
 }
 
 static void test_work(void)
