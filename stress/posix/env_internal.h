@@ -121,6 +121,14 @@ struct posix_thread {
 	_Atomic(const char *) last_site;
 	_Atomic(uint64_t) points;
 	_Atomic(uint64_t) starve_until;
+	/*
+	 * For a hang dump: the work this thread waits for in a flush or a
+	 * cancel; the one it runs; the rest of the list it took from an inbox,
+	 * still to run after it.
+	 */
+	struct kenv_work *_Atomic wait_work;
+	struct kenv_work *_Atomic run_work;
+	struct kenv_work *_Atomic run_next;
 #endif
 };
 
@@ -296,6 +304,15 @@ void posix_work_start(void);
 void posix_work_stop(void);
 /* Run the work on @cpu's inboxes until they are empty (kworker, or the CPU thread inline). */
 void posix_run_inbox(int cpu);
+#if POSIX_CHECKED
+/*
+ * Hang dump: the work @t waits for, with its state, and the work it runs
+ * with those it took to run next; then (posix_dump_inboxes) what waits on
+ * every CPU's inboxes.  Racy reads, bounded walks.
+ */
+void posix_dump_thread_work(int fd, const struct posix_thread *t);
+void posix_dump_inboxes(int fd);
+#endif
 
 /* env_rcu.c */
 /*
@@ -303,6 +320,10 @@ void posix_run_inbox(int cpu);
  * starting the grace period that will invoke them.
  */
 extern void (*_Atomic posix_gp_taken_hook)(void);
+#if POSIX_CHECKED
+/* Hang dump: the GP counter, what is asked of it, and the callbacks' counts. */
+void posix_dump_rcu(int fd);
+#endif
 void posix_rcu_start(void);
 void posix_rcu_stop(void);
 uint64_t posix_rcu_gps(void);

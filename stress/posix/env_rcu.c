@@ -304,6 +304,19 @@ static void *gp_main(void *arg)
 	return NULL;
 }
 
+#if POSIX_CHECKED
+RACY_READER void posix_dump_rcu(int fd)
+{
+	posix_fd_printf(fd, "rcu: gp_seq %lu, wanted %lu, gp thread %s; callbacks queued %llu, "
+			"done %llu, %s waiting for a GP\n",
+			atomic_load(&gp_seq), atomic_load(&gp_wanted),
+			atomic_load(&gp_idle) ? "idle" : "busy",
+			(unsigned long long)atomic_load(&cb_queued),
+			(unsigned long long)atomic_load(&cb_done),
+			atomic_load(&cb_inbox) ? "some" : "none");
+}
+#endif
+
 void posix_rcu_start(void)
 {
 	/* A new run: callbacks of the last one were dropped with it. */

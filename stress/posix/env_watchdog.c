@@ -77,7 +77,11 @@ RACY_READER void posix_dump_threads(int fd)
 				t->irq_off ? "off" : "on", t->preempt, t->bh, t->rcu_nest,
 				(unsigned long long)atomic_load(&t->points), site ? site : "-");
 		dump_locks(fd, t, depth);
+		posix_dump_thread_work(fd, t);
 	}
+	posix_fd_printf(fd, "--- work on the inboxes ---\n");
+	posix_dump_inboxes(fd);
+	posix_dump_rcu(fd);
 }
 
 /* Whether @t is atomic now: irqs, preemption or bh off, a raw lock held, or in a handler. */

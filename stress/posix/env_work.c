@@ -236,6 +236,27 @@ static bool older_busy(struct kenv_work *work, unsigned int gen)
 		      gen);
 }
 
+/* What a hang dump shows for a thread waiting in a flush or a cancel. */
+static void wait_begin(struct kenv_work *work, const char *site)
+{
+#if POSIX_CHECKED
+	struct posix_thread *t = posix_cur();
+
+	atomic_store(&t->wait_work, work);
+	atomic_store(&t->last_site, site);
+#else
+	(void)work;
+	(void)site;
+#endif
+}
+
+static void wait_end(void)
+{
+#if POSIX_CHECKED
+	atomic_store(&posix_cur()->wait_work, NULL);
+#endif
+}
+
 void kenv_flush_work(struct kenv_work *work)
 {
 	unsigned int s;
@@ -244,9 +265,11 @@ void kenv_flush_work(struct kenv_work *work)
 	s = atomic_load(&work->state);
 	if (!(s & (WORK_PENDING | WORK_RUNNING)))
 		return;
+	wait_begin(work, "flush_work");
 	while (!gen_reached(work, (s >> WORK_GEN_SHIFT) & WORK_GEN_MASK) &&
 	       !atomic_load(&posix_stopping))
 		posix_sleep_ns(WORK_POLL_NS);
+	wait_end();
 }
 
 void kenv_flush_rcu_work(struct kenv_rcu_work *rwork)
@@ -283,8 +306,10 @@ bool kenv_cancel_delayed_work_sync(struct kenv_delayed_work *dwork)
 		atomic_fetch_or(&work->state, WORK_CANCEL);
 		was_pending = true;
 	}
+	wait_begin(work, "cancel_work");
 	while (older_busy(work, gen_of(s)) && !atomic_load(&posix_stopping))
 		posix_sleep_ns(WORK_POLL_NS);
+	wait_end();
 	return was_pending;
 }
 
@@ -366,10 +391,18 @@ static bool run_queue(struct posix_thread *self, int cpu, enum kenv_wq wq)
 	while (rev) {
 		struct kenv_work *next = rev->next;
 
+#if POSIX_CHECKED
+		atomic_store_explicit(&self->run_next, next, memory_order_relaxed);
+		atomic_store_explicit(&self->run_work, rev, memory_order_relaxed);
+#endif
 		run_work(self, rev, cpu);
 		rev = next;
 		ran = true;
 	}
+#if POSIX_CHECKED
+	atomic_store_explicit(&self->run_work, NULL, memory_order_relaxed);
+	atomic_store_explicit(&self->run_next, NULL, memory_order_relaxed);
+#endif
 	return ran;
 }
 
@@ -391,6 +424,63 @@ static bool inbox_empty(const struct posix_cpu *c)
 			return false;
 	return true;
 }
+
+#if POSIX_CHECKED
+/* At most this many works of one list are shown: a racy walk may meet a cycle. */
+#define DUMP_LIST_MAX 8
+
+RACY_READER static void dump_work(int fd, const char *what, const struct kenv_work *w)
+{
+	unsigned int s = atomic_load_explicit(&((struct kenv_work *)w)->state,
+					      memory_order_relaxed);
+
+	posix_fd_printf(fd, "    %s work %p: state%s%s%s%s gen %u, running gen %u, done gen %u, "
+			"cpu %d\n", what, (const void *)w,
+			s & WORK_PENDING ? " pending" : "", s & WORK_TIMER ? " timer" : "",
+			s & WORK_RUNNING ? " running" : "", s & WORK_CANCEL ? " cancelled" : "",
+			gen_of(s), (unsigned int)(uintptr_t)w->env_priv & WORK_GEN_MASK,
+			(unsigned int)w->seq & WORK_GEN_MASK, w->cpu);
+}
+
+RACY_READER static void dump_list(int fd, const char *what, const struct kenv_work *w)
+{
+	for (int n = 0; w && n < DUMP_LIST_MAX; n++, w = w->next)
+		dump_work(fd, what, w);
+	if (w)
+		posix_fd_printf(fd, "    (more)\n");
+}
+
+RACY_READER void posix_dump_thread_work(int fd, const struct posix_thread *t)
+{
+	const struct kenv_work *w = atomic_load_explicit(&((struct posix_thread *)t)->wait_work,
+							 memory_order_relaxed);
+
+	if (w)
+		dump_work(fd, "waits for", w);
+	w = atomic_load_explicit(&((struct posix_thread *)t)->run_work, memory_order_relaxed);
+	if (!w)
+		return;
+	dump_work(fd, "runs", w);
+	dump_list(fd, "then runs",
+		  atomic_load_explicit(&((struct posix_thread *)t)->run_next, memory_order_relaxed));
+}
+
+RACY_READER void posix_dump_inboxes(int fd)
+{
+	static const char *const names[KENV_WQ_NR] = { "reclaim", "highpri" };
+
+	for (int cpu = 0; cpu < posix_cfg.nr_cpus; cpu++)
+		for (int wq = 0; wq < KENV_WQ_NR; wq++) {
+			const struct kenv_work *w = atomic_load_explicit(
+				&posix_cpus[cpu].wq_inbox[wq], memory_order_relaxed);
+
+			if (!w)
+				continue;
+			posix_fd_printf(fd, "cpu%d %s inbox, newest first:\n", cpu, names[wq]);
+			dump_list(fd, "queued", w);
+		}
+}
+#endif
 
 static void *kworker_main(void *arg)
 {

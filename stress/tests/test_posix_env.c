@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "check.h"
@@ -591,11 +592,34 @@ static void *cancel5_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The hang dump, read back: whether it shows a thread in a cancel's wait for
+ * @w, a kworker running @w, and each of them as the same work.
+ */
+static bool dump_shows_cancel_wait(const struct kenv_work *w)
+{
+	static char buf[1 << 16];
+	char waits[64], runs[64];
+	FILE *f = tmpfile();
+	size_t n;
+
+	if (!f)
+		return false;
+	posix_dump_threads(fileno(f));
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	snprintf(waits, sizeof(waits), "waits for work %p: state running", (const void *)w);
+	snprintf(runs, sizeof(runs), "runs work %p: state running", (const void *)w);
+	return strstr(buf, "last=cancel_work") && strstr(buf, waits) && strstr(buf, runs);
+}
+
 static void test_cancel_ignores_new_instance(void)
 {
 	const uint64_t long_delay = 10000000000ull;
 	pthread_t thr;
-	bool waited, returned, pending;
+	bool waited, returned, pending, dumped;
 
 	kenv_delayed_work_init(&dwork5, dwork5_fn);
 	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork5, 0);
@@ -604,6 +628,7 @@ static void test_cancel_ignores_new_instance(void)
 	posix_thread_create(&thr, "canceller", POSIX_ROLE_KTHREAD, 0, cancel5_thread, NULL);
 	sleep_ms(20);
 	waited = !atomic_load(&cancel5_done);
+	dumped = dump_shows_cancel_wait(&dwork5.work);
 	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork5, long_delay);
 	atomic_store(&dwork5_go, true);
 	for (int i = 0; i < 1000 && !atomic_load(&cancel5_done); i++)
@@ -615,6 +640,7 @@ static void test_cancel_ignores_new_instance(void)
 	   "cancel_delayed_work_sync waits for the running instance, not for one queued "
 	   "meanwhile (waited: %d, returned within 1 s: %d, new one pending: %d)", waited,
 	   returned, pending);
+	OK(dumped, "a hang dump shows the canceller waiting for the work its kworker runs");
 	kenv_cancel_delayed_work_sync(&dwork5);
 }
 
