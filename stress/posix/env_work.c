@@ -4,18 +4,25 @@
  * environment.
  *
  * work->state holds PENDING (queued, or waiting for its timer or GP),
- * RUNNING, TIMER (a delayed work's timer still has to queue it), CANCEL, and
- * above WORK_GEN_SHIFT a generation bumped at each queueing; work->seq is the
+ * RUNNING, TIMER (a delayed work's timer still has to queue it), LINKED (the
+ * work is on an inbox, or on the list a runner took from one), HELD (a
+ * cancel took the timer and waits for a fire in flight), and above
+ * WORK_GEN_SHIFT a generation bumped at each queueing; work->seq is the
  * generation of the last completed run, which is what flush waits for, and
  * work->env_priv the generation of the run in progress, which is what a
- * cancel waits for (with a cancelled instance not yet dropped).
- * Whoever made a work PENDING pushes it on a lock-free per-CPU inbox (one
- * per queue; highpri is served first), and wakes the CPU's runner: its
- * kworker thread in worker mode (only if it waits), its CPU thread in inline
- * mode (posix_cpu_post).  A work never runs concurrently with itself: queued
- * again while it runs, it goes to the CPU running it, and a runner that
- * finds it still running elsewhere waits for it, as the kernel's work queues
- * are non-reentrant.
+ * cancel waits for.
+ * Whoever makes a work ready to run (a queue without delay, its timer's
+ * fire, its GP's callback) sets LINKED in the same step and, if it was not
+ * set, pushes the work on a lock-free per-CPU inbox (one per queue; highpri
+ * is served first) and wakes the CPU's runner: its kworker thread in worker
+ * mode (only if it waits), its CPU thread in inline mode (posix_cpu_post).
+ * A runner that reaches a work clears LINKED and runs it if it is still
+ * pending and not waiting for its timer, and otherwise leaves it.  So a
+ * cancel drops a pending instance at once, as the kernel takes it off its
+ * worklist: the entry stays linked, and a queue meanwhile uses it again.
+ * A work never runs concurrently with itself: queued again while it runs,
+ * it goes to the CPU running it, and a runner that finds it still running
+ * elsewhere waits for it, as the kernel's work queues are non-reentrant.
  */
 #include <stdio.h>
 
@@ -24,7 +31,8 @@
 #define WORK_PENDING 1u
 #define WORK_RUNNING 2u
 #define WORK_TIMER 4u
-#define WORK_CANCEL 8u
+#define WORK_LINKED 8u
+#define WORK_HELD 16u
 #define WORK_GEN_SHIFT 8
 #define WORK_GEN_MASK 0xffffffu
 
@@ -62,7 +70,7 @@ void kenv_rcu_work_init(struct kenv_rcu_work *rwork, kenv_work_fn func)
 	rwork->wq = KENV_WQ_RECLAIM;
 }
 
-/* Push a work the caller made PENDING on @cpu's inbox, and wake its runner. */
+/* Link a work the caller made LINKED on @cpu's inbox, and wake its runner. */
 static void work_push(struct kenv_work *work, int cpu)
 {
 	struct posix_cpu *c;
@@ -97,8 +105,11 @@ static unsigned int gen_of(unsigned int state)
 	return (state >> WORK_GEN_SHIFT) & WORK_GEN_MASK;
 }
 
-/* Make @work PENDING (plus @extra) and bump its generation; false if it already was. */
-static bool work_claim(struct kenv_work *work, unsigned int extra)
+/*
+ * Make @work PENDING (plus @extra) and bump its generation; false if it
+ * already was.  *@old: the state before.
+ */
+static bool work_claim(struct kenv_work *work, unsigned int extra, unsigned int *old)
 {
 	unsigned int s = atomic_load(&work->state);
 	unsigned int ns;
@@ -106,17 +117,40 @@ static bool work_claim(struct kenv_work *work, unsigned int extra)
 	do {
 		if (s & WORK_PENDING)
 			return false;
-		ns = ((s & ~WORK_CANCEL) | WORK_PENDING | extra) + (1u << WORK_GEN_SHIFT);
+		ns = (s | WORK_PENDING | extra) + (1u << WORK_GEN_SHIFT);
 	} while (!atomic_compare_exchange_weak(&work->state, &s, ns));
+	*old = s;
+	return true;
+}
+
+/*
+ * Make a pending @work ready to run: set LINKED, and clear TIMER if @timer
+ * (only its holder may, so a stale re-armed expiry finds it clear and does
+ * nothing).  Whether the caller must push it: it was not linked already.
+ */
+static bool work_ready(struct kenv_work *work, bool timer, bool *push)
+{
+	unsigned int s = atomic_load(&work->state);
+
+	do {
+		if (timer && !(s & WORK_TIMER))
+			return false;
+	} while (!atomic_compare_exchange_weak(&work->state, &s,
+					       (s & ~(timer ? WORK_TIMER : 0)) | WORK_LINKED));
+	*push = !(s & WORK_LINKED);
 	return true;
 }
 
 bool kenv_queue_work(enum kenv_wq wq, struct kenv_work *work)
 {
-	if (!work_claim(work, 0))
+	unsigned int old;
+
+	if (!work_claim(work, WORK_LINKED, &old))
 		return false;
 	__atomic_store_n(&work->wq, wq, __ATOMIC_RELAXED);
-	work_push(work, kenv_cpu());
+	/* Still linked from a cancelled instance: its runner runs this one. */
+	if (!(old & WORK_LINKED))
+		work_push(work, kenv_cpu());
 	return true;
 }
 
@@ -124,18 +158,20 @@ static void dwork_timer_fn(struct kenv_timer *timer)
 {
 	struct kenv_delayed_work *dwork = (struct kenv_delayed_work *)
 		((char *)timer - offsetof(struct kenv_delayed_work, timer));
+	bool push;
 
-	/* Only the holder of TIMER queues: a stale re-armed expiry finds it clear. */
-	if (atomic_fetch_and(&dwork->work.state, ~WORK_TIMER) & WORK_TIMER)
+	if (work_ready(&dwork->work, true, &push) && push)
 		work_push(&dwork->work, kenv_cpu());
 }
 
 bool kenv_queue_delayed_work(enum kenv_wq wq, struct kenv_delayed_work *dwork,
 			     uint64_t delay_ns)
 {
+	unsigned int old;
+
 	if (!delay_ns)
 		return kenv_queue_work(wq, &dwork->work);
-	if (!work_claim(&dwork->work, WORK_TIMER))
+	if (!work_claim(&dwork->work, WORK_TIMER, &old))
 		return false;
 	/*
 	 * Relaxed: a mod_delayed_work() of the last instance that saw TIMER just
@@ -178,13 +214,17 @@ static void rwork_gp_cb(struct kenv_rcu_head *head)
 {
 	struct kenv_rcu_work *rwork = (struct kenv_rcu_work *)
 		((char *)head - offsetof(struct kenv_rcu_work, rcu));
+	bool push;
 
-	work_push(&rwork->work, __atomic_load_n(&rwork->work.cpu, __ATOMIC_RELAXED));
+	if (work_ready(&rwork->work, false, &push) && push)
+		work_push(&rwork->work, __atomic_load_n(&rwork->work.cpu, __ATOMIC_RELAXED));
 }
 
 bool kenv_queue_rcu_work(enum kenv_wq wq, struct kenv_rcu_work *rwork)
 {
-	if (!work_claim(&rwork->work, 0))
+	unsigned int old;
+
+	if (!work_claim(&rwork->work, 0, &old))
 		return false;
 	rwork->wq = wq;
 	__atomic_store_n(&rwork->work.wq, wq, __ATOMIC_RELAXED);
@@ -220,17 +260,14 @@ static bool gen_reached(const struct kenv_work *work, unsigned int gen)
 
 /*
  * Whether an instance of @work of generation @gen or earlier is still
- * pending (a cancelled one its runner has not dropped yet) or running.  An
- * instance queued since is not waited for: the kernel's cancel keeps it
- * from being queued meanwhile, and under a flood that re-arms a delayed work
- * at every call, waiting for every instance would wait for ever.
+ * running.  An instance queued since is not waited for: the kernel's cancel
+ * keeps it from being queued meanwhile, and under a flood that re-arms a
+ * delayed work at every call, waiting for every instance would wait for ever.
  */
 static bool older_busy(struct kenv_work *work, unsigned int gen)
 {
 	unsigned int s = atomic_load(&work->state);
 
-	if ((s & WORK_PENDING) && gen_of(s) == gen)
-		return true;
 	return (s & WORK_RUNNING) &&
 	       gen_le((unsigned int)(uintptr_t)__atomic_load_n(&work->env_priv, __ATOMIC_RELAXED),
 		      gen);
@@ -285,8 +322,15 @@ bool kenv_cancel_delayed_work_sync(struct kenv_delayed_work *dwork)
 
 	ENV_CHECK(check_might_sleep("cancel_delayed_work_sync"));
 	kenv_timer_cancel(&dwork->timer);
-	/* The latest instance now: the cancel waits for it and those before. */
-	s = atomic_fetch_and(&work->state, ~WORK_TIMER);
+	/*
+	 * The latest instance now: the cancel waits for it and those before.
+	 * Taking TIMER, it holds the instance: pending, so nobody queues, and
+	 * HELD, so a runner that reaches a linked entry of the work leaves it.
+	 */
+	s = atomic_load(&work->state);
+	while ((s & WORK_TIMER) &&
+	       !atomic_compare_exchange_weak(&work->state, &s, (s & ~WORK_TIMER) | WORK_HELD))
+		;
 	if (s & WORK_TIMER) {
 		/*
 		 * We took TIMER: nobody pushed it, so the pending instance is ours
@@ -299,11 +343,26 @@ bool kenv_cancel_delayed_work_sync(struct kenv_delayed_work *dwork)
 		 */
 		kenv_timer_cancel(&dwork->timer);
 		posix_timer_sync(&dwork->timer);
-		atomic_fetch_and(&work->state, ~WORK_PENDING);
+		atomic_fetch_and(&work->state, ~(WORK_PENDING | WORK_HELD));
 		was_pending = true;
+	} else if (s & WORK_HELD) {
+		/* Another cancel holds this instance: wait until it has dropped it. */
+		wait_begin(work, "cancel_work");
+		while ((atomic_load(&work->state) & WORK_HELD) && !atomic_load(&posix_stopping))
+			posix_sleep_ns(WORK_POLL_NS);
+		wait_end();
 	} else if (s & WORK_PENDING) {
-		/* Already on an inbox: its runner drops it when it gets there. */
-		atomic_fetch_or(&work->state, WORK_CANCEL);
+		/*
+		 * Ready to run, linked: dropped now, as the kernel takes it off
+		 * the worklist.  The runner that reaches the entry finds it not
+		 * pending and leaves it.  Only if it is still this instance: one
+		 * queued since is not ours to drop.
+		 */
+		unsigned int cur = s;
+
+		while ((cur & WORK_PENDING) && !(cur & WORK_HELD) && gen_of(cur) == gen_of(s) &&
+		       !atomic_compare_exchange_weak(&work->state, &cur, cur & ~WORK_PENDING))
+			;
 		was_pending = true;
 	}
 	wait_begin(work, "cancel_work");
@@ -317,15 +376,20 @@ bool kenv_cancel_delayed_work_sync(struct kenv_delayed_work *dwork)
  * Running
  */
 
-/* Take @work for running: false if it was cancelled meanwhile. */
+/*
+ * Take @work, reached on a runner's list, off it, and for running: false if
+ * there is nothing to run (cancelled, or queued again with a delay whose
+ * timer will push it anew).
+ */
 static bool work_take(struct kenv_work *work, unsigned int *gen)
 {
 	unsigned int s = atomic_load(&work->state);
 
 	for (;;) {
-		if (s & WORK_CANCEL) {
-			atomic_fetch_and(&work->state, ~(WORK_PENDING | WORK_CANCEL));
-			return false;
+		if (!(s & WORK_PENDING) || (s & (WORK_TIMER | WORK_HELD))) {
+			if (atomic_compare_exchange_weak(&work->state, &s, s & ~WORK_LINKED))
+				return false;
+			continue;
 		}
 		/*
 		 * Non-reentrant, like the kernel's work queues: an instance queued
@@ -342,7 +406,7 @@ static bool work_take(struct kenv_work *work, unsigned int *gen)
 		/* Which instance runs, for a cancel: set before RUNNING shows it. */
 		__atomic_store_n(&work->env_priv, (void *)(uintptr_t)gen_of(s), __ATOMIC_RELAXED);
 		if (atomic_compare_exchange_weak(&work->state, &s,
-						 (s & ~WORK_PENDING) | WORK_RUNNING))
+						 (s & ~(WORK_PENDING | WORK_LINKED)) | WORK_RUNNING))
 			break;
 	}
 	*gen = gen_of(s);
@@ -434,10 +498,11 @@ RACY_READER static void dump_work(int fd, const char *what, const struct kenv_wo
 	unsigned int s = atomic_load_explicit(&((struct kenv_work *)w)->state,
 					      memory_order_relaxed);
 
-	posix_fd_printf(fd, "    %s work %p: state%s%s%s%s gen %u, running gen %u, done gen %u, "
+	posix_fd_printf(fd, "    %s work %p: state%s%s%s%s%s gen %u, running gen %u, done gen %u, "
 			"cpu %d\n", what, (const void *)w,
 			s & WORK_PENDING ? " pending" : "", s & WORK_TIMER ? " timer" : "",
-			s & WORK_RUNNING ? " running" : "", s & WORK_CANCEL ? " cancelled" : "",
+			s & WORK_RUNNING ? " running" : "", s & WORK_LINKED ? " linked" : "",
+			s & WORK_HELD ? " held" : "",
 			gen_of(s), (unsigned int)(uintptr_t)w->env_priv & WORK_GEN_MASK,
 			(unsigned int)w->seq & WORK_GEN_MASK, w->cpu);
 }

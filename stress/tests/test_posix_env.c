@@ -645,6 +645,101 @@ static void test_cancel_ignores_new_instance(void)
 }
 
 /*
+ * A cancel drops an instance that waits on a busy runner's inbox at once, as
+ * the kernel takes it off the worklist, instead of waiting for the runner to
+ * reach it; the work can be queued again at once, and a delayed instance
+ * queued behind the dropped entry still waits for its delay.
+ */
+static _Atomic(bool) blocker_in, blocker_go;
+static _Atomic(int) dwork7_runs, cancel7_done;
+static _Atomic(uint64_t) dwork7_ran_at;
+static struct kenv_work blocker;
+static struct kenv_delayed_work dwork7;
+
+static void blocker_fn(struct kenv_work *w)
+{
+	(void)w;
+	atomic_store(&blocker_in, true);
+	while (!atomic_load(&blocker_go))
+		sleep_ms(1);
+	atomic_store(&blocker_in, false);
+}
+
+static void dwork7_fn(struct kenv_work *w)
+{
+	(void)w;
+	atomic_store(&dwork7_ran_at, kenv_clock_ns());
+	atomic_fetch_add(&dwork7_runs, 1);
+}
+
+static void *cancel7_thread(void *arg)
+{
+	(void)arg;
+	atomic_store(&cancel7_done, kenv_cancel_delayed_work_sync(&dwork7) ? 1 : 2);
+	return NULL;
+}
+
+/* Hold cpu0's kworker in the blocker, then queue dwork7 behind it. */
+static void block_and_queue(void)
+{
+	atomic_store(&blocker_go, false);
+	kenv_queue_work(KENV_WQ_RECLAIM, &blocker);
+	for (int i = 0; i < 2000 && !atomic_load(&blocker_in); i++)
+		sleep_ms(1);
+	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork7, 0);
+}
+
+static void release_blocker(void)
+{
+	atomic_store(&blocker_go, true);
+	kenv_flush_work(&blocker);
+}
+
+static void test_cancel_behind_busy_runner(void)
+{
+	const uint64_t delay = 200ull * 1000 * 1000;
+	pthread_t thr;
+	int returned, requeued, runs_after_requeue;
+	uint64_t queued_at;
+	bool held_back;
+
+	kenv_work_init(&blocker, blocker_fn);
+	kenv_delayed_work_init(&dwork7, dwork7_fn);
+
+	/* Dropped while the runner is busy elsewhere. */
+	block_and_queue();
+	posix_thread_create(&thr, "canceller", POSIX_ROLE_KTHREAD, 1, cancel7_thread, NULL);
+	for (int i = 0; i < 1000 && !atomic_load(&cancel7_done); i++)
+		sleep_ms(1);
+	returned = atomic_load(&cancel7_done);
+	/* Queued again while the dropped entry is still on the inbox: it runs once. */
+	requeued = kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork7, 0);
+	release_blocker();
+	pthread_join(thr, NULL);
+	for (int i = 0; i < 1000 && atomic_load(&dwork7_runs) < 1; i++)
+		sleep_ms(1);
+	sleep_ms(20);
+	runs_after_requeue = atomic_load(&dwork7_runs);
+	OK(returned == 1 && requeued && runs_after_requeue == 1,
+	   "cancel_delayed_work_sync drops an instance behind a busy runner at once "
+	   "(returned, pending, while the runner was busy: %d), and the work queued again "
+	   "runs once (queued: %d, runs: %d)", returned == 1, requeued, runs_after_requeue);
+
+	/* Dropped, then queued with a delay behind the dropped entry. */
+	block_and_queue();
+	kenv_cancel_delayed_work_sync(&dwork7);
+	queued_at = kenv_clock_ns();
+	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork7, delay);
+	release_blocker();
+	for (int i = 0; i < 2000 && atomic_load(&dwork7_runs) < 2; i++)
+		sleep_ms(1);
+	held_back = atomic_load(&dwork7_ran_at) >= queued_at + delay;
+	OK(atomic_load(&dwork7_runs) == 2 && held_back,
+	   "a delayed instance queued behind a dropped entry runs once, after its delay "
+	   "(runs: %d, after its delay: %d)", atomic_load(&dwork7_runs), held_back);
+}
+
+/*
  * The kernel's refill kick initialises its hrtimer again before each start,
  * and may do it while the last fire still runs: the fire's end must then
  * count nothing, or the timer reads as fired-in-flight forever and a
@@ -833,6 +928,7 @@ int main(void)
 	test_work();
 	test_fire_during_cancel();
 	test_cancel_ignores_new_instance();
+	test_cancel_behind_busy_runner();
 	test_timer_reinit_in_fire();
 	test_timer_cancel_sync();
 	test_stuck_since();
