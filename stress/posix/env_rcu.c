@@ -239,7 +239,6 @@ static void run_callbacks(struct kenv_rcu_head *list)
 	atomic_fetch_add(&cb_done, n);
 }
 
-/* Sleep until a GP is wanted; false when the environment stops meanwhile. */
 /*
  * Whether a GP is owed: one a cookie waits for, or one for callbacks queued
  * since the last GP took its batch.  The cookie alone does not cover them: a
@@ -254,6 +253,7 @@ static bool gp_owed(void)
 	       atomic_load(&cb_inbox);
 }
 
+/* Sleep until a GP is owed; false when the environment stops meanwhile. */
 static bool gp_wait_for_request(void)
 {
 	while (!gp_owed()) {

@@ -81,6 +81,7 @@ RACY_READER void posix_dump_threads(int fd)
 	}
 	posix_fd_printf(fd, "--- work on the inboxes ---\n");
 	posix_dump_inboxes(fd);
+	posix_fd_printf(fd, "--- grace periods ---\n");
 	posix_dump_rcu(fd);
 }
 
