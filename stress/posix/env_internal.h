@@ -129,6 +129,8 @@ struct posix_thread {
 	struct kenv_work *_Atomic wait_work;
 	struct kenv_work *_Atomic run_work;
 	struct kenv_work *_Atomic run_next;
+	/* For a hang dump: the raw lock this thread spins for, if any. */
+	struct kenv_lock *_Atomic spins_on;
 #endif
 };
 

@@ -60,6 +60,10 @@ void kenv_raw_spin_lock(struct kenv_lock *lock)
 	uintptr_t me = posix_lock_owner(t);
 	uintptr_t expected = 0;
 	unsigned int spins = 0;
+#if POSIX_CHECKED
+	struct kenv_lock *outer = NULL;
+	bool outer_set = false;
+#endif
 
 #if POSIX_CHECKED
 	lock_acquire_check(t, lock);
@@ -67,6 +71,14 @@ void kenv_raw_spin_lock(struct kenv_lock *lock)
 	/* Acquire: the critical section cannot float above the lock. */
 	while (!atomic_compare_exchange_weak_explicit(&lock->word, &expected, me,
 						      memory_order_acquire, memory_order_relaxed)) {
+#if POSIX_CHECKED
+		/* What a hang dump shows: a spinner and the holder it waits for. */
+		if (!outer_set) {
+			outer = atomic_load_explicit(&t->spins_on, memory_order_relaxed);
+			atomic_store_explicit(&t->spins_on, lock, memory_order_relaxed);
+			outer_set = true;
+		}
+#endif
 		while (atomic_load_explicit(&lock->word, memory_order_relaxed)) {
 			if (++spins % 128 == 0)
 				sched_yield();
@@ -76,6 +88,8 @@ void kenv_raw_spin_lock(struct kenv_lock *lock)
 		expected = 0;
 	}
 #if POSIX_CHECKED
+	if (outer_set)
+		atomic_store_explicit(&t->spins_on, outer, memory_order_relaxed);
 	lock->cpu = kenv_cpu();
 #endif
 	(*posix_lock_count(t))++;

@@ -62,6 +62,35 @@ RACY_READER static void dump_locks(int fd, const struct posix_thread *t, int dep
 	}
 }
 
+/* The thread and frame whose owner tag @w is (checked flavour: a frame), or none. */
+RACY_READER static void dump_holder(int fd, uintptr_t w)
+{
+	for (int i = 0; i < posix_nr_threads(); i++) {
+		const struct posix_thread *h = &posix_thread_table[i];
+
+		for (int d = 0; d < POSIX_MAX_FRAMES; d++)
+			if (w == (uintptr_t)&h->frames[d]) {
+				posix_fd_printf(fd, "held by %s (frame %d, %s)\n", h->name, d,
+						frame_ctx_name(h, d));
+				return;
+			}
+	}
+	posix_fd_printf(fd, "%s\n", w ? "held by no registered thread's frame" : "free now");
+}
+
+RACY_READER static void dump_spin(int fd, const struct posix_thread *t)
+{
+	const struct kenv_lock *lock = atomic_load_explicit(&((struct posix_thread *)t)->spins_on,
+							     memory_order_relaxed);
+	uintptr_t w;
+
+	if (!lock)
+		return;
+	w = atomic_load_explicit(&((struct kenv_lock *)lock)->word, memory_order_relaxed);
+	posix_fd_printf(fd, "    spins on %s: ", lock->name ? lock->name : "?");
+	dump_holder(fd, w);
+}
+
 RACY_READER void posix_dump_threads(int fd)
 {
 	posix_fd_printf(fd, "--- threads (%d registered) ---\n", posix_nr_threads());
@@ -77,6 +106,7 @@ RACY_READER void posix_dump_threads(int fd)
 				t->irq_off ? "off" : "on", t->preempt, t->bh, t->rcu_nest,
 				(unsigned long long)atomic_load(&t->points), site ? site : "-");
 		dump_locks(fd, t, depth);
+		dump_spin(fd, t);
 		posix_dump_thread_work(fd, t);
 	}
 	posix_fd_printf(fd, "--- work on the inboxes ---\n");

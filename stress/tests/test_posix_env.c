@@ -592,14 +592,10 @@ static void *cancel5_thread(void *arg)
 	return NULL;
 }
 
-/*
- * The hang dump, read back: whether it shows a thread in a cancel's wait for
- * @w, a kworker running @w, and each of them as the same work.
- */
-static bool dump_shows_cancel_wait(const struct kenv_work *w)
+/* The hang dump, read back: whether it holds @what. */
+static bool dump_has(const char *what)
 {
 	static char buf[1 << 16];
-	char waits[64], runs[64];
 	FILE *f = tmpfile();
 	size_t n;
 
@@ -610,9 +606,20 @@ static bool dump_shows_cancel_wait(const struct kenv_work *w)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = 0;
 	fclose(f);
+	return strstr(buf, what) != NULL;
+}
+
+/*
+ * Whether the hang dump shows a thread in a cancel's wait for @w, a kworker
+ * running @w, and each of them as the same work.
+ */
+static bool dump_shows_cancel_wait(const struct kenv_work *w)
+{
+	char waits[64], runs[64];
+
 	snprintf(waits, sizeof(waits), "waits for work %p: state running", (const void *)w);
 	snprintf(runs, sizeof(runs), "runs work %p: state running", (const void *)w);
-	return strstr(buf, "last=cancel_work") && strstr(buf, waits) && strstr(buf, runs);
+	return dump_has("last=cancel_work") && dump_has(waits) && dump_has(runs);
 }
 
 static void test_cancel_ignores_new_instance(void)
@@ -852,11 +859,28 @@ static void *sleeper_thread(void *arg)
 	return NULL;
 }
 
+/* A second thread that wants spin_lock while the spinner holds it. */
+static _Atomic(bool) lock_waiter_done;
+
+static void *lock_waiter_thread(void *arg)
+{
+	unsigned long flags;
+
+	(void)arg;
+	flags = kenv_local_irq_save();
+	kenv_raw_spin_lock(&spin_lock);
+	kenv_raw_spin_unlock(&spin_lock);
+	kenv_local_irq_restore(flags);
+	atomic_store(&lock_waiter_done, true);
+	return NULL;
+}
+
 static void test_stuck_since(void)
 {
 	static uint64_t points[POSIX_MAX_THREADS];
-	pthread_t spinner, sleeper;
+	pthread_t spinner, sleeper, waiter;
 	int before, named;
+	bool spin_dumped;
 
 	kenv_lock_init(&spin_lock, "spin_lock");
 	posix_thread_create(&sleeper, "sleeper", POSIX_ROLE_KTHREAD, 1, sleeper_thread, NULL);
@@ -869,9 +893,15 @@ static void test_stuck_since(void)
 	posix_points_snapshot(points);
 	sleep_ms(20);
 	named = posix_stuck_since(points);
+	posix_thread_create(&waiter, "lock-waiter", POSIX_ROLE_KTHREAD, 1, lock_waiter_thread, NULL);
+	sleep_ms(20);
+	spin_dumped = !atomic_load(&lock_waiter_done) &&
+		      dump_has("spins on spin_lock: held by spinner (frame 0, kthread)");
 	atomic_store(&spin_stop, true);
 	pthread_join(spinner, NULL);
 	pthread_join(sleeper, NULL);
+	pthread_join(waiter, NULL);
+	OK(spin_dumped, "a hang dump names the lock a thread spins on and the thread holding it");
 	OK(before == -1 && named >= 0 && named == atomic_load(&spinner_id),
 	   "posix_stuck_since names the thread spinning atomic, not the sleeping one "
 	   "(before the spinner: %d, named: %d, spinner: %d)", before, named,
