@@ -107,7 +107,7 @@ static unsigned int gen_of(unsigned int state)
 
 /*
  * Make @work PENDING (plus @extra) and bump its generation; false if it
- * already was.  *@old: the state before.
+ * already was.  *@old, if not NULL: the state before.
  */
 static bool work_claim(struct kenv_work *work, unsigned int extra, unsigned int *old)
 {
@@ -119,7 +119,8 @@ static bool work_claim(struct kenv_work *work, unsigned int extra, unsigned int 
 			return false;
 		ns = (s | WORK_PENDING | extra) + (1u << WORK_GEN_SHIFT);
 	} while (!atomic_compare_exchange_weak(&work->state, &s, ns));
-	*old = s;
+	if (old)
+		*old = s;
 	return true;
 }
 
@@ -167,11 +168,9 @@ static void dwork_timer_fn(struct kenv_timer *timer)
 bool kenv_queue_delayed_work(enum kenv_wq wq, struct kenv_delayed_work *dwork,
 			     uint64_t delay_ns)
 {
-	unsigned int old;
-
 	if (!delay_ns)
 		return kenv_queue_work(wq, &dwork->work);
-	if (!work_claim(&dwork->work, WORK_TIMER, &old))
+	if (!work_claim(&dwork->work, WORK_TIMER, NULL))
 		return false;
 	/*
 	 * Relaxed: a mod_delayed_work() of the last instance that saw TIMER just
@@ -222,9 +221,7 @@ static void rwork_gp_cb(struct kenv_rcu_head *head)
 
 bool kenv_queue_rcu_work(enum kenv_wq wq, struct kenv_rcu_work *rwork)
 {
-	unsigned int old;
-
-	if (!work_claim(&rwork->work, 0, &old))
+	if (!work_claim(&rwork->work, 0, NULL))
 		return false;
 	rwork->wq = wq;
 	__atomic_store_n(&rwork->work.wq, wq, __ATOMIC_RELAXED);
