@@ -78,6 +78,9 @@ struct flood_thread {
 	void *(*fn)(void *);
 	enum kvt_scenario sc;
 	bool slow;
+	char name[32];
+	/* What a hang dump says of it: parked, waiting for frees, returned. */
+	_Atomic(bool) parked, throttled, done;
 };
 static __thread struct flood_thread *my_thread;
 static struct flood_thread thread_args[MAX_FLOOD_THREADS];
@@ -276,8 +279,12 @@ static bool over_limit(void)
 
 static void throttle(void)
 {
+	if (my_thread)
+		atomic_store_explicit(&my_thread->throttled, true, memory_order_relaxed);
 	while (over_limit() && !atomic_load(&flood_stop) && !pausing())
 		sleep_ns(200 * 1000);
+	if (my_thread)
+		atomic_store_explicit(&my_thread->throttled, false, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------------------
@@ -296,6 +303,8 @@ static bool pause_point(void)
 
 	if (!pausing())
 		return false;
+	if (my_thread)
+		atomic_store_explicit(&my_thread->parked, true, memory_order_relaxed);
 	atomic_fetch_add(&nr_parked, 1);
 	if (slow)
 		atomic_fetch_add(&nr_parked_slow, 1);
@@ -304,6 +313,8 @@ static bool pause_point(void)
 	if (slow)
 		atomic_fetch_sub(&nr_parked_slow, 1);
 	atomic_fetch_sub(&nr_parked, 1);
+	if (my_thread)
+		atomic_store_explicit(&my_thread->parked, false, memory_order_relaxed);
 	return true;
 }
 
@@ -358,6 +369,37 @@ bool kvt_flood_pause(uint64_t timeout_ns)
 void kvt_flood_resume(void)
 {
 	atomic_store(&pause_level, PAUSE_NONE);
+}
+
+void kvt_flood_dump(int fd)
+{
+	static const char *const levels[] = { "none", "the slow flooders", "every flooder" };
+	int level = atomic_load(&pause_level);
+	int cpus = fcfg.nr_cpus < KENV_NR_CPUS_MAX ? fcfg.nr_cpus : KENV_NR_CPUS_MAX;
+
+	if (!nr_threads)
+		return;
+	dprintf(fd, "--- the flood ---\n");
+	dprintf(fd, "pause asked of: %s; parked %d of %d threads (slow %d of %d); "
+		"flood handlers running %d\n",
+		level >= PAUSE_NONE && level <= PAUSE_ALL ? levels[level] : "?",
+		atomic_load(&nr_parked), atomic_load(&nr_live), atomic_load(&nr_parked_slow),
+		atomic_load(&nr_live_slow), atomic_load(&handlers_running));
+	for (int i = 0; i < nr_threads; i++) {
+		struct flood_thread *t = &thread_args[i];
+		const char *state = "running";
+
+		if (atomic_load_explicit(&t->done, memory_order_relaxed))
+			state = "returned";
+		else if (atomic_load_explicit(&t->parked, memory_order_relaxed))
+			state = "parked";
+		else if (atomic_load_explicit(&t->throttled, memory_order_relaxed))
+			state = "waits for frees (over the outstanding limit)";
+		dprintf(fd, "%-20s %s%s\n", t->name, state, t->slow ? " (slow)" : "");
+	}
+	for (int cpu = 0; cpu < cpus; cpu++)
+		if (atomic_load(&fcpu[cpu].in_workload))
+			dprintf(fd, "cpu%d                 in a workload pass\n", cpu);
 }
 
 uint64_t kvt_flood_softirq_passes(int cpu)
@@ -466,6 +508,7 @@ static void *flood_thread_main(void *arg)
 	if (t->slow)
 		atomic_fetch_sub(&nr_live_slow, 1);
 	atomic_fetch_sub(&nr_live, 1);
+	atomic_store_explicit(&t->done, true, memory_order_relaxed);
 	return ret;
 }
 
@@ -480,6 +523,7 @@ static void spawn(const char *name, enum posix_role role, int cpu, void *(*fn)(v
 		KENV_DIE("too many flooder threads");
 	thread_args[nr_threads] = (struct flood_thread){
 		.fn = fn, .sc = sc, .slow = fn == barrier_main || fn == hotplug_main };
+	snprintf(thread_args[nr_threads].name, sizeof(thread_args[nr_threads].name), "%s", name);
 	atomic_fetch_add(&nr_live, 1);
 	if (thread_args[nr_threads].slow)
 		atomic_fetch_add(&nr_live_slow, 1);

@@ -117,6 +117,14 @@ bool kvt_flood_pause_slow(uint64_t timeout_ns);
 bool kvt_flood_pause(uint64_t timeout_ns);
 void kvt_flood_resume(void);
 /*
+ * Write to @fd what a hang report needs of the flood: the pause asked for,
+ * the parked and live counts, each flooder thread's state (running, parked,
+ * waiting for frees, returned), the flood handlers running and the CPUs in a
+ * workload pass.  Racy reads of atomics; nothing if the flood never started.
+ * Context: any thread, the run stopped or stuck.
+ */
+void kvt_flood_dump(int fd);
+/*
  * How many times the flood's softirq handler (POSIX_SOFTIRQ_FLOOD) was
  * entered on @cpu, paused or not: a softirq pass raised after the pause
  * on @cpu has run every softirq raised there before it once this moves.

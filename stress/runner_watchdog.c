@@ -110,6 +110,7 @@ _Noreturn void runner_hang(const char *why)
 		runner_repro);
 	posix_dump_threads(2);
 	dump_krc(2);
+	kvt_flood_dump(2);
 	if (runner_opts.report_dir) {
 		snprintf(path, sizeof(path), "%s/hang.txt", runner_opts.report_dir);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -118,6 +119,7 @@ _Noreturn void runner_hang(const char *why)
 		dprintf(fd, "WATCHDOG: %s\nreproduce: %s\n", why, runner_repro);
 		posix_dump_threads(fd);
 		dump_krc(fd);
+		kvt_flood_dump(fd);
 		close(fd);
 	}
 	runner_write_report_json("hang", KVT_EXIT_HANG, NULL, NULL);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_watchdog.sh KVSTRESS - the watchdog's negative tests: a thread that spins
 # with a raw lock held and irqs off must be reported as stuck, with the lock it
-# holds, in hang.txt and report.json, and the run must end with exit code 3
+# holds (and, in the flood's part, as a flooder still running), in hang.txt and
+# report.json, and the run must end with exit code 3
 # well before its duration; an RCU reader that never ends must be reported when
 # the run outlives its duration, whether the flood left objects for the final
 # barrier to wait for (a hang in the quiesce) or none (a hang in stopping the
@@ -25,6 +26,9 @@ grep -q 'stayed atomic without a scheduling point' "$dir/r/hang.txt" 2>/dev/null
 	ok "hang.txt says why" || not_ok "hang.txt says why"
 grep -A1 '^bug-stall ' "$dir/r/hang.txt" 2>/dev/null | grep -q 'holds bug_lock' &&
 	ok "hang.txt names the stuck thread and the lock it holds" || not_ok "hang.txt names the stuck thread and its lock"
+sed -n '/^--- the flood ---$/,$p' "$dir/r/hang.txt" 2>/dev/null | grep -q '^bug-stall  *running$' &&
+	ok "hang.txt's flood part shows the stuck flooder running, not parked" ||
+	not_ok "hang.txt's flood part shows the stuck flooder running"
 grep -q '^reproduce: .*--seed 3' "$dir/r/hang.txt" 2>/dev/null &&
 	ok "hang.txt gives the command that reproduces it" || not_ok "hang.txt gives the reproducing command"
 grep -q '"hang"' "$dir/r/report.json" 2>/dev/null && ok "report.json records the hang" || not_ok "report.json records the hang"
