@@ -1037,12 +1037,17 @@ void kvfree_call_rcu(struct rcu_head *head, void *ptr)
 
 /*
  * Push everything pending on @krcp into batches, waiting for busy slots to
- * finish first.
+ * finish first.  The lock is taken at least once, even when the krc looks
+ * empty from outside it: another caller (a second barrier, a CPU going
+ * offline) may be inside kvfree_rcu_queue_batch(), the lists already moved
+ * to a slot and its rcu_work not queued yet, so neither this check nor the
+ * barrier's flush of the slot would see those objects.  Once we have had the
+ * lock, that batch is queued and the flush waits for it.
  */
 static void kvfree_rcu_offload_all(struct kfree_rcu_cpu *krcp)
 {
-	while (need_offload_krc(krcp)) {
-		if (kvfree_rcu_queue_batch(krcp))
+	while (!kvfree_rcu_queue_batch(krcp)) {
+		if (!need_offload_krc(krcp))
 			break;
 		/* Both slots are busy with older batches: let them finish. */
 		for (int i = 0; i < KFREE_N_BATCHES; i++)

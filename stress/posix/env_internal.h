@@ -322,6 +322,12 @@ void posix_dump_inboxes(int fd);
  * starting the grace period that will invoke them.
  */
 extern void (*_Atomic posix_gp_taken_hook)(void);
+/* env_work.c */
+/*
+ * Test only: called as kenv_queue_rcu_work() begins, before the work is
+ * claimed; the caller may hold a raw lock.
+ */
+extern void (*_Atomic posix_queue_rcu_work_hook)(void);
 #if POSIX_CHECKED
 /* Hang dump: the GP counter, what is asked of it, and the callbacks' counts. */
 void posix_dump_rcu(int fd);
