@@ -17,7 +17,6 @@
 
 #include "check.h"
 #include "env_internal.h"	/* a timer's fire in flight, made by hand */
-#include "kvfree_rcu.h"
 #include "posix_env.h"
 #include "posix_obj.h"
 #include "tap.h"
@@ -946,85 +945,6 @@ static void test_timer_lock_softirq(void)
 	   "and runs at the bh enable, in softirq context");
 }
 
-/*
- * Two kvfree_rcu_barrier() callers at once.  The first detaches the krc's
- * objects into a batch slot and, still holding the krc lock, is held before
- * it queues the slot's rcu_work (posix_queue_rcu_work_hook).  The second
- * then finds the krc empty and the slot idle from outside the lock; it must
- * not return before those objects are freed, since they were queued before
- * it began.
- */
-#define DETACH_OBJS 4
-static _Atomic(bool) detach_armed, detach_inside, second_done;
-static _Atomic(int) detach_held_ms;
-static __thread bool is_first_barrier;
-
-static void detach_hold(void)
-{
-	int ms = 0;
-
-	if (!is_first_barrier || !atomic_exchange(&detach_armed, false))
-		return;
-	atomic_store(&detach_inside, true);
-	while (ms < 500 && !atomic_load(&second_done)) {
-		sleep_ms(1);
-		ms++;
-	}
-	atomic_store(&detach_held_ms, ms);
-}
-
-static void *first_barrier_thread(void *arg)
-{
-	(void)arg;
-	is_first_barrier = true;
-	kvfree_rcu_barrier();
-	return NULL;
-}
-
-static void test_barrier_during_detach(void)
-{
-	struct kvfree_rcu_config kcfg;
-	struct kvt_obj_stats before, after;
-	pthread_t thr;
-	int inside;
-	long freed;
-
-	kvfree_rcu_config_default(&kcfg);
-	kcfg.nr_cpus = 2;
-	/* No monitor fires meanwhile: its batch would leave the barrier nothing to detach. */
-	kcfg.drain_delay_ns = 30ull * 1000 * 1000 * 1000;
-	if (!kvfree_rcu_init(&kcfg)) {
-		OK(false, "kvfree_rcu_init for the barrier test");
-		return;
-	}
-	kvt_obj_stats(&before);
-	for (int i = 0; i < DETACH_OBJS; i++) {
-		struct kvt_obj *obj = kvt_obj_alloc(16, false);
-
-		check_obj_queued(obj, kenv_cpu(), kenv_context(), false, CHECK_EXPECT_FREE);
-		kvfree_call_rcu(&obj->rh, obj);
-		check_obj_queue_returned(obj);
-	}
-	atomic_store(&detach_armed, true);
-	atomic_store(&posix_queue_rcu_work_hook, detach_hold);
-	posix_thread_create(&thr, "barrier-first", POSIX_ROLE_KTHREAD, 1, first_barrier_thread,
-			    NULL);
-	for (int i = 0; i < 2000 && !atomic_load(&detach_inside); i++)
-		sleep_ms(1);
-	inside = atomic_load(&detach_inside);
-	kvfree_rcu_barrier();
-	kvt_obj_stats(&after);
-	freed = (long)(after.freed - before.freed);
-	atomic_store(&second_done, true);
-	pthread_join(thr, NULL);
-	atomic_store(&posix_queue_rcu_work_hook, NULL);
-	OK(inside && freed == DETACH_OBJS,
-	   "a barrier that begins while another is between detaching a batch and queueing it "
-	   "returns with the batch freed (held there: %d, freed at its return: %ld of %d, "
-	   "the first held for %d ms)", inside, freed, DETACH_OBJS, atomic_load(&detach_held_ms));
-	kvfree_rcu_exit();
-}
-
 int main(void)
 {
 	struct posix_env_config cfg;
@@ -1044,7 +964,6 @@ int main(void)
 	test_stuck_since();
 	test_timer_lock_softirq();
 	test_events();
-	test_barrier_during_detach();
 	posix_env_stop();
 	test_timing_configuration();
 	return tap_done();
