@@ -306,6 +306,11 @@ void posix_work_start(void);
 void posix_work_stop(void);
 /* Run the work on @cpu's inboxes until they are empty (kworker, or the CPU thread inline). */
 void posix_run_inbox(int cpu);
+/*
+ * Test only: called as kenv_queue_rcu_work() begins, before the work is
+ * claimed; the caller may hold a raw lock.
+ */
+extern void (*_Atomic posix_queue_rcu_work_hook)(void);
 #if POSIX_CHECKED
 /*
  * Hang dump: the work @t waits for, with its state, and the work it runs
@@ -322,12 +327,6 @@ void posix_dump_inboxes(int fd);
  * starting the grace period that will invoke them.
  */
 extern void (*_Atomic posix_gp_taken_hook)(void);
-/* env_work.c */
-/*
- * Test only: called as kenv_queue_rcu_work() begins, before the work is
- * claimed; the caller may hold a raw lock.
- */
-extern void (*_Atomic posix_queue_rcu_work_hook)(void);
 #if POSIX_CHECKED
 /* Hang dump: the GP counter, what is asked of it, and the callbacks' counts. */
 void posix_dump_rcu(int fd);
