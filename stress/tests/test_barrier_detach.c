@@ -13,10 +13,10 @@
  * first was let go, with every object freed.
  *
  * A kernel variant expects what the tree has: 6.12 and later as shipped
- * return early (an open finding, corpus/found/kernel-6.12/README.md), with
- * barrier-detach-race.patch applied they must not; a tree without the
- * kernel's own barrier (before 6.12) has nothing to test (a TAP skip).  TAP
- * output.
+ * return early (an open finding, corpus/found/kernel-6.12/README.md); with
+ * barrier-detach-race.patch, or its -mainline version, applied they must
+ * not.  A tree without the kernel's own barrier (before 6.12) has nothing
+ * to test (a TAP skip).  TAP output.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -94,7 +94,8 @@ static int expect_waits(const char **what)
 	snprintf(buf, sizeof(buf), "kernel %s%s%s", kvt_kernel_version(),
 		 *kvt_kernel_patches() ? " patched with " : "", kvt_kernel_patches());
 	*what = buf;
-	return strstr(kvt_kernel_patches(), "barrier-detach-race.patch") != NULL;
+	/* barrier-detach-race.patch (6.12) or barrier-detach-race-mainline.patch (6.14+). */
+	return strstr(kvt_kernel_patches(), "barrier-detach-race") != NULL;
 #else
 	*what = "the reference implementation";
 	return 1;
