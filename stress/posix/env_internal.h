@@ -337,6 +337,12 @@ uint64_t posix_rcu_gps(void);
 uint64_t posix_rcu_seq(void);
 
 /* env_page.c */
+/* Test only: called by page_get() with the page allocator's mutex held. */
+extern void (*_Atomic posix_page_locked_hook)(void);
+#if POSIX_CHECKED
+/* Hang dump: who holds the page allocator's mutex, if anyone.  Racy read. */
+void posix_dump_page_lock(int fd);
+#endif
 void posix_page_start(void);
 void posix_page_stop(void);
 void posix_page_stats(struct posix_env_stats *st);

@@ -53,6 +53,26 @@ static _Atomic(uint64_t) pool_allocs, pool_misses;
 
 static pthread_mutex_t page_mutex = PTHREAD_MUTEX_INITIALIZER;
 static void *page_free_list;
+#if POSIX_CHECKED
+/* Who holds page_mutex, for a hang dump (posix_dump_page_lock()). */
+static struct posix_thread *_Atomic page_mutex_owner;
+#endif
+
+static void page_lock(void)
+{
+	pthread_mutex_lock(&page_mutex);
+#if POSIX_CHECKED
+	atomic_store_explicit(&page_mutex_owner, posix_me, memory_order_relaxed);
+#endif
+}
+
+static void page_unlock(void)
+{
+#if POSIX_CHECKED
+	atomic_store_explicit(&page_mutex_owner, NULL, memory_order_relaxed);
+#endif
+	pthread_mutex_unlock(&page_mutex);
+}
 
 static unsigned int pool_slots(void)
 {
@@ -74,23 +94,27 @@ static bool page_grow(void)
 	/* Poisoned before any other thread can take one (the link word stays readable). */
 	for (size_t off = 0; off <= last; off += KENV_PAGE_SIZE)
 		PAGE_POISON(chunk + off);
-	pthread_mutex_lock(&page_mutex);
+	page_lock();
 	*(void **)(chunk + last) = page_free_list;
 	page_free_list = chunk;
-	pthread_mutex_unlock(&page_mutex);
+	page_unlock();
 	return true;
 }
+
+void (*_Atomic posix_page_locked_hook)(void);
 
 static void *page_get(void)
 {
 	void *page;
 
 	do {
-		pthread_mutex_lock(&page_mutex);
+		page_lock();
+		if (atomic_load_explicit(&posix_page_locked_hook, memory_order_relaxed))
+			atomic_load(&posix_page_locked_hook)();
 		page = page_free_list;
 		if (page)
 			page_free_list = *(void **)page;
-		pthread_mutex_unlock(&page_mutex);
+		page_unlock();
 		if (page) {
 			PAGE_UNPOISON(page);
 			return page;
@@ -101,11 +125,11 @@ static void *page_get(void)
 
 static void page_put(void *page)
 {
-	pthread_mutex_lock(&page_mutex);
+	page_lock();
 	*(void **)page = page_free_list;
 	page_free_list = page;
 	PAGE_POISON(page);
-	pthread_mutex_unlock(&page_mutex);
+	page_unlock();
 }
 
 static void page_account(void)
@@ -193,6 +217,16 @@ void posix_pool_refill(int cpu)
 			page_put(page);
 	}
 }
+
+#if POSIX_CHECKED
+RACY_READER void posix_dump_page_lock(int fd)
+{
+	struct posix_thread *t = atomic_load_explicit(&page_mutex_owner, memory_order_relaxed);
+
+	posix_fd_printf(fd, "page allocator lock: %s%s\n", t ? "held by " : "free",
+			t ? t->name : "");
+}
+#endif
 
 #if !POSIX_CHECKED
 /* Page ownership is the checker's to track (check_kenv.c defines it for checked builds). */

@@ -113,6 +113,8 @@ RACY_READER void posix_dump_threads(int fd)
 	posix_dump_inboxes(fd);
 	posix_fd_printf(fd, "--- grace periods ---\n");
 	posix_dump_rcu(fd);
+	posix_fd_printf(fd, "--- the page allocator ---\n");
+	posix_dump_page_lock(fd);
 }
 
 /* Whether @t is atomic now: irqs, preemption or bh off, a raw lock held, or in a handler. */

@@ -859,6 +859,47 @@ static void *sleeper_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * A hang dump names the holder of the page allocator's mutex: a thread held
+ * inside page_get() (posix_page_locked_hook) shows as its holder, and the
+ * lock shows free once it has left.
+ */
+static _Atomic(bool) page_hold_in, page_hold_go;
+
+static void page_hold(void)
+{
+	if (!posix_me || strcmp(posix_me->name, "page-holder"))
+		return;
+	atomic_store(&page_hold_in, true);
+	for (int i = 0; i < 2000 && !atomic_load(&page_hold_go); i++)
+		sleep_ms(1);
+}
+
+static void *page_holder_thread(void *arg)
+{
+	(void)arg;
+	kenv_page_free(kenv_page_alloc(KENV_GFP_KERNEL));
+	return NULL;
+}
+
+static void test_dump_page_lock(void)
+{
+	pthread_t thr;
+	bool held, freed;
+
+	atomic_store(&posix_page_locked_hook, page_hold);
+	posix_thread_create(&thr, "page-holder", POSIX_ROLE_KTHREAD, 0, page_holder_thread, NULL);
+	for (int i = 0; i < 2000 && !atomic_load(&page_hold_in); i++)
+		sleep_ms(1);
+	held = dump_has("page allocator lock: held by page-holder");
+	atomic_store(&page_hold_go, true);
+	pthread_join(thr, NULL);
+	atomic_store(&posix_page_locked_hook, NULL);
+	freed = dump_has("page allocator lock: free");
+	OK(held && freed, "the hang dump names the page allocator lock's holder (held: %d, "
+	   "free after: %d)", held, freed);
+}
+
 /* A second thread that wants spin_lock while the spinner holds it. */
 static _Atomic(bool) lock_waiter_done;
 
@@ -962,6 +1003,7 @@ int main(void)
 	test_timer_reinit_in_fire();
 	test_timer_cancel_sync();
 	test_stuck_since();
+	test_dump_page_lock();
 	test_timer_lock_softirq();
 	test_events();
 	posix_env_stop();
