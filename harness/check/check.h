@@ -361,6 +361,14 @@ void check_lock_release(const struct kenv_lock *lock);
  * forever in CHECK_RECORD mode.  Context: any.
  */
 bool check_lock_would_deadlock(const struct kenv_lock *lock);
+/*
+ * For a hang dump: the calling OS thread's token, and the token of the
+ * thread that holds the checker's own lock (0 if free, a racy read).  An
+ * environment records each thread's token when it registers it, to name the
+ * holder.  Context: any.
+ */
+uintptr_t check_thread_token(void);
+uintptr_t check_lock_holder_token(void);
 /* The implementation warned (kenv_warn): BUG kind is a violation of @inv. */
 void check_warned(enum kenv_warn_kind kind, const char *inv, const char *cond,
 		  const void *obj, const char *file, int line, const char *func);

@@ -167,6 +167,16 @@ static uintptr_t my_token(void)
 	return (uintptr_t)&tl_token;
 }
 
+uintptr_t check_thread_token(void)
+{
+	return my_token();
+}
+
+uintptr_t check_lock_holder_token(void)
+{
+	return atomic_load_explicit(&shadow_lock_word, memory_order_relaxed);
+}
+
 static void spin_lock(void)
 {
 	unsigned int spins = 0;

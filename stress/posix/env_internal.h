@@ -131,6 +131,8 @@ struct posix_thread {
 	struct kenv_work *_Atomic run_next;
 	/* For a hang dump: the raw lock this thread spins for, if any. */
 	struct kenv_lock *_Atomic spins_on;
+	/* For a hang dump: this thread's token in the checker (its lock's holder). */
+	uintptr_t check_token;
 #endif
 };
 

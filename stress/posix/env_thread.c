@@ -71,6 +71,7 @@ void posix_register_self(const char *name, enum posix_role role, int cpu)
 			 posix_ctx_name((enum kenv_ctx)c));
 	t->frames[0].ct.name = t->frame_names[t->frames[0].ctx];
 	atomic_store(&t->last_site, "registered");
+	t->check_token = check_thread_token();
 #endif
 	t->registered = true;
 	posix_me = t;

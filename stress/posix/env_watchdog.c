@@ -91,6 +91,28 @@ RACY_READER static void dump_spin(int fd, const struct posix_thread *t)
 	dump_holder(fd, w);
 }
 
+/* Who holds the checker's own lock: threads spin on it without a scheduling point. */
+RACY_READER static void dump_checker_lock(int fd)
+{
+	uintptr_t holder = check_lock_holder_token();
+
+	posix_fd_printf(fd, "checker lock: ");
+	if (!holder) {
+		posix_fd_printf(fd, "free\n");
+		return;
+	}
+	/*
+	 * Newest first: a token is the address of a thread-local, which a
+	 * thread started after another exited may reuse.
+	 */
+	for (int i = posix_nr_threads() - 1; i >= 0; i--)
+		if (posix_thread_table[i].check_token == holder) {
+			posix_fd_printf(fd, "held by %s\n", posix_thread_table[i].name);
+			return;
+		}
+	posix_fd_printf(fd, "held by an unregistered thread\n");
+}
+
 RACY_READER void posix_dump_threads(int fd)
 {
 	posix_fd_printf(fd, "--- threads (%d registered) ---\n", posix_nr_threads());
@@ -113,8 +135,9 @@ RACY_READER void posix_dump_threads(int fd)
 	posix_dump_inboxes(fd);
 	posix_fd_printf(fd, "--- grace periods ---\n");
 	posix_dump_rcu(fd);
-	posix_fd_printf(fd, "--- the page allocator ---\n");
+	posix_fd_printf(fd, "--- locks outside the implementation ---\n");
 	posix_dump_page_lock(fd);
+	dump_checker_lock(fd);
 }
 
 /* Whether @t is atomic now: irqs, preemption or bh off, a raw lock held, or in a handler. */

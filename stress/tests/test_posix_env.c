@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "check_internal.h"	/* the checker's lock, held by hand */
 #include "env_internal.h"	/* a timer's fire in flight, made by hand */
 #include "posix_env.h"
 #include "posix_obj.h"
@@ -900,6 +901,37 @@ static void test_dump_page_lock(void)
 	   "free after: %d)", held, freed);
 }
 
+/* The same for the checker's own lock, which threads spin on without a scheduling point. */
+static _Atomic(bool) checker_hold_in, checker_hold_go;
+
+static void *checker_holder_thread(void *arg)
+{
+	(void)arg;
+	check_shadow_lock();
+	atomic_store(&checker_hold_in, true);
+	for (int i = 0; i < 2000 && !atomic_load(&checker_hold_go); i++)
+		sleep_ms(1);
+	check_shadow_unlock();
+	return NULL;
+}
+
+static void test_dump_checker_lock(void)
+{
+	pthread_t thr;
+	bool held, freed;
+
+	posix_thread_create(&thr, "checker-holder", POSIX_ROLE_KTHREAD, 0, checker_holder_thread,
+			    NULL);
+	for (int i = 0; i < 2000 && !atomic_load(&checker_hold_in); i++)
+		sleep_ms(1);
+	held = dump_has("checker lock: held by checker-holder");
+	atomic_store(&checker_hold_go, true);
+	pthread_join(thr, NULL);
+	freed = dump_has("checker lock: free");
+	OK(held && freed, "the hang dump names the checker lock's holder (held: %d, free after: %d)",
+	   held, freed);
+}
+
 /* A second thread that wants spin_lock while the spinner holds it. */
 static _Atomic(bool) lock_waiter_done;
 
@@ -1004,6 +1036,7 @@ int main(void)
 	test_timer_cancel_sync();
 	test_stuck_since();
 	test_dump_page_lock();
+	test_dump_checker_lock();
 	test_timer_lock_softirq();
 	test_events();
 	posix_env_stop();
