@@ -318,35 +318,52 @@ static bool pause_point(void)
 	return true;
 }
 
-/* Wait until @cond holds or @timeout_ns passes; whether it held. */
-static bool wait_for(bool (*cond)(void), uint64_t timeout_ns)
+/* What a wait for the flood watches move: objects freed, flooders parked. */
+static uint64_t flood_moved(void)
 {
-	uint64_t deadline = kenv_clock_ns() + timeout_ns;
+	struct kvt_obj_stats os;
 
-	while (!cond()) {
-		if (kenv_clock_ns() > deadline)
+	kvt_obj_stats(&os);
+	return os.freed + (uint64_t)atomic_load(&nr_parked);
+}
+
+bool kvt_flood_wait(bool (*cond)(const void *arg), const void *arg, uint64_t deadline_ns,
+		    uint64_t idle_ns)
+{
+	uint64_t mark = flood_moved(), since = kenv_clock_ns();
+
+	while (!cond(arg)) {
+		uint64_t now = kenv_clock_ns(), moved = flood_moved();
+
+		if (moved != mark) {
+			mark = moved;
+			since = now;
+		}
+		if (now > deadline_ns || now - since > idle_ns)
 			return false;
-		sleep_ns(50 * 1000);
+		sleep_ns(20 * 1000);
 	}
 	return true;
 }
 
-static bool slow_parked(void)
+static bool slow_parked(const void *arg)
 {
+	(void)arg;
 	return atomic_load(&nr_parked_slow) >= atomic_load(&nr_live_slow);
 }
 
-bool kvt_flood_pause_slow(uint64_t timeout_ns)
+bool kvt_flood_pause_slow(uint64_t patience_ns)
 {
 	int none = PAUSE_NONE;
 
 	atomic_compare_exchange_strong(&pause_level, &none, PAUSE_SLOW);
-	return wait_for(slow_parked, timeout_ns);
+	return kvt_flood_wait(slow_parked, NULL, kenv_clock_ns() + patience_ns, UINT64_MAX);
 }
 
 /* Every flooder parked, no flood handler running, no CPU thread in a workload pass. */
-static bool all_parked(void)
+static bool all_parked(const void *arg)
 {
+	(void)arg;
 	if (atomic_load(&nr_parked) < atomic_load(&nr_live) || atomic_load(&handlers_running))
 		return false;
 	for (int cpu = 0; cpu < fcfg.nr_cpus; cpu++)
@@ -355,7 +372,7 @@ static bool all_parked(void)
 	return true;
 }
 
-bool kvt_flood_pause(uint64_t timeout_ns)
+bool kvt_flood_pause(uint64_t idle_ns)
 {
 	/*
 	 * seq_cst, as the level's readers: a handler or workload pass either
@@ -363,7 +380,7 @@ bool kvt_flood_pause(uint64_t timeout_ns)
 	 * cpu_workload()).
 	 */
 	atomic_store(&pause_level, PAUSE_ALL);
-	return wait_for(all_parked, timeout_ns);
+	return kvt_flood_wait(all_parked, NULL, UINT64_MAX, idle_ns);
 }
 
 void kvt_flood_resume(void)
@@ -1100,9 +1117,10 @@ static struct kenv_lock bug_lock;
 static void *volatile bug_sink;
 
 /*
- * bug-reader-stall's work: enter an RCU read-side section and never leave it.
- * It sleeps rather than spins, so the thread does not look atomic: only the
- * run's deadline can catch the grace period that never ends.
+ * bug-reader-stall's and bug-gp-stall's work: enter an RCU read-side section
+ * and never leave it.  It sleeps rather than spins, so the thread does not
+ * look atomic: what catches the grace period that never ends is a wait for
+ * frees that come no more (a checkpoint's, or the run's deadline).
  */
 static struct kenv_work bug_reader_work;
 static _Atomic(bool) bug_reader_in;
@@ -1116,27 +1134,40 @@ static void bug_reader_fn(struct kenv_work *work)
 		sleep_ns(100 * 1000 * 1000);
 }
 
+/* Queue bug_reader_fn() once @until_ns passes or the flood stops; return once it is in. */
+static void *leave_reader(uint64_t until_ns)
+{
+	while (!atomic_load(&flood_stop) && kenv_clock_ns() < until_ns)
+		if (!pause_point())
+			sleep_ns(1000 * 1000);
+	kenv_work_init(&bug_reader_work, bug_reader_fn);
+	kenv_queue_work(KENV_WQ_RECLAIM, &bug_reader_work);
+	while (!atomic_load(&bug_reader_in))
+		sleep_ns(1000 * 1000);
+	return NULL;
+}
+
 static void *bug_main(void *arg)
 {
 	enum kvt_scenario sc = (enum kvt_scenario)(uintptr_t)arg;
 
 	my_sc = sc;
 	kenv_lock_init(&bug_lock, "bug_lock");
-	if (sc == KVT_SC_BUG_READER_STALL) {
-		/*
-		 * Leave the reader behind when the flood stops, once it is in
-		 * its section: kvt_flood_stop() joins this thread, so the final
-		 * barrier begins with the reader held and waits for it forever.
-		 */
-		while (!atomic_load(&flood_stop))
-			if (!pause_point())
-				sleep_ns(1000 * 1000);
-		kenv_work_init(&bug_reader_work, bug_reader_fn);
-		kenv_queue_work(KENV_WQ_RECLAIM, &bug_reader_work);
-		while (!atomic_load(&bug_reader_in))
-			sleep_ns(1000 * 1000);
-		return NULL;
-	}
+	/*
+	 * Leave the reader behind when the flood stops, once it is in its
+	 * section: kvt_flood_stop() joins this thread, so the final barrier
+	 * begins with the reader held and waits for it forever.
+	 */
+	if (sc == KVT_SC_BUG_READER_STALL)
+		return leave_reader(UINT64_MAX);
+	/*
+	 * Mid-run: from then on no grace period ends, so nothing is freed, a
+	 * barrier in progress never returns and the flood stops at its
+	 * backlog bound.  The next checkpoint cannot pause the barrier
+	 * flooders, and must say so within --watchdog seconds of the last free.
+	 */
+	if (sc == KVT_SC_BUG_GP_STALL)
+		return leave_reader(kenv_clock_ns() + 500 * 1000 * 1000);
 	if (sc == KVT_SC_BUG_MISUSE_SILENT) {
 		/*
 		 * An NMI call the implementation would have dropped without a

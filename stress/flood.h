@@ -102,20 +102,34 @@ void kvt_flood_stop(void);
  * Pause every flooder at a safe point, in two steps.  kvt_flood_pause_slow()
  * stops the flooders whose operations take long (kvfree_rcu_barrier(), a CPU
  * going offline: each waits for reclaim) at the end of the one in progress,
- * while the others go on flooding.  kvt_flood_pause() then stops the rest:
- * their threads wait at the top of their loops (outside any kvfree_rcu()
- * call, barrier, shrinker or hotplug operation, every CPU online), the CPU
- * threads' workload passes and the flood's interrupt and softirq handlers
- * return without doing anything.  Each returns when its flooders are
- * there, or false if they were not within @timeout_ns (the pause stays
- * requested: call kvt_flood_resume()).  After kvt_flood_pause() no flooder
- * calls into the implementation until the resume; what the implementation
- * itself deferred (timers, work, softirqs) goes on.  Context: the main
- * thread, between kvt_flood_start() and kvt_flood_stop().
+ * while the others go on flooding; it waits for them up to @patience_ns
+ * and returns whether they parked (if not, they still will: the pause
+ * stays requested).  kvt_flood_pause() then stops the rest, and waits for
+ * every flooder, slow ones included: their threads wait at the top of their
+ * loops (outside any kvfree_rcu() call, barrier, shrinker or hotplug
+ * operation, every CPU online), the CPU threads' workload passes and the
+ * flood's interrupt and softirq handlers return without doing anything.
+ * It returns true when they are there, false once nothing moved for
+ * @idle_ns (kvt_flood_wait()); the pause stays requested: call
+ * kvt_flood_resume().  After kvt_flood_pause() no flooder calls into the
+ * implementation until the resume; what the implementation itself deferred
+ * (timers, work, softirqs) goes on.  Context: the main thread, between
+ * kvt_flood_start() and kvt_flood_stop().
  */
-bool kvt_flood_pause_slow(uint64_t timeout_ns);
-bool kvt_flood_pause(uint64_t timeout_ns);
+bool kvt_flood_pause_slow(uint64_t patience_ns);
+bool kvt_flood_pause(uint64_t idle_ns);
 void kvt_flood_resume(void);
+/*
+ * Wait until @cond(@arg) holds; false past @deadline_ns, or once nothing
+ * moved for @idle_ns: no object freed, no flooder newly parked.  What a
+ * pause or a checkpoint waits for (a barrier, a CPU going offline, a
+ * kworker finishing its batch) waits for reclaim, which under a sanitizer
+ * on a loaded machine frees a few thousand objects a second behind a
+ * backlog of up to max_outstanding: slow, but moving; a hang moves
+ * nothing.  UINT64_MAX disables either bound.  Context: task, may sleep.
+ */
+bool kvt_flood_wait(bool (*cond)(const void *arg), const void *arg, uint64_t deadline_ns,
+		    uint64_t idle_ns);
 /*
  * Write to @fd what a hang report needs of the flood: the pause asked for,
  * the parked and live counts, each flooder thread's state (running, parked,

@@ -88,6 +88,7 @@ static void configure_env(struct posix_env_config *ecfg)
 	ecfg->nr_cpus = runner_opts.cpus;
 	ecfg->seed = runner_opts.seed;
 	ecfg->gp_early = runner_opts.gp_early;
+	ecfg->free_cost_ns = (uint64_t)runner_opts.free_cost_us * 1000u;
 	if (runner_opts.chaos) {
 		ecfg->chaos.yield_ppm = 2000;
 		ecfg->chaos.spin_ppm = 1000;

@@ -56,6 +56,8 @@
 /* What a grace period may take beyond the longest read-side section. */
 #define GP_ALLOWANCE_NS (10 * MS)
 #define HOLD_POLL_NS (20 * 1000)
+/* How long the slow flooders may take to pause while the rest flood: world_stop(). */
+#define SLOW_PATIENCE_NS (1000 * MS)
 
 static void sleep_ns(uint64_t ns)
 {
@@ -100,17 +102,6 @@ static void raise_job(int cpu, void *arg)
 	posix_raise_softirq(POSIX_SOFTIRQ_FLOOD);
 }
 
-/* Wait until @cond holds or @deadline_ns passes; whether it held. */
-static bool wait_until(bool (*cond)(const void *arg), const void *arg, uint64_t deadline_ns)
-{
-	while (!cond(arg)) {
-		if (kenv_clock_ns() > deadline_ns)
-			return false;
-		sleep_ns(HOLD_POLL_NS);
-	}
-	return true;
-}
-
 static bool all_held(const void *arg)
 {
 	(void)arg;
@@ -132,11 +123,18 @@ static bool passes_reached(const void *arg)
 static uint64_t next_checkpoint_ns, next_drain_ns, drain_interval_ns, short_delay_ns;
 static bool drains;
 
-static _Noreturn void stuck(const char *what)
+static uint64_t watchdog_ns(void)
 {
-	char why[160];
+	return (uint64_t)runner_opts.watchdog_s * 1000000000ull;
+}
 
-	snprintf(why, sizeof(why), "checkpoint: %s within %u s", what, runner_opts.watchdog_s);
+/* @what did not happen: within --watchdog s, or while nothing moved that long. */
+static _Noreturn void stuck(const char *what, bool idle)
+{
+	char why[200];
+
+	snprintf(why, sizeof(why), "checkpoint: %s %s %u s", what,
+		 idle ? "while nothing was freed for" : "within", runner_opts.watchdog_s);
 	runner_hang(why);
 }
 
@@ -150,41 +148,39 @@ static uint64_t pause_points[POSIX_MAX_THREADS];
 static _Noreturn void not_paused(const char *what)
 {
 	int id = posix_stuck_since(pause_points);
-	char why[160];
+	char why[200];
 
 	if (id < 0)
-		stuck(what);
-	snprintf(why, sizeof(why), "checkpoint: %s within %u s: thread %d stayed atomic without "
-		 "a scheduling point", what, runner_opts.watchdog_s, id);
+		stuck(what, true);
+	snprintf(why, sizeof(why), "checkpoint: %s while nothing was freed for %u s: thread %d "
+		 "stayed atomic without a scheduling point", what, runner_opts.watchdog_s, id);
 	runner_hang(why);
 }
 
-static uint64_t hold_deadline(void)
-{
-	return kenv_clock_ns() + (uint64_t)runner_opts.watchdog_s * 1000000000ull;
-}
-
-/* Step 2 above: every kworker held in hold_fn(). */
+/*
+ * Step 2 above: every kworker held in hold_fn(), once it has finished the
+ * work it runs, which may be a batch of thousands of objects.
+ */
 static void hold_kworkers(void)
 {
 	atomic_store(&hold_release, false);
 	posix_run_on_cpus(hold_job, NULL);
-	if (!wait_until(all_held, NULL, hold_deadline()))
-		stuck("not every kworker reached the hold");
+	if (!kvt_flood_wait(all_held, NULL, UINT64_MAX, watchdog_ns()))
+		stuck("not every kworker reached the hold", true);
 }
 
 /* Step 3 above, the flooders paused: two softirq passes on every CPU. */
 static void sync_softirqs(void)
 {
-	uint64_t deadline = hold_deadline();
+	uint64_t deadline = kenv_clock_ns() + watchdog_ns();
 	uint64_t want[KENV_NR_CPUS_MAX];
 
 	for (int round = 1; round <= 2; round++) {
 		for (int cpu = 0; cpu < runner_opts.cpus; cpu++)
 			want[cpu] = kvt_flood_softirq_passes(cpu) + 1;
 		posix_run_on_cpus(raise_job, NULL);
-		if (!wait_until(passes_reached, want, deadline))
-			stuck("a softirq pass did not run");
+		if (!kvt_flood_wait(passes_reached, want, deadline, UINT64_MAX))
+			stuck("a softirq pass did not run", false);
 	}
 }
 
@@ -197,18 +193,31 @@ static void sync_softirqs(void)
  * (nothing armed, no batch busy) is not masked by the next call re-arming
  * it, which under a flood comes within microseconds.  Returns when the fast
  * flooders were asked to stop: the flood stood still from then on.
+ *
+ * The slow flooders get SLOW_PATIENCE_NS on their own.  A barrier waits for
+ * every object queued before it, and the fast flooders keep the backlog at
+ * its bound (max_outstanding) meanwhile: where reclaim is slow (a sanitizer,
+ * a loaded machine) the barrier's batches take seconds each, and more keep
+ * coming.  Past the patience the fast flooders pause too, so the backlog
+ * only shrinks and the barrier ends with it (counted in slow_late).  Each
+ * wait fails only once nothing was freed for --watchdog seconds: a slow
+ * reclaim moves, a hang does not.
  */
-static uint64_t world_stop(void)
+static uint64_t world_stop(struct runner_phase *ph)
 {
-	uint64_t timeout = (uint64_t)runner_opts.watchdog_s * 1000000000ull, stop_ns;
+	uint64_t stop_ns;
+	bool slow_parked;
 
 	posix_points_snapshot(pause_points);
-	if (!kvt_flood_pause_slow(timeout))
-		not_paused("the barrier and hotplug flooders did not pause");
+	slow_parked = kvt_flood_pause_slow(SLOW_PATIENCE_NS);
+	if (!slow_parked)
+		ph->cp.slow_late++;
 	stop_ns = kenv_clock_ns();
-	posix_points_snapshot(pause_points);
-	if (!kvt_flood_pause(timeout))
-		not_paused("the flooders did not pause");
+	if (slow_parked)
+		posix_points_snapshot(pause_points);
+	if (!kvt_flood_pause(watchdog_ns()))
+		not_paused(slow_parked ? "the flooders did not pause" :
+					 "the flooders did not pause (the slow ones not in 1 s alone)");
 	/* Two short delays: the monitors that a page's worth of objects armed run now. */
 	sleep_ns(2 * short_delay_ns);
 	hold_kworkers();
@@ -226,7 +235,7 @@ static void world_release(void)
 {
 	atomic_store(&hold_release, true);
 	/* They leave at once: the next hold must not find ours still running. */
-	(void)wait_until(none_held, NULL, UINT64_MAX);
+	(void)kvt_flood_wait(none_held, NULL, UINT64_MAX, UINT64_MAX);
 }
 
 /* Whether the world still stands still: for check_shrink_count(), asked right after. */
@@ -301,7 +310,7 @@ static void checkpoint(struct runner_phase *ph, bool drain)
 	uint64_t t0 = kenv_clock_ns(), stopped, t1, t2, t3;
 
 	atomic_store(&runner_phase, PHASE_CHECKPOINT);
-	stopped = world_stop();
+	stopped = world_stop(ph);
 	t1 = kenv_clock_ns();
 	check_standing_world();
 	if (drain) {

@@ -62,6 +62,7 @@ struct stress_opts {
 	bool check_unlock;		/* structural checks at every krc unlock */
 	bool chaos;
 	bool gp_early;
+	unsigned int free_cost_us;	/* every object free spins this long */
 	bool quiet;
 	bool plots;
 	bool expect_set;
@@ -89,6 +90,8 @@ void runner_parse_options(int argc, char **argv);
 struct checkpoint_figures {
 	_Atomic(uint64_t) count;		/* checkpoints done */
 	_Atomic(uint64_t) drains;		/* ... of which drain checkpoints */
+	/* ... whose slow flooders had not parked within SLOW_PATIENCE_NS. */
+	_Atomic(uint64_t) slow_late;
 	/* Waiting, the flood going on: barriers, hotplug, kworkers finishing. */
 	_Atomic(uint64_t) wait_ns_sum, wait_ns_max;
 	/* The flood standing still: flooders pausing, softirqs, checks, resume. */
@@ -239,7 +242,7 @@ enum run_phase { PHASE_SETUP, PHASE_RUN, PHASE_CHECKPOINT, PHASE_QUIESCE, PHASE_
 /*
  * Set by the main thread; the watchdog watches for progress only in
  * PHASE_RUN (a checkpoint stops the flooders on purpose, and bounds its own
- * wait).
+ * waits by the frees: kvt_flood_wait()).
  */
 extern _Atomic(int) runner_phase;
 /* "setup", "flood", "checkpoint", "quiesce", "done". */
@@ -256,7 +259,9 @@ void runner_abort_hook(enum check_inv inv, const char *report);
  * Start the watchdog thread: it ends the process with KVT_EXIT_HANG after
  * dumping every thread and krc, when nothing progresses for --watchdog
  * seconds, a thread stays atomic that long, or the clock passes
- * @deadline_ns.  Pairs with runner_watchdog_stop().  Context: the main thread.
+ * @deadline_ns with nothing freed for --watchdog seconds (or passes it by
+ * a minute or 3 x --watchdog, freeing or not).  Pairs with runner_watchdog_stop().
+ * Context: the main thread.
  */
 void runner_watchdog_start(uint64_t deadline_ns);
 void runner_watchdog_stop(void);

@@ -46,6 +46,7 @@ static void usage(FILE *f)
 		"         --watchdog S  --no-chaos  --no-plots  --quiet\n"
 		"         --list-scenarios (print them: name, kind, in all, bench, description)\n"
 		"         --env-fault gp-early (test: end GPs without waiting for readers)\n"
+		"         --free-cost-us N (test: every object free spins N us: slow reclaim)\n"
 		"         --expect-violation ID (test: exit 0 only if ID is reported)\n"
 		"exit: 0 pass, 1 violation, 2 bad options, 3 watchdog (hang), 99 set-up error\n");
 }
@@ -83,7 +84,7 @@ enum {
 	OPT_IRQ_RATE, OPT_NMI_RATE, OPT_THREADS, OPT_FAULT_PPM, OPT_PAGE_ENTRIES,
 	OPT_CACHE_PAGES, OPT_DRAIN_MS, OPT_WATCHDOG, OPT_ENV_FAULT, OPT_EXPECT_VIOLATION,
 	OPT_CHECKPOINT_MS, OPT_DUTY_CYCLE, OPT_QUIET_MS, OPT_BARRIER_THREADS, OPT_BARRIER_RATE,
-	OPT_CHECK_UNLOCK,
+	OPT_CHECK_UNLOCK, OPT_FREE_COST_US,
 };
 
 static const struct option longopts[] = {
@@ -114,6 +115,7 @@ static const struct option longopts[] = {
 	{ "barrier-threads", required_argument, NULL, OPT_BARRIER_THREADS },
 	{ "barrier-rate", required_argument, NULL, OPT_BARRIER_RATE },
 	{ "check-unlock", no_argument, NULL, OPT_CHECK_UNLOCK },
+	{ "free-cost-us", required_argument, NULL, OPT_FREE_COST_US },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -244,6 +246,9 @@ static void set_option(int id, const char *name, const char *v, int argi)
 		break;
 	case OPT_BARRIER_RATE:
 		o->barrier_rate = (unsigned int)parse_num(argi, name, v, 1, 10000);
+		break;
+	case OPT_FREE_COST_US:
+		o->free_cost_us = (unsigned int)parse_num(argi, name, v, 0, 100000);
 		break;
 	case OPT_EXPECT_VIOLATION:
 		if (!check_inv_parse(v, &o->expect))
@@ -381,6 +386,8 @@ static void build_repro(void)
 		APPEND(" --check-unlock");
 	if (o->gp_early)
 		APPEND(" --env-fault gp-early");
+	if (o->free_cost_us)
+		APPEND(" --free-cost-us %u", o->free_cost_us);
 	if (o->expect_set)
 		APPEND(" --expect-violation %s", check_inv_name(o->expect));
 #undef APPEND

@@ -135,11 +135,11 @@ static void json_checkpoints(struct outbuf *o, const struct checkpoint_figures *
 {
 	uint64_t n = cp->count ? cp->count : 1;
 
-	outbuf_add(o, "{\"count\": %" PRIu64 ", \"drains\": %" PRIu64
+	outbuf_add(o, "{\"count\": %" PRIu64 ", \"drains\": %" PRIu64 ", \"slow_late\": %" PRIu64
 		   ", \"wait_ns\": {\"mean\": %" PRIu64 ", \"max\": %" PRIu64 "}"
 		   ", \"stop_ns\": {\"mean\": %" PRIu64 ", \"max\": %" PRIu64 "}"
 		   ", \"checked_ns\": {\"mean\": %" PRIu64 ", \"max\": %" PRIu64 "}}",
-		   cp->count, cp->drains, cp->wait_ns_sum / n, cp->wait_ns_max,
+		   cp->count, cp->drains, cp->slow_late, cp->wait_ns_sum / n, cp->wait_ns_max,
 		   cp->stop_ns_sum / n, cp->stop_ns_max, cp->checked_ns_sum / n,
 		   cp->checked_ns_max);
 }
@@ -243,6 +243,7 @@ static void json_checks(struct outbuf *o)
 
 		cp.count += ph->cp.count;
 		cp.drains += ph->cp.drains;
+		cp.slow_late += ph->cp.slow_late;
 		cp.wait_ns_sum += ph->cp.wait_ns_sum;
 		cp.stop_ns_sum += ph->cp.stop_ns_sum;
 		if (ph->cp.wait_ns_max > cp.wait_ns_max)
@@ -494,13 +495,14 @@ static void print_phases(void)
 		const struct check_progress_watch *w = &ph->watch;
 		struct phase_sums t = phase_sums(ph);
 		printf("policy %-9s %6.1f s: %.0f calls/s, fallbacks %.4f %%, refill runs %" PRIu64
-		       "; checkpoints %" PRIu64 " (%" PRIu64 " drains, stop %.1f ms mean, %.1f max);"
+		       "; checkpoints %" PRIu64 " (%" PRIu64 " drains, %" PRIu64 " slow-late, stop %.1f ms"
+		       " mean, %.1f max);"
 		       " PROGRESS monitor %" PRIu64 " observations, oldest pending %.0f ms (bound %.0f"
 		       " ms), %" PRIu64 " stranded sightings; quiet stretches %" PRIu64 " (%.1f s)\n",
 		       kvfree_policy_name(ph->policy), (double)phase_flood_ns(ph) / 1e9,
 		       per_s(t.calls, phase_flood_ns(ph)), pct(t.fl + t.fs, t.calls), t.runs,
 		       ph->cp.count,
-		       ph->cp.drains,
+		       ph->cp.drains, ph->cp.slow_late,
 		       ph->cp.count ? (double)ph->cp.stop_ns_sum / (double)ph->cp.count / 1e6 : 0,
 		       (double)ph->cp.stop_ns_max / 1e6, w->observations,
 		       (double)w->oldest_age_ns / 1e6, (double)w->bound_ns / 1e6,

@@ -10,12 +10,15 @@
  * (runner_output.c) and leave with _exit().
  */
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "flood.h"
 #include "posix_env.h"
+#include "posix_obj.h"
 #include "runner_internal.h"
 #include "stress.h"
 
@@ -127,16 +130,59 @@ _Noreturn void runner_hang(const char *why)
 	_exit(KVT_EXIT_HANG);
 }
 
+/* Objects freed so far: what a run past its deadline must still be doing. */
+static uint64_t objects_freed(void)
+{
+	struct kvt_obj_stats os;
+
+	kvt_obj_stats(&os);
+	return os.freed;
+}
+
+/*
+ * Past its deadline (its duration + --watchdog), a run is a hang once
+ * nothing was freed for --watchdog seconds: what is left after the flood
+ * (the last checkpoint, the final barrier) waits for reclaim, and a slow
+ * one still frees.  Under TSan on a loaded machine reclaim frees about two
+ * thousand objects a second, so the backlog of max_outstanding (5,000 per
+ * CPU) takes seconds, twice over: the last checkpoint's, then the final
+ * barrier's.  Freeing or not, the run ends by GRACE_NS (or 3 x --watchdog,
+ * if longer) past its deadline.
+ */
+#define GRACE_NS (60 * 1000000000ull)
+
+static void check_deadline(uint64_t now, uint64_t bound, uint64_t last_free_ns)
+{
+	uint64_t grace = 3 * bound > GRACE_NS ? 3 * bound : GRACE_NS;
+	char why[256];
+
+	if (now <= run_deadline_ns)
+		return;
+	if (now - last_free_ns > bound)
+		snprintf(why, sizeof(why), "the run did not end within its duration + %u s, and "
+			 "nothing was freed for %u s", runner_opts.watchdog_s,
+			 runner_opts.watchdog_s);
+	else if (now > run_deadline_ns + grace)
+		snprintf(why, sizeof(why), "the run did not end within its duration + %" PRIu64
+			 " s, still freeing (a livelock, or reclaim too slow)",
+			 (uint64_t)runner_opts.watchdog_s + grace / 1000000000u);
+	else
+		return;
+	runner_hang(why);
+}
+
 static void *watchdog_main(void *arg)
 {
 	uint64_t bound = (uint64_t)runner_opts.watchdog_s * 1000000000ull;
 	uint64_t last_progress = 0, last_change = kenv_clock_ns();
+	uint64_t last_freed = objects_freed(), last_free_ns = last_change;
 	char why[256];
 
 	(void)arg;
 	while (!atomic_load(&watchdog_stop)) {
 		uint64_t now = kenv_clock_ns();
 		uint64_t progress = posix_progress() + kvt_flood_calls();
+		uint64_t freed = objects_freed();
 		int stuck;
 
 		stuck = posix_watchdog_scan(bound);
@@ -154,11 +200,11 @@ static void *watchdog_main(void *arg)
 			snprintf(why, sizeof(why), "no progress for %u s", runner_opts.watchdog_s);
 			runner_hang(why);
 		}
-		if (now > run_deadline_ns) {
-			snprintf(why, sizeof(why), "the run did not end within its duration + %u s",
-				 runner_opts.watchdog_s);
-			runner_hang(why);
+		if (freed != last_freed) {
+			last_freed = freed;
+			last_free_ns = now;
 		}
+		check_deadline(now, bound, last_free_ns);
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);

@@ -250,6 +250,12 @@ static void obj_free(void *ptr, const char *how)
 	if (atomic_load(&obj->flags) & KVT_OBJ_QUEUED)
 		ENV_CHECK(check_debug_obj_freed_queued(ptr, how));
 	record_latency(obj);
+	if (posix_cfg.free_cost_ns) {
+		uint64_t until = kenv_clock_ns() + posix_cfg.free_cost_ns;
+
+		while (kenv_clock_ns() < until)
+			;
+	}
 	/* Poison: a reader that still holds it sees the dead canary and the 0x6b bytes. */
 	atomic_store(&obj->canary, KVT_OBJ_DEAD);
 	memset(obj->payload, KVT_POISON_BYTE, obj->size < PATTERN_BYTES ? obj->size : PATTERN_BYTES);

@@ -133,6 +133,14 @@ struct posix_env_config {
 	 * the object checks must catch as GP-SAFETY.
 	 */
 	bool gp_early;
+	/*
+	 * Test knob: every object free (kenv_kfree(), kenv_kfree_bulk(),
+	 * kenv_vfree()) spins this long first, as a free with debugging or a
+	 * large vfree() may take: reclaim falls far behind the flood, and what
+	 * waits for it (a barrier, a CPU going offline, a checkpoint) waits
+	 * seconds.  Checked flavour only; 0: none.
+	 */
+	uint64_t free_cost_ns;
 };
 
 /* Fill @cfg with the defaults (2 CPUs, kworkers, ksoftirqd, no faults, no chaos). */

@@ -3,7 +3,8 @@
 # with a raw lock held and irqs off must be reported as stuck, with the lock it
 # holds (and, in the flood's part, as a flooder still running), in hang.txt and
 # report.json, and the run must end with exit code 3
-# well before its duration; an RCU reader that never ends must be reported when
+# well before its duration; so must a checkpoint whose flooders cannot pause
+# because nothing is freed any more; an RCU reader that never ends must be reported when
 # the run outlives its duration, whether the flood left objects for the final
 # barrier to wait for (a hang in the quiesce) or none (a hang in stopping the
 # environment's threads).  TAP output.
@@ -33,6 +34,31 @@ grep -q '^reproduce: .*--seed 3' "$dir/r/hang.txt" 2>/dev/null &&
 	ok "hang.txt gives the command that reproduces it" || not_ok "hang.txt gives the reproducing command"
 grep -q '"hang"' "$dir/r/report.json" 2>/dev/null && ok "report.json records the hang" || not_ok "report.json records the hang"
 
+# An RCU reader left in a work half a second in: from then on nothing is
+# freed and the barrier flooders never return, so the next checkpoint
+# cannot pause them.  It must say so --watchdog seconds after the last free,
+# not wait for the run's end, and show them running.
+rm -rf "$dir/r"
+start=$(date +%s)
+timeout 60 "$kvstress" --scenario syscall,barrier,bug-gp-stall --cpus 2 --duration 30 \
+	--watchdog 2 --checkpoint-ms 300 --seed 3 --report "$dir/r" --quiet >"$dir/log" 2>&1
+rc=$?
+took=$(( $(date +%s) - start ))
+[ "$rc" -eq 3 ] && ok "bug-gp-stall: exit code 3 (watchdog)" ||
+	{ not_ok "bug-gp-stall: exit code 3 (watchdog), got $rc"; sed 's/^/# /' "$dir/log"; }
+[ "$took" -lt 20 ] && ok "bug-gp-stall: ended in ${took}s, long before its 30 s duration" ||
+	not_ok "bug-gp-stall: ended in ${took}s"
+grep -q '^WATCHDOG: checkpoint: the flooders did not pause.* while nothing was freed for 2 s' \
+	"$dir/r/hang.txt" 2>/dev/null && ok "bug-gp-stall: hang.txt says why" ||
+	{ not_ok "bug-gp-stall: hang.txt says why"; head -3 "$dir/r/hang.txt" 2>/dev/null | sed 's/^/# /'; }
+sed -n '/^--- the flood ---$/,$p' "$dir/r/hang.txt" 2>/dev/null | grep -q '^barrier[0-9]  *running (slow)$' &&
+	ok "bug-gp-stall: hang.txt's flood part shows a barrier flooder still running" ||
+	{ not_ok "bug-gp-stall: hang.txt's flood part shows a barrier flooder still running"
+	  sed -n '/^--- the flood ---$/,$p' "$dir/r/hang.txt" 2>/dev/null | sed 's/^/# /'; }
+grep -q '"stopped_in": "checkpoint"' "$dir/r/report.json" 2>/dev/null &&
+	ok "bug-gp-stall: report.json records the hang, stopped in checkpoint" ||
+	not_ok "bug-gp-stall: report.json records the hang, stopped in checkpoint"
+
 # An RCU reader left in a work: the run cannot end.  hang.txt and report.json
 # must be whole (under TSan too: the report reads the stopped run racily) and
 # the exit must be the watchdog's.  The watchdog's 5 s leave a loaded TSan run
@@ -45,7 +71,8 @@ for sc in syscall,bug-reader-stall bug-reader-stall; do
 	rc=$?
 	[ "$rc" -eq 3 ] && ok "$sc: exit code 3 (watchdog)" ||
 		{ not_ok "$sc: exit code 3 (watchdog), got $rc"; sed 's/^/# /' "$dir/log"; }
-	grep -q 'the run did not end within its duration' "$dir/r/hang.txt" 2>/dev/null &&
+	grep -q 'the run did not end within its duration + 5 s, and nothing was freed for 5 s' \
+		"$dir/r/hang.txt" 2>/dev/null &&
 		ok "$sc: hang.txt says why" || not_ok "$sc: hang.txt says why"
 	grep -q '^cpu[0-9]/kworker .* rcu=1 ' "$dir/r/hang.txt" 2>/dev/null &&
 		ok "$sc: hang.txt shows the kworker inside its reader" ||
