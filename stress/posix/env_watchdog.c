@@ -113,8 +113,30 @@ RACY_READER static void dump_checker_lock(int fd)
 	posix_fd_printf(fd, "held by an unregistered thread\n");
 }
 
+/*
+ * When the watchdog's scan last saw each thread's scheduling points move
+ * (posix_watchdog_scan(), every thread, atomic or not), for the dump: a
+ * thread that has not reached a point for seconds is stuck or not running
+ * at all, whatever it was last seen doing.  Generation of the environment
+ * they belong to: posix_env_generation.
+ */
+static uint64_t seen_points[POSIX_MAX_THREADS], seen_ns[POSIX_MAX_THREADS];
+static unsigned int seen_generation;
+
+RACY_READER static void dump_seen(int fd, int i, uint64_t now)
+{
+	if (seen_generation != atomic_load(&posix_env_generation) || !seen_ns[i] ||
+	    now < seen_ns[i])
+		posix_fd_printf(fd, "\n");
+	else
+		posix_fd_printf(fd, " (moved %llu ms ago)\n",
+				(unsigned long long)((now - seen_ns[i]) / 1000000u));
+}
+
 RACY_READER void posix_dump_threads(int fd)
 {
+	uint64_t now = kenv_clock_ns();
+
 	posix_fd_printf(fd, "--- threads (%d registered) ---\n", posix_nr_threads());
 	for (int i = 0; i < posix_nr_threads(); i++) {
 		const struct posix_thread *t = &posix_thread_table[i];
@@ -123,10 +145,11 @@ RACY_READER void posix_dump_threads(int fd)
 
 		if (depth < 1 || depth > POSIX_MAX_FRAMES)
 			depth = 1;
-		posix_fd_printf(fd, "%-20s cpu=%d ctx=%s irqs=%s preempt=%u bh=%u rcu=%u points=%llu last=%s\n",
+		posix_fd_printf(fd, "%-20s cpu=%d ctx=%s irqs=%s preempt=%u bh=%u rcu=%u points=%llu last=%s",
 				t->name, atomic_load(&t->cpu), frame_ctx_name(t, depth - 1),
 				t->irq_off ? "off" : "on", t->preempt, t->bh, t->rcu_nest,
 				(unsigned long long)atomic_load(&t->points), site ? site : "-");
+		dump_seen(fd, i, now);
 		dump_locks(fd, t, depth);
 		dump_spin(fd, t);
 		posix_dump_thread_work(fd, t);
@@ -172,10 +195,18 @@ RACY_READER int posix_watchdog_scan(uint64_t bound_ns)
 		generation = atomic_load(&posix_env_generation);
 		memset(last_points, 0, sizeof(last_points));
 		memset(last_change, 0, sizeof(last_change));
+		memset(seen_points, 0, sizeof(seen_points));
+		memset(seen_ns, 0, sizeof(seen_ns));
+		seen_generation = generation;
 	}
 	for (int i = 0; i < posix_nr_threads(); i++) {
 		const struct posix_thread *t = &posix_thread_table[i];
 		uint64_t points = atomic_load(&t->points);
+
+		if (points != seen_points[i] || !seen_ns[i] || now < seen_ns[i]) {
+			seen_points[i] = points;
+			seen_ns[i] = now;
+		}
 
 		if (points != last_points[i] || !last_change[i] || now < last_change[i] ||
 		    !looks_atomic(t)) {
