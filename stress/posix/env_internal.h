@@ -188,6 +188,18 @@ static inline unsigned int *posix_lock_count(struct posix_thread *t)
 #endif
 }
 
+/*
+ * Call a test-only hook (posix_*_hook) if one is set, loading it once: a
+ * test that clears it meanwhile must not have NULL called.
+ */
+static inline void posix_run_hook(void (*_Atomic *hook)(void))
+{
+	void (*fn)(void) = atomic_load_explicit(hook, memory_order_relaxed);
+
+	if (fn)
+		fn();
+}
+
 static inline void posix_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

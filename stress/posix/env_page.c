@@ -109,8 +109,7 @@ static void *page_get(void)
 
 	do {
 		page_lock();
-		if (atomic_load_explicit(&posix_page_locked_hook, memory_order_relaxed))
-			atomic_load(&posix_page_locked_hook)();
+		posix_run_hook(&posix_page_locked_hook);
 		page = page_free_list;
 		if (page)
 			page_free_list = *(void **)page;

@@ -280,8 +280,7 @@ static void *gp_main(void *arg)
 		 * before call_rcu() has passed when this GP ends.
 		 */
 		batch = atomic_exchange_explicit(&cb_inbox, NULL, memory_order_acquire);
-		if (atomic_load_explicit(&posix_gp_taken_hook, memory_order_relaxed))
-			atomic_load(&posix_gp_taken_hook)();
+		posix_run_hook(&posix_gp_taken_hook);
 		/* GP start: odd counter first, then the checker (see the top comment). */
 		atomic_fetch_add(&gp_seq, 1);
 		ENV_CHECK(check_gp_started());

@@ -181,8 +181,8 @@ RACY_READER static bool looks_atomic(const struct posix_thread *t)
 
 RACY_READER int posix_watchdog_scan(uint64_t bound_ns)
 {
-	static uint64_t last_points[POSIX_MAX_THREADS];
-	static uint64_t last_change[POSIX_MAX_THREADS];
+	/* Since when each thread has stayed atomic without reaching a point. */
+	static uint64_t atomic_since[POSIX_MAX_THREADS];
 	static unsigned int generation;
 	uint64_t now = kenv_clock_ns();
 
@@ -193,8 +193,7 @@ RACY_READER int posix_watchdog_scan(uint64_t bound_ns)
 	 */
 	if (generation != atomic_load(&posix_env_generation)) {
 		generation = atomic_load(&posix_env_generation);
-		memset(last_points, 0, sizeof(last_points));
-		memset(last_change, 0, sizeof(last_change));
+		memset(atomic_since, 0, sizeof(atomic_since));
 		memset(seen_points, 0, sizeof(seen_points));
 		memset(seen_ns, 0, sizeof(seen_ns));
 		seen_generation = generation;
@@ -206,15 +205,14 @@ RACY_READER int posix_watchdog_scan(uint64_t bound_ns)
 		if (points != seen_points[i] || !seen_ns[i] || now < seen_ns[i]) {
 			seen_points[i] = points;
 			seen_ns[i] = now;
-		}
-
-		if (points != last_points[i] || !last_change[i] || now < last_change[i] ||
-		    !looks_atomic(t)) {
-			last_points[i] = points;
-			last_change[i] = now;
+			atomic_since[i] = now;
 			continue;
 		}
-		if (now - last_change[i] > bound_ns)
+		if (!looks_atomic(t) || now < atomic_since[i]) {
+			atomic_since[i] = now;
+			continue;
+		}
+		if (now - atomic_since[i] > bound_ns)
 			return i;
 	}
 	return -1;

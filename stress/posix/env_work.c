@@ -223,8 +223,7 @@ void (*_Atomic posix_queue_rcu_work_hook)(void);
 
 bool kenv_queue_rcu_work(enum kenv_wq wq, struct kenv_rcu_work *rwork)
 {
-	if (atomic_load_explicit(&posix_queue_rcu_work_hook, memory_order_relaxed))
-		atomic_load(&posix_queue_rcu_work_hook)();
+	posix_run_hook(&posix_queue_rcu_work_hook);
 	if (!work_claim(&rwork->work, 0, NULL))
 		return false;
 	rwork->wq = wq;
