@@ -121,7 +121,9 @@ bool kvt_flood_pause(uint64_t idle_ns);
 void kvt_flood_resume(void);
 /*
  * Wait until @cond(@arg) holds; false past @deadline_ns, or once nothing
- * moved for @idle_ns: no object freed, no flooder newly parked.  What a
+ * moved for @idle_ns: no object freed, no flooder newly parked, not
+ * counting the time the reclaiming threads could not run for the host
+ * (posix_starved_ns(): a loaded host, a sanitizer's runtime).  What a
  * pause or a checkpoint waits for (a barrier, a CPU going offline, a
  * kworker finishing its batch) waits for reclaim, which under a sanitizer
  * on a loaded machine frees a few thousand objects a second behind a

@@ -7,7 +7,11 @@
  * hung thread cannot cooperate, and a torn read in a report about a hang is
  * better than no report.  Neither allocates.
  */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "env_internal.h"
 
@@ -114,23 +118,208 @@ RACY_READER static void dump_checker_lock(int fd)
 }
 
 /*
+ * What the host's scheduler did with a thread (Linux's
+ * /proc/self/task/TID/schedstat): nanoseconds on a CPU, and runnable but
+ * waiting for one.  A thread that reaches no point for seconds is stuck
+ * (on a CPU, or blocked) or starved (waiting for a CPU: a loaded host, a
+ * sanitizer's runtime); the two say which.  False where the file is not
+ * there (another kernel, a thread that has exited).
+ */
+struct sched_times {
+	uint64_t run_ns, wait_ns;
+};
+
+/* Reads up to @size - 1 bytes of /proc/self/task/@tid/@what; no allocation. */
+static ssize_t read_task_file(pid_t tid, const char *what, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+static const char *parse_u64(const char *s, uint64_t *v)
+{
+	*v = 0;
+	while (*s == ' ')
+		s++;
+	if (*s < '0' || *s > '9')
+		return NULL;
+	while (*s >= '0' && *s <= '9')
+		*v = *v * 10 + (uint64_t)(*s++ - '0');
+	return s;
+}
+
+static bool read_sched_times(pid_t tid, struct sched_times *st)
+{
+	char buf[128];
+	const char *s = buf;
+
+	if (tid <= 0 || read_task_file(tid, "schedstat", buf, sizeof(buf)) <= 0)
+		return false;
+	s = parse_u64(s, &st->run_ns);
+	return s && parse_u64(s, &st->wait_ns);
+}
+
+/* The thread's state letter (R running or runnable, S sleeping, ...), or '?'. */
+static char task_state(pid_t tid)
+{
+	char buf[512];
+	const char *paren;
+
+	if (tid <= 0 || read_task_file(tid, "stat", buf, sizeof(buf)) <= 0)
+		return '?';
+	/* "tid (comm) S ...": the name may hold spaces and parentheses. */
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] ? paren[2] : '?';
+}
+
+/*
  * When the watchdog's scan last saw each thread's scheduling points move
- * (posix_watchdog_scan(), every thread, atomic or not), for the dump: a
- * thread that has not reached a point for seconds is stuck or not running
- * at all, whatever it was last seen doing.  Generation of the environment
- * they belong to: posix_env_generation.
+ * (posix_watchdog_scan(), every thread, atomic or not), and its scheduler
+ * times then, for the dump: a thread that has not reached a point for
+ * seconds is stuck or not running at all, whatever it was last seen doing.
+ * Generation of the environment they belong to: posix_env_generation.
  */
 static uint64_t seen_points[POSIX_MAX_THREADS], seen_ns[POSIX_MAX_THREADS];
+static struct sched_times seen_sched[POSIX_MAX_THREADS];
+static bool seen_sched_ok[POSIX_MAX_THREADS];
 static unsigned int seen_generation;
 
 RACY_READER static void dump_seen(int fd, int i, uint64_t now)
 {
+	const struct posix_thread *t = &posix_thread_table[i];
+	struct sched_times st;
+
 	if (seen_generation != atomic_load(&posix_env_generation) || !seen_ns[i] ||
-	    now < seen_ns[i])
+	    now < seen_ns[i]) {
 		posix_fd_printf(fd, "\n");
-	else
-		posix_fd_printf(fd, " (moved %llu ms ago)\n",
-				(unsigned long long)((now - seen_ns[i]) / 1000000u));
+		return;
+	}
+	posix_fd_printf(fd, " (moved %llu ms ago",
+			(unsigned long long)((now - seen_ns[i]) / 1000000u));
+	if (seen_sched_ok[i] && read_sched_times(t->tid, &st) &&
+	    st.run_ns >= seen_sched[i].run_ns && st.wait_ns >= seen_sched[i].wait_ns)
+		posix_fd_printf(fd, "; since: on a CPU %llu ms, waiting for one %llu ms; state %c",
+				(unsigned long long)((st.run_ns - seen_sched[i].run_ns) / 1000000u),
+				(unsigned long long)((st.wait_ns - seen_sched[i].wait_ns) / 1000000u),
+				task_state(t->tid));
+	posix_fd_printf(fd, ")\n");
+}
+
+/*
+ * posix_starved_ns(): each reclaiming thread's scheduler times at the last
+ * sample, under starve_lock (the watchdog and a checkpoint's wait both ask).
+ *
+ * Linux adds a thread's wait for a CPU to its schedstat only once it gets
+ * one: a thread starved for seconds shows nothing until it runs, then all
+ * of it at once.  So a thread found runnable (R) at both ends of an interval
+ * that it spent neither on a CPU nor in accounted waiting is counted
+ * starved for that rest now, and the figure is kept ahead (ahead_ns) to be taken off the
+ * wait that shows up later; a thread found blocked in the kernel (D) at both
+ * ends is counted for the rest too, which no later figure repeats.  A sleeping
+ * thread (S), or one on a CPU throughout, counts nothing: a hang.
+ */
+#define STARVE_SAMPLE_NS (50 * 1000 * 1000ull)
+
+struct starve_seen {
+	struct sched_times at;
+	uint64_t ahead_ns;
+	char state;		/* at that sample */
+	bool ok;
+};
+
+static pthread_mutex_t starve_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct starve_seen starve_seen[POSIX_MAX_THREADS];
+static uint64_t starve_total_ns, starve_sampled_ns;
+static unsigned int starve_generation;
+
+RACY_READER static bool reclaims(const struct posix_thread *t)
+{
+	return t->role == POSIX_ROLE_KWORKER || t->role == POSIX_ROLE_ENV;
+}
+
+/* How long @t could not run in the @dt_ns since @seen, by @now and its state now. */
+RACY_READER static uint64_t starved_for(const struct posix_thread *t, struct starve_seen *seen,
+			    const struct sched_times *now, uint64_t dt_ns)
+{
+	uint64_t ran = now->run_ns - seen->at.run_ns, waited = now->wait_ns - seen->at.wait_ns;
+	uint64_t starved, rest;
+	char state, was;
+
+	/* What was counted ahead comes back in the accounted wait first. */
+	starved = waited > seen->ahead_ns ? waited - seen->ahead_ns : 0;
+	seen->ahead_ns = waited > seen->ahead_ns ? 0 : seen->ahead_ns - waited;
+	/*
+	 * R is running as well as runnable: a thread that just woke reads R.
+	 * One found R (or D) at two samples in a row, with the interval
+	 * between not spent on a CPU, was not just passing through.
+	 */
+	state = task_state(t->tid);
+	was = seen->state;
+	seen->state = state;
+	if ((state != 'R' && state != 'D') || state != was)
+		return starved;
+	rest = dt_ns > ran + waited ? dt_ns - ran - waited : 0;
+	if (state == 'R')
+		seen->ahead_ns += rest;
+	return starved + rest;
+}
+
+RACY_READER uint64_t posix_starved_ns(void)
+{
+	uint64_t now = kenv_clock_ns(), dt, worst = 0, total;
+
+	pthread_mutex_lock(&starve_lock);
+	if (starve_generation != atomic_load(&posix_env_generation)) {
+		/* New threads, and a clock that starts again from 0. */
+		starve_generation = atomic_load(&posix_env_generation);
+		memset(starve_seen, 0, sizeof(starve_seen));
+		starve_sampled_ns = now;
+	}
+	dt = now - starve_sampled_ns;
+	if (now >= starve_sampled_ns && dt < STARVE_SAMPLE_NS) {
+		total = starve_total_ns;
+		pthread_mutex_unlock(&starve_lock);
+		return total;
+	}
+	for (int i = 0; i < posix_nr_threads(); i++) {
+		const struct posix_thread *t = &posix_thread_table[i];
+		struct starve_seen *seen = &starve_seen[i];
+		struct sched_times st;
+
+		/* The caller runs: it would read R with little time on a CPU. */
+		if (!reclaims(t) || t == posix_me || !read_sched_times(t->tid, &st)) {
+			seen->ok = false;
+			continue;
+		}
+		if (seen->ok && now > starve_sampled_ns && st.run_ns >= seen->at.run_ns &&
+		    st.wait_ns >= seen->at.wait_ns) {
+			uint64_t starved = starved_for(t, seen, &st, dt);
+
+			if (starved > worst)
+				worst = starved;
+		} else {
+			seen->ahead_ns = 0;
+			seen->state = '?';
+		}
+		seen->at = st;
+		seen->ok = true;
+	}
+	starve_total_ns += worst;
+	starve_sampled_ns = now;
+	total = starve_total_ns;
+	pthread_mutex_unlock(&starve_lock);
+	return total;
 }
 
 RACY_READER void posix_dump_threads(int fd)
@@ -154,6 +343,8 @@ RACY_READER void posix_dump_threads(int fd)
 		dump_spin(fd, t);
 		posix_dump_thread_work(fd, t);
 	}
+	posix_fd_printf(fd, "reclaiming threads starved by the host: %llu ms in all\n",
+			(unsigned long long)(starve_total_ns / 1000000u));
 	posix_fd_printf(fd, "--- work on the inboxes ---\n");
 	posix_dump_inboxes(fd);
 	posix_fd_printf(fd, "--- grace periods ---\n");
@@ -196,6 +387,7 @@ RACY_READER int posix_watchdog_scan(uint64_t bound_ns)
 		memset(atomic_since, 0, sizeof(atomic_since));
 		memset(seen_points, 0, sizeof(seen_points));
 		memset(seen_ns, 0, sizeof(seen_ns));
+		memset(seen_sched_ok, 0, sizeof(seen_sched_ok));
 		seen_generation = generation;
 	}
 	for (int i = 0; i < posix_nr_threads(); i++) {
@@ -205,6 +397,7 @@ RACY_READER int posix_watchdog_scan(uint64_t bound_ns)
 		if (points != seen_points[i] || !seen_ns[i] || now < seen_ns[i]) {
 			seen_points[i] = points;
 			seen_ns[i] = now;
+			seen_sched_ok[i] = read_sched_times(t->tid, &seen_sched[i]);
 			atomic_since[i] = now;
 			continue;
 		}

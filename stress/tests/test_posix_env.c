@@ -9,11 +9,15 @@
  * reclaim, no ksoftirqd): jobs on every CPU, work, timers and softirqs at
  * the CPU thread's preemption points, emulated hardirqs.  TAP output.
  */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "check_internal.h"	/* the checker's lock, held by hand */
@@ -981,6 +985,114 @@ static void test_stuck_since(void)
 	   atomic_load(&spinner_id));
 }
 
+/*
+ * Starvation by the host: a reclaiming thread (role ENV) pinned beside a
+ * spinning thread on one CPU, at nice 19, waits for that CPU nearly all the
+ * time it is runnable.  posix_starved_ns() counts that, the hang dump shows
+ * it against the thread, and a quiet spell (the pair gone) counts far less.
+ */
+static _Atomic(bool) starve_stop;
+static _Atomic(int) starve_ready;
+static int starve_cpu;
+
+static void pin_here(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(starve_cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *starve_hog(void *arg)
+{
+	(void)arg;
+	pin_here();
+	atomic_fetch_add(&starve_ready, 1);
+	while (!atomic_load_explicit(&starve_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+static void *starved_reclaimer(void *arg)
+{
+	(void)arg;
+	pin_here();
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+	atomic_fetch_add(&starve_ready, 1);
+	while (!atomic_load_explicit(&starve_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+/* Samples posix_starved_ns() for @ms; returns what it grew by. */
+static uint64_t starved_over(unsigned int ms)
+{
+	uint64_t before = posix_starved_ns();
+
+	for (unsigned int t = 0; t < ms; t += 25) {
+		sleep_ms(25);
+		(void)posix_starved_ns();
+	}
+	return posix_starved_ns() - before;
+}
+
+static void test_starved(void)
+{
+	static char buf[1 << 16];
+	unsigned long long ran = 0, waited = 0;
+	char state = '?';
+	const char *line;
+	cpu_set_t mine;
+	pthread_t hog, victim;
+	uint64_t t0, hog_ns, hog_wall, idle_ns, idle_wall;
+	FILE *f;
+	size_t n;
+
+	starve_cpu = 0;
+	if (!sched_getaffinity(0, sizeof(mine), &mine))
+		while (starve_cpu < CPU_SETSIZE - 1 && !CPU_ISSET(starve_cpu, &mine))
+			starve_cpu++;
+	pthread_create(&hog, NULL, starve_hog, NULL);
+	posix_thread_create(&victim, "starved-reclaimer", POSIX_ROLE_ENV, 0, starved_reclaimer,
+			    NULL);
+	while (atomic_load(&starve_ready) < 2)
+		sleep_ms(1);
+	(void)posix_watchdog_scan(UINT64_MAX);	/* the dump's "since" starts here */
+	(void)posix_starved_ns();
+	t0 = kenv_clock_ns();
+	hog_ns = starved_over(600);
+	hog_wall = kenv_clock_ns() - t0;
+	f = tmpfile();
+	n = 0;
+	if (f) {
+		posix_dump_threads(fileno(f));
+		rewind(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+	line = strstr(buf, "starved-reclaimer");
+	line = line ? strstr(line, "since: ") : NULL;
+	if (line)
+		sscanf(line, "since: on a CPU %llu ms, waiting for one %llu ms; state %c", &ran,
+		       &waited, &state);
+	atomic_store(&starve_stop, true);
+	pthread_join(hog, NULL);
+	pthread_join(victim, NULL);
+	t0 = kenv_clock_ns();
+	idle_ns = starved_over(600);
+	idle_wall = kenv_clock_ns() - t0;
+	OK(hog_ns >= hog_wall / 2, "a reclaiming thread at nice 19 beside a spinner counts as "
+	   "starved: %llu of %llu ms", (unsigned long long)(hog_ns / 1000000u),
+	   (unsigned long long)(hog_wall / 1000000u));
+	OK(idle_ns < idle_wall / 2 && idle_ns < hog_ns,
+	   "with the pair gone, far less counts: %llu of %llu ms",
+	   (unsigned long long)(idle_ns / 1000000u), (unsigned long long)(idle_wall / 1000000u));
+	OK(waited > ran && state == 'R', "the hang dump shows the thread waiting for a CPU: "
+	   "on one %llu ms, waiting %llu ms, state %c", ran, waited, state);
+}
+
 static void test_timer_lock_softirq(void)
 {
 	pthread_t thr[3];
@@ -1039,6 +1151,7 @@ int main(void)
 	test_dump_checker_lock();
 	test_timer_lock_softirq();
 	test_events();
+	test_starved();
 	posix_env_stop();
 	test_timing_configuration();
 	return tap_done();

@@ -25,8 +25,8 @@ took=$(( $(date +%s) - start ))
 [ "$took" -lt 20 ] && ok "ended in ${took}s, long before its 30 s duration" || not_ok "ended in ${took}s"
 grep -q 'stayed atomic without a scheduling point' "$dir/r/hang.txt" 2>/dev/null &&
 	ok "hang.txt says why" || not_ok "hang.txt says why"
-grep -q '^bug-stall .* (moved [0-9]\{4,\} ms ago)$' "$dir/r/hang.txt" 2>/dev/null &&
-	ok "hang.txt says the stuck thread reached no scheduling point for a second or more" ||
+grep -q '^bug-stall .* (moved [0-9]\{4,\} ms ago; since: on a CPU [0-9]\{3,\} ms, waiting for one [0-9]* ms; state R)$' "$dir/r/hang.txt" 2>/dev/null &&
+	ok "hang.txt says the stuck thread reached no scheduling point for a second or more, on a CPU (stuck, not starved)" ||
 	{ not_ok "hang.txt says how long ago the stuck thread moved"
 	  grep '^bug-stall ' "$dir/r/hang.txt" 2>/dev/null | sed 's/^/# /'; }
 grep -A1 '^bug-stall ' "$dir/r/hang.txt" 2>/dev/null | grep -q 'holds bug_lock' &&
