@@ -222,12 +222,13 @@ RACY_READER static void dump_seen(int fd, int i, uint64_t now)
  *
  * Linux adds a thread's wait for a CPU to its schedstat only once it gets
  * one: a thread starved for seconds shows nothing until it runs, then all
- * of it at once.  So a thread found runnable (R) at both ends of an interval
- * that it spent neither on a CPU nor in accounted waiting is counted
- * starved for that rest now, and the figure is kept ahead (ahead_ns) to be taken off the
- * wait that shows up later; a thread found blocked in the kernel (D) at both
- * ends is counted for the rest too, which no later figure repeats.  A sleeping
- * thread (S), or one on a CPU throughout, counts nothing: a hang.
+ * of it at once.  So a thread found runnable (R) at both ends of an
+ * interval it spent neither on a CPU nor in accounted waiting is counted
+ * starved for that rest now, and the figure is kept ahead (ahead_ns), to
+ * be taken off the wait that shows up later; a thread found blocked in the
+ * kernel (D) at both ends is counted for the rest too, which no later
+ * figure repeats.  A sleeping thread (S), or one on a CPU throughout,
+ * counts nothing: a hang.
  */
 #define STARVE_SAMPLE_NS (50 * 1000 * 1000ull)
 
@@ -249,8 +250,9 @@ RACY_READER static bool reclaims(const struct posix_thread *t)
 }
 
 /* How long @t could not run in the @dt_ns since @seen, by @now and its state now. */
-RACY_READER static uint64_t starved_for(const struct posix_thread *t, struct starve_seen *seen,
-			    const struct sched_times *now, uint64_t dt_ns)
+RACY_READER static uint64_t starved_for(const struct posix_thread *t,
+					struct starve_seen *seen,
+					const struct sched_times *now, uint64_t dt_ns)
 {
 	uint64_t ran = now->run_ns - seen->at.run_ns, waited = now->wait_ns - seen->at.wait_ns;
 	uint64_t starved, rest;
