@@ -217,25 +217,24 @@ RACY_READER static void dump_seen(int fd, int i, uint64_t now)
 }
 
 /*
- * posix_starved_ns(): each reclaiming thread's scheduler times at the last
- * sample, under starve_lock (the watchdog and a checkpoint's wait both ask).
+ * posix_starved_ns(): each reclaiming thread's scheduler times and state at
+ * the last sample, under starve_lock (the watchdog and a checkpoint's wait
+ * both ask).
  *
- * Linux adds a thread's wait for a CPU to its schedstat only once it gets
- * one: a thread starved for seconds shows nothing until it runs, then all
- * of it at once.  So a thread found runnable (R) at both ends of an
- * interval it spent neither on a CPU nor in accounted waiting is counted
- * starved for that rest now, and the figure is kept ahead (ahead_ns), to
- * be taken off the wait that shows up later; a thread found blocked in the
- * kernel (D) at both ends is counted for the rest too, which no later
- * figure repeats.  A sleeping thread (S), or one on a CPU throughout,
- * counts nothing: a hang.
+ * A thread found runnable (R) at both ends of an interval wanted a CPU all
+ * along: what of the interval it did not spend on one, it was starved; so
+ * was one found blocked in the host's kernel (D) at both ends.  Anything
+ * else counts nothing: a thread that sleeps (S), a hang's kworker or the
+ * GP thread between its polls, and the short waits of a thread that wakes
+ * (Linux accounts a wait for a CPU only once the thread gets one, and R is
+ * running as well as runnable: one found R once may just have woken).  A
+ * thread on a CPU throughout, spinning, counts nothing either.
  */
 #define STARVE_SAMPLE_NS (50 * 1000 * 1000ull)
 
 struct starve_seen {
-	struct sched_times at;
-	uint64_t ahead_ns;
-	char state;		/* at that sample */
+	uint64_t run_ns;
+	char state;
 	bool ok;
 };
 
@@ -247,34 +246,6 @@ static unsigned int starve_generation;
 RACY_READER static bool reclaims(const struct posix_thread *t)
 {
 	return t->role == POSIX_ROLE_KWORKER || t->role == POSIX_ROLE_ENV;
-}
-
-/* How long @t could not run in the @dt_ns since @seen, by @now and its state now. */
-RACY_READER static uint64_t starved_for(const struct posix_thread *t,
-					struct starve_seen *seen,
-					const struct sched_times *now, uint64_t dt_ns)
-{
-	uint64_t ran = now->run_ns - seen->at.run_ns, waited = now->wait_ns - seen->at.wait_ns;
-	uint64_t starved, rest;
-	char state, was;
-
-	/* What was counted ahead comes back in the accounted wait first. */
-	starved = waited > seen->ahead_ns ? waited - seen->ahead_ns : 0;
-	seen->ahead_ns = waited > seen->ahead_ns ? 0 : seen->ahead_ns - waited;
-	/*
-	 * R is running as well as runnable: a thread that just woke reads R.
-	 * One found R (or D) at two samples in a row, with the interval
-	 * between not spent on a CPU, was not just passing through.
-	 */
-	state = task_state(t->tid);
-	was = seen->state;
-	seen->state = state;
-	if ((state != 'R' && state != 'D') || state != was)
-		return starved;
-	rest = dt_ns > ran + waited ? dt_ns - ran - waited : 0;
-	if (state == 'R')
-		seen->ahead_ns += rest;
-	return starved + rest;
 }
 
 RACY_READER uint64_t posix_starved_ns(void)
@@ -298,23 +269,20 @@ RACY_READER uint64_t posix_starved_ns(void)
 		const struct posix_thread *t = &posix_thread_table[i];
 		struct starve_seen *seen = &starve_seen[i];
 		struct sched_times st;
+		char state;
 
 		/* The caller runs: it would read R with little time on a CPU. */
 		if (!reclaims(t) || t == posix_me || !read_sched_times(t->tid, &st)) {
 			seen->ok = false;
 			continue;
 		}
-		if (seen->ok && now > starve_sampled_ns && st.run_ns >= seen->at.run_ns &&
-		    st.wait_ns >= seen->at.wait_ns) {
-			uint64_t starved = starved_for(t, seen, &st, dt);
-
-			if (starved > worst)
-				worst = starved;
-		} else {
-			seen->ahead_ns = 0;
-			seen->state = '?';
-		}
-		seen->at = st;
+		state = task_state(t->tid);
+		if (seen->ok && now > starve_sampled_ns && st.run_ns >= seen->run_ns &&
+		    (state == 'R' || state == 'D') && state == seen->state &&
+		    dt > st.run_ns - seen->run_ns && dt - (st.run_ns - seen->run_ns) > worst)
+			worst = dt - (st.run_ns - seen->run_ns);
+		seen->run_ns = st.run_ns;
+		seen->state = state;
 		seen->ok = true;
 	}
 	starve_total_ns += worst;

@@ -347,14 +347,14 @@ int posix_stuck_since(const uint64_t *points);
 /*
  * How long the threads that reclaim (the kworkers, the GP and timer
  * threads) could not run for the host, in nanoseconds since the process
- * began: summed over sampling intervals, the most any one of them spent in
- * an interval runnable but waiting for a CPU, or blocked in the host's
- * kernel (state D: a page fault behind another thread's mmap lock).  A wait
- * for frees takes it off the time it waits: a loaded host or a sanitizer's
- * runtime slows reclaim without anything being stuck.  Sampled from Linux's
- * /proc/self/task/TID/{schedstat,stat} at most every 50 ms (more often,
- * the same figure); 0 forever where those files are missing.  Context:
- * sleep, any thread.
+ * began: summed over sampling intervals, the most time any one of them
+ * spent off a CPU in an interval at both ends of which it was runnable, or
+ * blocked in the host's kernel (state D: a page fault behind another
+ * thread's mmap lock).  A wait for frees takes it off the time it waits:
+ * a loaded host or a sanitizer's runtime slows reclaim without anything
+ * being stuck.  Sampled from Linux's /proc/self/task/TID/{schedstat,stat}
+ * at most every 50 ms (more often, the same figure); 0 forever where those
+ * files are missing.  Context: sleep, any thread.
  */
 uint64_t posix_starved_ns(void);
 
