@@ -240,7 +240,8 @@ struct starve_seen {
 
 static pthread_mutex_t starve_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct starve_seen starve_seen[POSIX_MAX_THREADS];
-static uint64_t starve_total_ns, starve_sampled_ns;
+static _Atomic(uint64_t) starve_total_ns;
+static uint64_t starve_sampled_ns;
 static unsigned int starve_generation;
 
 RACY_READER static bool reclaims(const struct posix_thread *t)
@@ -252,7 +253,9 @@ RACY_READER uint64_t posix_starved_ns(void)
 {
 	uint64_t now = kenv_clock_ns(), dt, worst = 0, total;
 
-	pthread_mutex_lock(&starve_lock);
+	/* Another caller samples now: its figure will do (and a hang report never waits). */
+	if (pthread_mutex_trylock(&starve_lock))
+		return atomic_load(&starve_total_ns);
 	if (starve_generation != atomic_load(&posix_env_generation)) {
 		/* New threads, and a clock that starts again from 0. */
 		starve_generation = atomic_load(&posix_env_generation);
@@ -261,9 +264,8 @@ RACY_READER uint64_t posix_starved_ns(void)
 	}
 	dt = now - starve_sampled_ns;
 	if (now >= starve_sampled_ns && dt < STARVE_SAMPLE_NS) {
-		total = starve_total_ns;
 		pthread_mutex_unlock(&starve_lock);
-		return total;
+		return atomic_load(&starve_total_ns);
 	}
 	for (int i = 0; i < posix_nr_threads(); i++) {
 		const struct posix_thread *t = &posix_thread_table[i];
@@ -285,9 +287,8 @@ RACY_READER uint64_t posix_starved_ns(void)
 		seen->state = state;
 		seen->ok = true;
 	}
-	starve_total_ns += worst;
+	total = atomic_fetch_add(&starve_total_ns, worst) + worst;
 	starve_sampled_ns = now;
-	total = starve_total_ns;
 	pthread_mutex_unlock(&starve_lock);
 	return total;
 }
@@ -314,7 +315,7 @@ RACY_READER void posix_dump_threads(int fd)
 		posix_dump_thread_work(fd, t);
 	}
 	posix_fd_printf(fd, "reclaiming threads starved by the host: %llu ms in all\n",
-			(unsigned long long)(starve_total_ns / 1000000u));
+			(unsigned long long)(atomic_load(&starve_total_ns) / 1000000u));
 	posix_fd_printf(fd, "--- work on the inboxes ---\n");
 	posix_dump_inboxes(fd);
 	posix_fd_printf(fd, "--- grace periods ---\n");
