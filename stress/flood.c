@@ -501,13 +501,14 @@ static bool quiet_now(int cpu)
 /*
  * A task flooder's turn begins: false (the caller loops again) if it paused
  * for a checkpoint, or if its CPU is quiet (then it waits a millisecond
- * outside the CPU); true with the CPU entered.
+ * outside the CPU); true with the CPU entered.  A user thread on a quiet CPU
+ * moves to one that floods, as a scheduler would; a kthread stays on its own.
  */
 static bool task_turn_begins(void)
 {
 	if (pause_point())
 		return false;
-	if (quiet_now(posix_cpu_enter())) {
+	if (quiet_now(posix_cpu_enter_avoiding(quiet_now))) {
 		posix_cpu_exit();
 		sleep_ns(1000 * 1000);
 		return false;

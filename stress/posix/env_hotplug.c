@@ -72,6 +72,23 @@ int posix_cpu_enter(void)
 	return cpu;
 }
 
+int posix_cpu_enter_avoiding(bool (*avoid)(int cpu))
+{
+	struct posix_thread *t = posix_cur();
+	int n = posix_cfg.nr_cpus, from = atomic_load(&t->cpu);
+
+	/* Only a user task moves, as at a scheduling point; the current CPU first. */
+	for (int i = 0; t->role == POSIX_ROLE_USER && i < n; i++) {
+		int cpu = (from + i) % n;
+
+		if (atomic_load(&posix_cpus[cpu].online) && !avoid(cpu)) {
+			atomic_store(&t->cpu, cpu);
+			break;
+		}
+	}
+	return posix_cpu_enter();
+}
+
 void posix_cpu_exit(void)
 {
 	struct posix_thread *t = posix_cur();

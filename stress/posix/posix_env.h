@@ -323,6 +323,12 @@ void posix_cpu_online(int cpu);
  */
 int posix_cpu_enter(void);
 void posix_cpu_exit(void);
+/*
+ * posix_cpu_enter(), but a user thread first moves off a CPU @avoid says
+ * no to, to the next online one it does not (none: it stays).  Context: as
+ * posix_cpu_enter().
+ */
+int posix_cpu_enter_avoiding(bool (*avoid)(int cpu));
 
 /* rr-chaos-style starvation: the thread @id sleeps at its next preemptible points until @until_ns. */
 void posix_starve(int id, uint64_t until_ns);
