@@ -99,7 +99,7 @@ static void dump_krc(int fd)
 _Noreturn void runner_hang(const char *why)
 {
 	static _Atomic(bool) hanging;
-	char path[1024];
+	char path[1024], final[1024];
 	int fd = -1;
 
 	/* One report: a second caller (the watchdog and a checkpoint) waits for the exit. */
@@ -109,13 +109,13 @@ _Noreturn void runner_hang(const char *why)
 	/* The run stops here: the dump and the report read its state racily. */
 	posix_race_checks_off();
 
-	fprintf(stderr, "kvtorture stress: WATCHDOG: %s; reproduce with:\n  %s\n", why,
-		runner_repro);
-	posix_dump_threads(2);
-	dump_krc(2);
-	kvt_flood_dump(2);
+	/*
+	 * The files first, hang.txt whole or not at all (a temporary file,
+	 * renamed): a standard error that is a closed pipe ends the process
+	 * at its first write.
+	 */
 	if (runner_opts.report_dir) {
-		snprintf(path, sizeof(path), "%s/hang.txt", runner_opts.report_dir);
+		snprintf(path, sizeof(path), "%s/.hang.txt.tmp", runner_opts.report_dir);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	}
 	if (fd >= 0) {
@@ -123,9 +123,17 @@ _Noreturn void runner_hang(const char *why)
 		posix_dump_threads(fd);
 		dump_krc(fd);
 		kvt_flood_dump(fd);
-		close(fd);
+		if (fsync(fd) == 0 && close(fd) == 0) {
+			snprintf(final, sizeof(final), "%s/hang.txt", runner_opts.report_dir);
+			rename(path, final);
+		}
 	}
 	runner_write_report_json("hang", KVT_EXIT_HANG, NULL, NULL);
+	fprintf(stderr, "kvtorture stress: WATCHDOG: %s; reproduce with:\n  %s\n", why,
+		runner_repro);
+	posix_dump_threads(2);
+	dump_krc(2);
+	kvt_flood_dump(2);
 	posix_race_checks_on();
 	_exit(KVT_EXIT_HANG);
 }
