@@ -1507,5 +1507,5 @@ uint64_t kvt_flood_calls(void)
 	for (int sc = 0; sc < KVT_SC_NR; sc++)
 		for (int c = 0; c < KENV_CTX_NR; c++)
 			sum += atomic_load_explicit(&st_calls[sc][c], memory_order_relaxed);
-	return sum + atomic_load(&st_reader_sections);
+	return sum;
 }

@@ -173,7 +173,7 @@ struct kvt_flood_stats {
 	uint64_t misuse_double, misuse_headless_atomic, misuse_nmi;
 };
 void kvt_flood_stats(struct kvt_flood_stats *st);
-/* All calls so far (for progress and the watchdog). */
+/* The flooders' calls to kvfree_rcu() so far (the watchdog's sign of a moving flood). */
 uint64_t kvt_flood_calls(void);
 
 #endif /* KVTORTURE_FLOOD_H */

@@ -22,9 +22,10 @@
  * compared by `kvbench policies` (yes/no), description.
  *
  * Exit codes: 0 pass; 1 an invariant was violated; 2 bad options; 3 the
- * watchdog found no progress, or a checkpoint could not stop the world (a
- * hang: every thread's state and the per-CPU krc state were dumped, to
- * stderr and DIR/hang.txt); 99 set-up error.
+ * watchdog found a thread stuck atomic, a flood that neither called nor
+ * freed, or a run past its end not freeing, or a checkpoint could not stop
+ * the world (a hang: every thread's state and the per-CPU krc state were
+ * dumped, to DIR/hang.txt and stderr); 99 set-up error.
  */
 #ifndef KVTORTURE_STRESS_H
 #define KVTORTURE_STRESS_H

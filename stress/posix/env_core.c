@@ -281,13 +281,3 @@ void posix_env_stats(struct posix_env_stats *st)
 	st->warnings[1] = atomic_load(&stat_warnings[1]);
 	posix_page_stats(st);
 }
-
-uint64_t posix_progress(void)
-{
-	uint64_t sum = posix_rcu_seq() + atomic_load(&posix_stat_works) +
-		       atomic_load(&posix_stat_timers);
-
-	for (int cpu = 0; cpu < posix_cfg.nr_cpus; cpu++)
-		sum += atomic_load(&posix_cpus[cpu].irqs) + atomic_load(&posix_cpus[cpu].softirqs);
-	return sum;
-}

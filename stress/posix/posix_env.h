@@ -269,8 +269,6 @@ struct posix_env_stats {
 void posix_env_stats(struct posix_env_stats *st);
 /* Restart the peak-pages watermark from the pages in use now.  Context: any. */
 void posix_reset_peak(void);
-/* A number that grows whenever anything in the environment makes progress. */
-uint64_t posix_progress(void);
 
 /* ---- pages ------------------------------------------------------------------ */
 

@@ -4,7 +4,9 @@
 # holds (and, in the flood's part, as a flooder still running), in hang.txt and
 # report.json, and the run must end with exit code 3
 # well before its duration; so must a checkpoint whose flooders cannot pause
-# because nothing is freed any more; an RCU reader that never ends must be reported when
+# because nothing is freed any more, and, with no checkpoints, a flood that
+# neither calls nor frees (and a duty-cycled flood must not look like one);
+# an RCU reader that never ends must be reported when
 # the run outlives its duration, whether the flood left objects for the final
 # barrier to wait for (a hang in the quiesce) or none (a hang in stopping the
 # environment's threads).  TAP output.
@@ -62,6 +64,41 @@ sed -n '/^--- the flood ---$/,$p' "$dir/r/hang.txt" 2>/dev/null | grep -q '^barr
 grep -q '"stopped_in": "checkpoint"' "$dir/r/report.json" 2>/dev/null &&
 	ok "bug-gp-stall: report.json records the hang, stopped in checkpoint" ||
 	not_ok "bug-gp-stall: report.json records the hang, stopped in checkpoint"
+
+# The same stall with no checkpoints: the watchdog must find the flood
+# stalled (no call, nothing freed) --watchdog seconds after it stops, not at
+# the run's end.  Its standard error is a pipe with no reader (the run's
+# first write there, the hang's, ends it): the report must be on disk, whole,
+# all the same.
+rm -rf "$dir/r"
+start=$(date +%s)
+timeout 60 "$kvstress" --scenario syscall,barrier,bug-gp-stall --cpus 2 --duration 30 \
+	--watchdog 2 --checkpoint-ms 0 --seed 3 --report "$dir/r" 2>&1 >/dev/null | true
+took=$(( $(date +%s) - start ))
+[ "$took" -lt 20 ] && ok "flood stall: ended in ${took}s, long before its 30 s duration" ||
+	not_ok "flood stall: ended in ${took}s"
+grep -q '^WATCHDOG: the flood stalled: no call to kvfree_rcu() and nothing freed for 2 s' \
+	"$dir/r/hang.txt" 2>/dev/null && ok "flood stall: hang.txt says why" ||
+	{ not_ok "flood stall: hang.txt says why"; head -3 "$dir/r/hang.txt" 2>/dev/null | sed 's/^/# /'; }
+sed -n '/^--- the flood ---$/,$p' "$dir/r/hang.txt" 2>/dev/null |
+	grep -q '^user[0-9.]*  *waits for frees' &&
+	ok "flood stall: hang.txt, written whole with standard error closed, shows the flooders waiting for frees" ||
+	{ not_ok "flood stall: hang.txt shows the flooders waiting for frees"
+	  sed -n '/^--- the flood ---$/,$p' "$dir/r/hang.txt" 2>/dev/null | sed 's/^/# /'; }
+grep -q '"status": "hang"' "$dir/r/report.json" 2>/dev/null &&
+	grep -q '"stopped_in": "flood"' "$dir/r/report.json" &&
+	ok "flood stall: report.json records the hang, stopped in flood" ||
+	not_ok "flood stall: report.json records the hang, stopped in flood"
+
+# Its positive control: a duty cycle where most of the time one CPU floods
+# and the other is quiet.  A user flooder on the quiet CPU moves to the
+# other; one that waited there instead (as they did) left the flood stalled.
+rm -rf "$dir/r"
+timeout 60 "$kvstress" --scenario idle --duty-cycle 1 --cpus 2 --duration 4 --watchdog 1 \
+	--checkpoint-ms 0 --seed 6 --report "$dir/r" --quiet >"$dir/log" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] && ok "duty cycle 1 %: the flood moves off the quiet CPU, no stall" ||
+	{ not_ok "duty cycle 1 %: exit 0, got $rc"; head -1 "$dir/r/hang.txt" 2>/dev/null | sed 's/^/# /'; }
 
 # An RCU reader left in a work: the run cannot end.  hang.txt and report.json
 # must be whole (under TSan too: the report reads the stopped run racily) and
