@@ -2,14 +2,14 @@
 # test_watchdog.sh KVSTRESS - the watchdog's negative tests: a thread that spins
 # with a raw lock held and irqs off must be reported as stuck, with the lock it
 # holds (and, in the flood's part, as a flooder still running), in hang.txt and
-# report.json, and the run must end with exit code 3
-# well before its duration; so must a checkpoint whose flooders cannot pause
-# because nothing is freed any more, and, with no checkpoints, a flood that
-# neither calls nor frees (and a duty-cycled flood must not look like one);
-# an RCU reader that never ends must be reported when
-# the run outlives its duration, whether the flood left objects for the final
-# barrier to wait for (a hang in the quiesce) or none (a hang in stopping the
-# environment's threads).  TAP output.
+# report.json, and the run must end with exit code 3 well before its
+# duration; so must a checkpoint whose flooders cannot pause because nothing
+# is freed any more, and, with no checkpoints, a flood that neither calls nor
+# frees (and a duty-cycled flood must not look like one); an RCU reader that
+# never ends must be reported when the run outlives its duration, whether the
+# flood left objects for the final barrier to wait for (a hang in the
+# quiesce) or none (a hang in stopping the environment's threads).  TAP
+# output.
 set -u
 kvstress=$1
 dir=$(mktemp -d)
