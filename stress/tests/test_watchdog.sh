@@ -94,7 +94,7 @@ grep -q '"status": "hang"' "$dir/r/report.json" 2>/dev/null &&
 # and the other is quiet.  A user flooder on the quiet CPU moves to the
 # other; one that waited there instead (as they did) left the flood stalled.
 rm -rf "$dir/r"
-timeout 60 "$kvstress" --scenario idle --duty-cycle 1 --cpus 2 --duration 4 --watchdog 1 \
+timeout 60 "$kvstress" --scenario idle --duty-cycle 1 --cpus 2 --duration 4 --watchdog 2 \
 	--checkpoint-ms 0 --seed 6 --report "$dir/r" --quiet >"$dir/log" 2>&1
 rc=$?
 [ "$rc" -eq 0 ] && ok "duty cycle 1 %: the flood moves off the quiet CPU, no stall" ||
