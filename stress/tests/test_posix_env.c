@@ -27,6 +27,13 @@
 #include "tap.h"
 
 #define OK(cond, ...) TAP_OK(cond, __VA_ARGS__)
+/*
+ * How long, in 1 ms sleeps, a wait for something that must happen (a fire,
+ * a signal's delivery, a thread reaching a point) goes on before the check
+ * after it fails.  A passing run never waits it out; this machine's host
+ * has stalled every thread of a process for several seconds at once.
+ */
+#define PATIENCE_MS 10000
 
 static void sleep_ms(unsigned int ms)
 {
@@ -385,7 +392,7 @@ static void test_interrupts(void)
 	posix_set_irq_handler(test_irq);
 	posix_set_nmi_handler(test_nmi);
 	posix_set_cpu_workload(mask_workload, NULL);
-	for (int i = 0; i < 2000 && !atomic_load(&mask_done); i++)
+	for (int i = 0; i < PATIENCE_MS && !atomic_load(&mask_done); i++)
 		sleep_ms(1);
 	posix_set_cpu_workload(NULL, NULL);
 	OK(atomic_load(&mask_results) & 1, "an interrupt is held back while irqs are masked");
@@ -393,7 +400,7 @@ static void test_interrupts(void)
 	OK(atomic_load(&mask_results) & 4, "the held-back interrupt is replayed on restore");
 	posix_raise_irq(1);
 	/* As long as for the workload above: a loaded host delays the signal's delivery. */
-	for (int i = 0; i < 2000 && atomic_load(&irqs_seen) < 2; i++)
+	for (int i = 0; i < PATIENCE_MS && atomic_load(&irqs_seen) < 2; i++)
 		sleep_ms(1);
 	OK(atomic_load(&irq_ctx_ok) == atomic_load(&irqs_seen) && atomic_load(&irqs_seen) >= 2,
 	   "handlers run in hardirq context with irqs off (%d of %d)",
@@ -635,7 +642,7 @@ static void test_cancel_ignores_new_instance(void)
 
 	kenv_delayed_work_init(&dwork5, dwork5_fn);
 	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork5, 0);
-	for (int i = 0; i < 2000 && !atomic_load(&dwork5_in); i++)
+	for (int i = 0; i < PATIENCE_MS && !atomic_load(&dwork5_in); i++)
 		sleep_ms(1);
 	posix_thread_create(&thr, "canceller", POSIX_ROLE_KTHREAD, 0, cancel5_thread, NULL);
 	sleep_ms(20);
@@ -696,7 +703,7 @@ static void block_and_queue(void)
 {
 	atomic_store(&blocker_go, false);
 	kenv_queue_work(KENV_WQ_RECLAIM, &blocker);
-	for (int i = 0; i < 2000 && !atomic_load(&blocker_in); i++)
+	for (int i = 0; i < PATIENCE_MS && !atomic_load(&blocker_in); i++)
 		sleep_ms(1);
 	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork7, 0);
 }
@@ -743,7 +750,7 @@ static void test_cancel_behind_busy_runner(void)
 	queued_at = kenv_clock_ns();
 	kenv_queue_delayed_work(KENV_WQ_RECLAIM, &dwork7, delay);
 	release_blocker();
-	for (int i = 0; i < 2000 && atomic_load(&dwork7_runs) < 2; i++)
+	for (int i = 0; i < PATIENCE_MS && atomic_load(&dwork7_runs) < 2; i++)
 		sleep_ms(1);
 	held_back = atomic_load(&dwork7_ran_at) >= queued_at + delay;
 	OK(atomic_load(&dwork7_runs) == 2 && held_back,
@@ -782,7 +789,7 @@ static void test_timer_reinit_in_fire(void)
 	kenv_timer_init(&reinit_timer, reinit_fn);
 	kenv_timer_start(&reinit_timer, 1000 * 1000);
 	/* The fire is counted after its end has touched the state. */
-	for (int i = 0; i < 2000 && timers_fired() == fired; i++)
+	for (int i = 0; i < PATIENCE_MS && timers_fired() == fired; i++)
 		sleep_ms(1);
 	state = atomic_load(&reinit_timer.state);
 	OK(atomic_load(&reinit_runs) == 1 && state == 0,
@@ -876,7 +883,7 @@ static void page_hold(void)
 	if (!posix_me || strcmp(posix_me->name, "page-holder"))
 		return;
 	atomic_store(&page_hold_in, true);
-	for (int i = 0; i < 2000 && !atomic_load(&page_hold_go); i++)
+	for (int i = 0; i < PATIENCE_MS && !atomic_load(&page_hold_go); i++)
 		sleep_ms(1);
 }
 
@@ -894,7 +901,7 @@ static void test_dump_page_lock(void)
 
 	atomic_store(&posix_page_locked_hook, page_hold);
 	posix_thread_create(&thr, "page-holder", POSIX_ROLE_KTHREAD, 0, page_holder_thread, NULL);
-	for (int i = 0; i < 2000 && !atomic_load(&page_hold_in); i++)
+	for (int i = 0; i < PATIENCE_MS && !atomic_load(&page_hold_in); i++)
 		sleep_ms(1);
 	held = dump_has("page allocator lock: held by page-holder");
 	atomic_store(&page_hold_go, true);
@@ -913,7 +920,7 @@ static void *checker_holder_thread(void *arg)
 	(void)arg;
 	check_shadow_lock();
 	atomic_store(&checker_hold_in, true);
-	for (int i = 0; i < 2000 && !atomic_load(&checker_hold_go); i++)
+	for (int i = 0; i < PATIENCE_MS && !atomic_load(&checker_hold_go); i++)
 		sleep_ms(1);
 	check_shadow_unlock();
 	return NULL;
@@ -926,7 +933,7 @@ static void test_dump_checker_lock(void)
 
 	posix_thread_create(&thr, "checker-holder", POSIX_ROLE_KTHREAD, 0, checker_holder_thread,
 			    NULL);
-	for (int i = 0; i < 2000 && !atomic_load(&checker_hold_in); i++)
+	for (int i = 0; i < PATIENCE_MS && !atomic_load(&checker_hold_in); i++)
 		sleep_ms(1);
 	held = dump_has("checker lock: held by checker-holder");
 	atomic_store(&checker_hold_go, true);
@@ -965,7 +972,7 @@ static void test_stuck_since(void)
 	sleep_ms(20);
 	before = posix_stuck_since(points);
 	posix_thread_create(&spinner, "spinner", POSIX_ROLE_KTHREAD, 0, spinner_thread, NULL);
-	for (int i = 0; i < 2000 && atomic_load(&spinner_id) < 0; i++)
+	for (int i = 0; i < PATIENCE_MS && atomic_load(&spinner_id) < 0; i++)
 		sleep_ms(1);
 	posix_points_snapshot(points);
 	sleep_ms(20);
