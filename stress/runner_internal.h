@@ -235,6 +235,13 @@ void outbuf_write_fd(int fd, const struct outbuf *o);
  * all or nothing.  True if written, or if there is no --report folder.
  */
 bool outbuf_write_atomic(const char *name, const struct outbuf *o);
+/*
+ * A report file written in place of REPORT_DIR/NAME whole or not at all:
+ * open gives the descriptor of a temporary beside it (-1 without --report
+ * or on error), commit syncs, closes and renames it over NAME.
+ */
+int report_file_open(const char *name);
+bool report_file_commit(const char *name, int fd);
 
 /* ---- runner_watchdog.c -------------------------------------------------- */
 

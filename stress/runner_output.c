@@ -62,20 +62,36 @@ void outbuf_write_fd(int fd, const struct outbuf *o)
 	posix_write_all(fd, o->buf, o->len);
 }
 
-bool outbuf_write_atomic(const char *name, const struct outbuf *o)
+int report_file_open(const char *name)
+{
+	char tmp[1024];
+
+	if (!runner_opts.report_dir)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", runner_opts.report_dir, name);
+	return open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+}
+
+bool report_file_commit(const char *name, int fd)
 {
 	char tmp[1024], path[1024];
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", runner_opts.report_dir, name);
+	snprintf(path, sizeof(path), "%s/%s", runner_opts.report_dir, name);
+	fsync(fd);
+	close(fd);
+	return rename(tmp, path) == 0;
+}
+
+bool outbuf_write_atomic(const char *name, const struct outbuf *o)
+{
 	int fd;
 
 	if (!runner_opts.report_dir)
 		return true;
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", runner_opts.report_dir, name);
-	snprintf(path, sizeof(path), "%s/%s", runner_opts.report_dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	fd = report_file_open(name);
 	if (fd < 0)
 		return false;
 	outbuf_write_fd(fd, o);
-	fsync(fd);
-	close(fd);
-	return rename(tmp, path) == 0;
+	return report_file_commit(name, fd);
 }

@@ -11,6 +11,7 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -99,8 +100,7 @@ static void dump_krc(int fd)
 _Noreturn void runner_hang(const char *why)
 {
 	static _Atomic(bool) hanging;
-	char path[1024], final[1024];
-	int fd = -1;
+	int fd;
 
 	/* One report: a second caller (the watchdog and a checkpoint) waits for the exit. */
 	if (atomic_exchange(&hanging, true))
@@ -111,24 +111,20 @@ _Noreturn void runner_hang(const char *why)
 
 	/*
 	 * The files first, hang.txt whole or not at all (a temporary file,
-	 * renamed): a standard error that is a closed pipe ends the process
-	 * at its first write.
+	 * renamed): a standard error that is a pipe nobody reads may fail
+	 * every write.
 	 */
-	if (runner_opts.report_dir) {
-		snprintf(path, sizeof(path), "%s/.hang.txt.tmp", runner_opts.report_dir);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	}
+	fd = report_file_open("hang.txt");
 	if (fd >= 0) {
 		dprintf(fd, "WATCHDOG: %s\nreproduce: %s\n", why, runner_repro);
 		posix_dump_threads(fd);
 		dump_krc(fd);
 		kvt_flood_dump(fd);
-		if (fsync(fd) == 0 && close(fd) == 0) {
-			snprintf(final, sizeof(final), "%s/hang.txt", runner_opts.report_dir);
-			rename(path, final);
-		}
+		report_file_commit("hang.txt", fd);
 	}
 	runner_write_report_json("hang", KVT_EXIT_HANG, NULL, NULL);
+	/* And the exit status stays the watchdog's: a write there fails instead. */
+	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "kvtorture stress: WATCHDOG: %s; reproduce with:\n  %s\n", why,
 		runner_repro);
 	posix_dump_threads(2);

@@ -67,13 +67,15 @@ grep -q '"stopped_in": "checkpoint"' "$dir/r/report.json" 2>/dev/null &&
 # The same stall with no checkpoints: the watchdog must find the flood
 # stalled (no call, nothing freed) --watchdog seconds after it stops, not at
 # the run's end.  Its standard error is a pipe with no reader (the run's
-# first write there, the hang's, ends it): the report must be on disk, whole,
-# all the same.
+# writes there fail): the exit must still be the watchdog's, and the report
+# on disk, whole.
 rm -rf "$dir/r"
 start=$(date +%s)
 timeout 60 "$kvstress" --scenario syscall,barrier,bug-gp-stall --cpus 2 --duration 30 \
 	--watchdog 2 --checkpoint-ms 0 --seed 3 --report "$dir/r" 2>&1 >/dev/null | true
+rc=${PIPESTATUS[0]}
 took=$(( $(date +%s) - start ))
+[ "$rc" -eq 3 ] && ok "flood stall: exit code 3 (watchdog)" || not_ok "flood stall: exit code 3 (watchdog), got $rc"
 [ "$took" -lt 20 ] && ok "flood stall: ended in ${took}s, long before its 30 s duration" ||
 	not_ok "flood stall: ended in ${took}s"
 grep -q '^WATCHDOG: the flood stalled: no call to kvfree_rcu() and nothing freed for 2 s' \
