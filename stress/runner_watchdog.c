@@ -150,9 +150,10 @@ static uint64_t objects_freed(void)
  * one still frees.  Under TSan on a loaded machine reclaim frees about two
  * thousand objects a second, so the backlog of max_outstanding (5,000 per
  * CPU) takes seconds, twice over: the last checkpoint's, then the final
- * barrier's.  Time the reclaiming threads could not run for the host
- * (posix_starved_ns()) is not counted as nothing freed: on an overloaded
- * 2-core host a kworker waits seconds for a CPU.  Freeing or not, starved
+ * barrier's.  Time the host held the run up (posix_starved_ns(): the
+ * reclaiming threads could not run, or a thread was blocked in the host's
+ * kernel) is not counted as nothing freed: on an overloaded 2-core host a
+ * kworker waits seconds for a CPU.  Freeing or not, starved
  * or not, the run ends by GRACE_NS (or 3 x --watchdog, if longer) past its
  * deadline.
  */
@@ -174,7 +175,7 @@ static void check_deadline(uint64_t now, uint64_t bound, uint64_t last_free_ns,
 			     runner_opts.watchdog_s);
 		if (starved_since_free && n > 0 && (size_t)n < sizeof(why))
 			snprintf(why + n, sizeof(why) - (size_t)n, " (besides %.1f s the "
-				 "reclaiming threads were starved)",
+				 "host held the run up)",
 				 (double)starved_since_free / 1e9);
 	} else if (now > run_deadline_ns + grace) {
 		snprintf(why, sizeof(why), "the run did not end within its duration + %" PRIu64
@@ -188,11 +189,12 @@ static void check_deadline(uint64_t now, uint64_t bound, uint64_t last_free_ns,
 
 /*
  * While the flood runs, it is stuck once no flooder made a call and nothing
- * was freed for --watchdog seconds, besides the time the reclaiming threads
- * were starved by the host (posix_starved_ns(), as in a wait for frees): the
- * flooders wait for frees when the backlog is full (a grace period that
- * never ends stops both), or are blocked where no other check looks (a
- * sleeping wait that never returns).  The readers, interrupts and softirqs
+ * was freed for --watchdog seconds, besides the time the host held the run
+ * up (posix_starved_ns(), as in a wait for frees: a flooder blocked in the
+ * host's kernel makes no call, starved kworkers free nothing): the flooders
+ * wait for frees when the backlog is full (a grace period that never ends
+ * stops both), or are blocked where no other check looks (a sleeping wait
+ * that never returns).  The readers, interrupts and softirqs
  * go on regardless and do not count.  Not before the flood's first call (the
  * negative scenarios alone make none, and are found otherwise), and not
  * while every CPU is in a duty cycle's quiet stretch.  With checkpoints on
@@ -220,8 +222,8 @@ static void check_flood_moves(struct flood_watch *fw, uint64_t now, uint64_t bou
 	n = snprintf(why, sizeof(why), "the flood stalled: no call to kvfree_rcu() and nothing "
 		     "freed for %u s", runner_opts.watchdog_s);
 	if (starved != fw->starved_at && n > 0 && (size_t)n < sizeof(why))
-		snprintf(why + n, sizeof(why) - (size_t)n, " (besides %.1f s the reclaiming "
-			 "threads were starved)", (double)(starved - fw->starved_at) / 1e9);
+		snprintf(why + n, sizeof(why) - (size_t)n, " (besides %.1f s the host held "
+			 "the run up)", (double)(starved - fw->starved_at) / 1e9);
 	runner_hang(why);
 }
 

@@ -217,18 +217,25 @@ RACY_READER static void dump_seen(int fd, int i, uint64_t now)
 }
 
 /*
- * posix_starved_ns(): each reclaiming thread's scheduler times and state at
+ * posix_starved_ns(): each registered thread's scheduler times and state at
  * the last sample, under starve_lock (the watchdog and a checkpoint's wait
  * both ask).
  *
- * A thread found runnable (R) at both ends of an interval wanted a CPU all
- * along: what of the interval it did not spend on one, it was starved; so
- * was one found blocked in the host's kernel (D) at both ends.  Anything
- * else counts nothing: a thread that sleeps (S), a hang's kworker or the
- * GP thread between its polls, and the short waits of a thread that wakes
- * (Linux accounts a wait for a CPU only once the thread gets one, and R is
- * running as well as runnable: one found R once may just have woken).  A
- * thread on a CPU throughout, spinning, counts nothing either.
+ * A reclaiming thread found runnable (R) at both ends of an interval wanted
+ * a CPU all along: what of the interval it did not spend on one, it was
+ * starved.  Any thread found blocked in the host's kernel (D) at both ends
+ * was held up by the host (a page fault waiting below a guest, the host's
+ * memory management): a flooder there makes no call, a reader there holding
+ * the checker's lock stops everyone who takes it next, and none of that is
+ * the run's doing.  Anything else counts nothing: a thread that sleeps (S),
+ * a hang's kworker or the GP thread between its polls, a flooder waiting for
+ * frees, and the short waits of a thread that wakes (Linux accounts a wait
+ * for a CPU only once the thread gets one, and R is running as well as
+ * runnable: one found R once may just have woken).  A thread on a CPU
+ * throughout, spinning, counts nothing either; nor does any other thread
+ * found runnable, for the readers, always runnable, would count whenever
+ * the flood's own threads keep them off the CPUs.  The figure is the worst
+ * thread's in each interval, summed.
  */
 #define STARVE_SAMPLE_NS (50 * 1000 * 1000ull)
 
@@ -273,14 +280,18 @@ RACY_READER uint64_t posix_starved_ns(void)
 		struct sched_times st;
 		char state;
 
-		/* The caller runs: it would read R with little time on a CPU. */
-		if (!reclaims(t) || t == posix_me || !read_sched_times(t->tid, &st)) {
+		/*
+		 * The caller runs: it would read R with little time on a CPU.  A
+		 * thread in no state that counts needs no schedstat read.
+		 */
+		state = t == posix_me ? 0 : task_state(t->tid);
+		if ((state != 'D' && (state != 'R' || !reclaims(t))) ||
+		    !read_sched_times(t->tid, &st)) {
 			seen->ok = false;
 			continue;
 		}
-		state = task_state(t->tid);
 		if (seen->ok && now > starve_sampled_ns && st.run_ns >= seen->run_ns &&
-		    (state == 'R' || state == 'D') && state == seen->state &&
+		    state == seen->state &&
 		    dt > st.run_ns - seen->run_ns && dt - (st.run_ns - seen->run_ns) > worst)
 			worst = dt - (st.run_ns - seen->run_ns);
 		seen->run_ns = st.run_ns;
@@ -314,7 +325,8 @@ RACY_READER void posix_dump_threads(int fd)
 		dump_spin(fd, t);
 		posix_dump_thread_work(fd, t);
 	}
-	posix_fd_printf(fd, "reclaiming threads starved by the host: %llu ms in all\n",
+	posix_fd_printf(fd, "held up by the host (reclaiming threads starved, threads blocked in "
+			"its kernel): %llu ms in all\n",
 			(unsigned long long)(atomic_load(&starve_total_ns) / 1000000u));
 	posix_fd_printf(fd, "--- work on the inboxes ---\n");
 	posix_dump_inboxes(fd);

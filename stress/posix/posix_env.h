@@ -349,15 +349,17 @@ int posix_watchdog_scan(uint64_t bound_ns);
 void posix_points_snapshot(uint64_t *points);
 int posix_stuck_since(const uint64_t *points);
 /*
- * How long the threads that reclaim (the kworkers, the GP and timer
- * threads) could not run for the host, in nanoseconds since the process
- * began: summed over sampling intervals, the most time any one of them
- * spent off a CPU in an interval at both ends of which it was runnable, or
- * blocked in the host's kernel (state D: a page fault behind another
- * thread's mmap lock).  A wait for frees takes it off the time it waits:
- * a loaded host or a sanitizer's runtime slows reclaim without anything
- * being stuck.  Sampled from Linux's /proc/self/task/TID/{schedstat,stat}
- * at most every 50 ms (more often, the same figure); 0 forever where those
+ * How long the host held the run up, in nanoseconds since the process
+ * began: summed over sampling intervals, the most time any one thread spent
+ * off a CPU in an interval at both ends of which it was either a thread
+ * that reclaims (a kworker, the GP or timer thread) and runnable, or any
+ * registered thread blocked in the host's kernel (state D: a page fault
+ * held up below a guest, or behind another thread's mmap lock).  A wait for
+ * frees, and the watchdog's look for a stalled flood, take it off the time
+ * they wait: a loaded host or a sanitizer's runtime slows reclaim, and a
+ * flooder held in the host's kernel makes no call, without anything being
+ * stuck.  Sampled from Linux's /proc/self/task/TID/{stat,schedstat} at
+ * most every 50 ms (more often, the same figure); 0 forever where those
  * files are missing.  Context: sleep, any thread.
  */
 uint64_t posix_starved_ns(void);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1100,6 +1101,100 @@ static void test_starved(void)
 	   "on one %llu ms, waiting %llu ms, state %c", ran, waited, state);
 }
 
+/*
+ * The other threads count only when the host holds them in its kernel (D).
+ * A flooder (role USER) at nice 19 beside the spinner, runnable and off the
+ * CPU as the reclaimer above was, counts nothing: the flood's own threads
+ * keep the readers, always runnable, off the CPUs all the time.  A flooder
+ * blocked in the host's kernel counts: a thread whose vfork child sleeps
+ * (clone() with CLONE_VFORK, the parent waits killable, which Linux shows as
+ * D).  Not under TSan, whose clone() interceptor cannot take a child that
+ * shares the address space.
+ */
+#define VFORK_SLEEP_MS 900
+
+static void *starved_flooder(void *arg)
+{
+	(void)arg;
+	pin_here();
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+	atomic_fetch_add(&starve_ready, 1);
+	while (!atomic_load_explicit(&starve_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+#ifndef POSIX_TSAN
+static const struct timespec vfork_sleep = { .tv_sec = 0,
+					     .tv_nsec = VFORK_SLEEP_MS * 1000000l };
+
+/* The vfork child: the parent's memory, its own stack; a system call and out. */
+__attribute__((no_sanitize("address", "undefined")))
+static int vfork_child(void *arg)
+{
+	(void)arg;
+	syscall(SYS_nanosleep, &vfork_sleep, NULL);
+	return 0;
+}
+
+static void *blocked_flooder(void *arg)
+{
+	static char stack[1 << 16] __attribute__((aligned(16)));
+	pid_t child;
+
+	(void)arg;
+	atomic_fetch_add(&starve_ready, 1);
+	child = clone(vfork_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+	if (child > 0)
+		waitpid(child, NULL, 0);
+	return (void *)(intptr_t)(child > 0);
+}
+#endif
+
+static void test_starved_flooder(void)
+{
+	pthread_t hog, victim;
+	uint64_t t0, ns, wall;
+
+	atomic_store(&starve_stop, false);
+	atomic_store(&starve_ready, 0);
+	pthread_create(&hog, NULL, starve_hog, NULL);
+	posix_thread_create(&victim, "starved-flooder", POSIX_ROLE_USER, 0, starved_flooder, NULL);
+	while (atomic_load(&starve_ready) < 2)
+		sleep_ms(1);
+	(void)posix_starved_ns();
+	t0 = kenv_clock_ns();
+	ns = starved_over(600);
+	wall = kenv_clock_ns() - t0;
+	atomic_store(&starve_stop, true);
+	pthread_join(hog, NULL);
+	pthread_join(victim, NULL);
+	OK(ns < wall / 2, "a flooder at nice 19 beside a spinner, runnable, counts (next to) "
+	   "nothing: %llu of %llu ms", (unsigned long long)(ns / 1000000u),
+	   (unsigned long long)(wall / 1000000u));
+#ifndef POSIX_TSAN
+	{
+		void *cloned = NULL;
+
+		atomic_store(&starve_ready, 0);
+		posix_thread_create(&victim, "blocked-flooder", POSIX_ROLE_USER, 0,
+				    blocked_flooder, NULL);
+		while (atomic_load(&starve_ready) < 1)
+			sleep_ms(1);
+		sleep_ms(100);
+		(void)posix_starved_ns();
+		t0 = kenv_clock_ns();
+		ns = starved_over(600);
+		wall = kenv_clock_ns() - t0;
+		pthread_join(victim, &cloned);
+		OK(cloned && ns >= wall / 2, "a flooder blocked in the host's kernel (a vfork "
+		   "parent) counts: %llu of %llu ms (cloned: %d)",
+		   (unsigned long long)(ns / 1000000u), (unsigned long long)(wall / 1000000u),
+		   cloned != NULL);
+	}
+#endif
+}
+
 static void test_timer_lock_softirq(void)
 {
 	pthread_t thr[3];
@@ -1159,6 +1254,7 @@ int main(void)
 	test_timer_lock_softirq();
 	test_events();
 	test_starved();
+	test_starved_flooder();
 	posix_env_stop();
 	test_timing_configuration();
 	return tap_done();
