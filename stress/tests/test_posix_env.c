@@ -1107,11 +1107,10 @@ static void test_starved(void)
  * CPU as the reclaimer above was, counts nothing: the flood's own threads
  * keep the readers, always runnable, off the CPUs all the time.  A flooder
  * blocked in the host's kernel counts: a thread whose vfork child sleeps
- * (clone() with CLONE_VFORK, the parent waits killable, which Linux shows as
- * D).  Not under TSan, whose clone() interceptor cannot take a child that
- * shares the address space.
+ * until the test has sampled (clone() with CLONE_VFORK, the parent waits
+ * killable, which Linux shows as D).  Not under TSan, whose clone()
+ * interceptor cannot take a child that shares the address space.
  */
-#define VFORK_SLEEP_MS 900
 
 static void *starved_flooder(void *arg)
 {
@@ -1125,15 +1124,18 @@ static void *starved_flooder(void *arg)
 }
 
 #ifndef POSIX_TSAN
-static const struct timespec vfork_sleep = { .tv_sec = 0,
-					     .tv_nsec = VFORK_SLEEP_MS * 1000000l };
+static const struct timespec vfork_nap = { .tv_sec = 0, .tv_nsec = 5 * 1000000l };
+/* Set by the vfork child once it runs; set by the test once it has sampled. */
+static int vfork_running, vfork_release;
 
-/* The vfork child: the parent's memory, its own stack; a system call and out. */
+/* The vfork child: the parent's memory, its own stack; system calls only. */
 __attribute__((no_sanitize("address", "undefined")))
 static int vfork_child(void *arg)
 {
 	(void)arg;
-	syscall(SYS_nanosleep, &vfork_sleep, NULL);
+	__atomic_store_n(&vfork_running, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&vfork_release, __ATOMIC_ACQUIRE))
+		syscall(SYS_nanosleep, &vfork_nap, NULL);
 	return 0;
 }
 
@@ -1143,7 +1145,6 @@ static void *blocked_flooder(void *arg)
 	pid_t child;
 
 	(void)arg;
-	atomic_fetch_add(&starve_ready, 1);
 	child = clone(vfork_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
 	if (child > 0)
 		waitpid(child, NULL, 0);
@@ -1176,16 +1177,17 @@ static void test_starved_flooder(void)
 	{
 		void *cloned = NULL;
 
-		atomic_store(&starve_ready, 0);
 		posix_thread_create(&victim, "blocked-flooder", POSIX_ROLE_USER, 0,
 				    blocked_flooder, NULL);
-		while (atomic_load(&starve_ready) < 1)
+		for (int ms = 0; ms < PATIENCE_MS &&
+				 !__atomic_load_n(&vfork_running, __ATOMIC_ACQUIRE); ms++)
 			sleep_ms(1);
-		sleep_ms(100);
+		sleep_ms(20);
 		(void)posix_starved_ns();
 		t0 = kenv_clock_ns();
 		ns = starved_over(600);
 		wall = kenv_clock_ns() - t0;
+		__atomic_store_n(&vfork_release, 1, __ATOMIC_RELEASE);
 		pthread_join(victim, &cloned);
 		OK(cloned && ns >= wall / 2, "a flooder blocked in the host's kernel (a vfork "
 		   "parent) counts: %llu of %llu ms (cloned: %d)",
