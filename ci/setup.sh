@@ -80,6 +80,38 @@ kvt_install_packages() {
 		"${missing[@]}" >/dev/null || kvt_die "apt-get install ${missing[*]} failed"
 }
 
+# A kernel tree given to a script (--kernel-src PATH, --kernel-patch
+# FILE[,FILE]..., paths from the source top, as meson takes them):
+# kvt_kernel_tree SRC [PATCH...] checks them, exiting 2 with what is wrong,
+# and sets KVT_KERNEL_OPTS to the meson options (empty without SRC);
+# kvt_kernel_tree_build [TARGET...] builds build-kernel-tree/ with them
+# (kvtorture, kvtorture-kernel and the TARGETs: kvtorture --impl kernel runs
+# the tree's kvfree_rcu section) and sets KVT_KERNEL_VERSION ("6.12.118")
+# and KVT_KERNEL_SERIES ("6.12").
+kvt_kernel_tree() {
+	local src=$1 p
+	shift
+	KVT_KERNEL_OPTS=()
+	if [ -z "$src" ]; then
+		[ $# -eq 0 ] || { kvt_log "--kernel-patch needs --kernel-src: a patch is applied to the kernel tree it names"; exit 2; }
+		return 0
+	fi
+	[ -e "$src" ] || { kvt_log "--kernel-src $src: no such file or folder"; exit 2; }
+	for p in "$@"; do
+		[ -f "$p" ] || { kvt_log "--kernel-patch $p: no such file"; exit 2; }
+	done
+	KVT_KERNEL_OPTS=("-Dkernel_src=$src")
+	[ $# -eq 0 ] || KVT_KERNEL_OPTS+=("-Dkernel_patch=$(IFS=,; echo "$*")")
+}
+
+kvt_kernel_tree_build() {
+	CC=clang kvt_build build-kernel-tree "${KVT_KERNEL_OPTS[@]}" -- kvtorture kvtorture-kernel "$@"
+	KVT_KERNEL_VERSION=$(sed -nE 's/^#define KVT_K_VERSION "([^"]+)".*/\1/p' \
+		"$KVT_TOP/build-kernel-tree/impl/kernel/kernel_section.h")
+	[ -n "$KVT_KERNEL_VERSION" ] || kvt_die "cannot read the kernel's version from build-kernel-tree"
+	KVT_KERNEL_SERIES=$(cut -d. -f1,2 <<<"$KVT_KERNEL_VERSION")
+}
+
 # kvt_build DIR [meson setup options...] [-- TARGET...]: configure DIR (again,
 # from scratch, when it was configured with other options or another compiler:
 # DIR/.kvt-build-options records them), then build everything, or only the
