@@ -1,5 +1,6 @@
-"""ci/fuzz's options: a wrong one exits 2 with its message before anything is
-built or fuzzed, and --help names every option, the kernel's included."""
+"""ci/fuzz's and ci/campaign's options: a wrong one exits 2 with its message
+before anything is built or run, and --help names every option, the
+kernel's included."""
 import os
 import subprocess
 import tempfile
@@ -41,6 +42,35 @@ class FuzzOptions(unittest.TestCase):
                     'Exit status'):
             self.assertIn(opt, r.stdout)
         self.assertNotIn('set -euo', r.stdout)
+
+
+class CampaignOptions(unittest.TestCase):
+    def campaign(self, *args):
+        return subprocess.run(['bash', os.path.join(CI_DIR, 'campaign')] + list(args),
+                              capture_output=True, text=True, check=False, timeout=60)
+
+    def test_bad_options_exit_2(self):
+        with tempfile.NamedTemporaryFile(suffix='.tar.xz') as src:
+            for args, msg in ((['--duration', '0'], '--duration must be at least 1'),
+                              (['--seed', 'x'], 'take whole numbers'),
+                              (['--kernel-src'], '--kernel-src needs a value'),
+                              (['--kernel-patch', src.name],
+                               '--kernel-patch needs --kernel-src'),
+                              (['--kernel-src', '/nonexistent/linux'],
+                               '--kernel-src /nonexistent/linux: no such file or folder'),
+                              (['--kernel-src', src.name, '--kernel-patch', '/nonexistent/a.patch'],
+                               '--kernel-patch /nonexistent/a.patch: no such file'),
+                              (['--sed', '1'], "unknown option '--sed'")):
+                r = self.campaign(*args)
+                self.assertEqual(r.returncode, 2, (args, r.stderr))
+                self.assertIn(msg, r.stderr)
+
+    def test_help_names_every_option(self):
+        r = self.campaign('--help')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for opt in ('--seed', '--duration', '--report', '--kernel-src', '--kernel-patch',
+                    'Exit status'):
+            self.assertIn(opt, r.stdout)
 
 
 if __name__ == '__main__':
