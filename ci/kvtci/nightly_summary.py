@@ -179,7 +179,18 @@ def fuzz_section(runs, report):
     return L
 
 
-def reproducers_section(report, top, rel):
+def read_impl(report):
+    """(what, kvtorture command) of the implementation the night ran: the
+    reference unless ci/nightly --kernel-src wrote implementation.txt."""
+    try:
+        with open(os.path.join(report, 'implementation.txt'), encoding='utf-8') as f:
+            what, cmd = (f.read().split('\n') + ['', ''])[:2]
+    except FileNotFoundError:
+        return None, 'build/kvtorture'
+    return what.strip() or None, cmd.strip() or 'build/kvtorture'
+
+
+def reproducers_section(report, top, rel, kvt='build/kvtorture'):
     repros = sorted(os.listdir(os.path.join(report, 'reproducers')))
     repros = [n for n in repros if not n.startswith('.')]
     L = ['## Reproducers', '']
@@ -187,7 +198,16 @@ def reproducers_section(report, top, rel):
         return L + ['None.']
     for n in repros:
         p = os.path.join(report, 'reproducers', n)
-        if os.path.isdir(p):
+        if os.path.isdir(p) and n.startswith('kernel-'):
+            # ci/fuzz --kernel-src's findings: text reproducers of the kernel's code.
+            for m in sorted(os.listdir(p)):
+                if m.endswith('.kvt'):
+                    L.append('- reproducers/%s/%s: `%s replay -v %s/reproducers/%s/%s`'
+                             % (n, m, kvt, os.path.relpath(report, top), n, m))
+                elif m.endswith('.bin'):
+                    L.append('- reproducers/%s/%s: `build-fuzz-kernel/fuzz-ops-kernel %s/reproducers/%s/%s`'
+                             % (n, m, os.path.relpath(report, top), n, m))
+        elif os.path.isdir(p):
             for m in sorted(os.listdir(p)):
                 L.append('- reproducers/%s/%s: `build/%s reproducers/%s/%s`'
                          % (n, m, n, n, m))
@@ -195,8 +215,8 @@ def reproducers_section(report, top, rel):
             L.append('- reproducers/%s: `ci/replay-report %s`' % (
                 n, rel(os.path.join(report, 'stress', *n[len('stress-'):-4].split('-', 1)))))
         else:
-            L.append('- reproducers/%s: `build/kvtorture replay -v %s/reproducers/%s`' % (
-                n, os.path.relpath(report, top), n))
+            L.append('- reproducers/%s: `%s replay -v %s/reproducers/%s`' % (
+                n, kvt, os.path.relpath(report, top), n))
     L += ['', 'To keep one as a regression test: minimize it (`build/kvtorture minimize F -o '
           'corpus/found/NAME.kvt`) and commit it under corpus/found/.']
     return L
@@ -216,6 +236,9 @@ def summary_lines(report, seed, budget, start, interrupted, top, now=None, host=
              seed, budget, int(now) - int(start),
              ' (INTERRUPTED: partial results)' if interrupted == '1' else '',
              host, time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(now))), '']
+    what, kvt = read_impl(report)
+    if what:
+        L += ['Implementation under test: %s (`%s`).' % (what, kvt), '']
     bad = [r for r in runs if r['status'] not in ('pass', 'skipped', 'skip')]
     L.append('**%s**' % ('%d run(s) found something: see below and reproducers/.' % len(bad) if bad
                          else 'Nothing found.'))
@@ -224,7 +247,7 @@ def summary_lines(report, seed, budget, start, interrupted, top, now=None, host=
     L += policy_section(runs, rel)
     L += sim_section(runs, rel)
     L += fuzz_section(runs, report)
-    L += reproducers_section(report, top, rel)
+    L += reproducers_section(report, top, rel, kvt)
     return L
 
 

@@ -98,6 +98,23 @@ class NightlySummary(unittest.TestCase):
         self.assertIn(os.path.join(self.report, 'stress/asan/irq-nolocks/report.json') + ':', err)
         self.assertIn('malformed JSON', err)
 
+    def test_kernel_night(self):
+        # ci/nightly --kernel-src: the implementation named, its reproducers replayed with it.
+        self.write('implementation.txt', "Linux 6.12.118's kvfree_rcu with fix.patch\n"
+                   'build-kernel-tree/kvtorture --impl kernel\n')
+        os.makedirs(os.path.join(self.report, 'reproducers', 'kernel-6.12'))
+        self.write('reproducers/kernel-6.12/progress-1.kvt', 'k\n')
+        self.write('reproducers/kernel-6.12/asan-2.bin', 'b\n')
+        lines, _ = self.lines()
+        self.assertEqual(lines[4], "Implementation under test: Linux 6.12.118's kvfree_rcu with "
+                                   'fix.patch (`build-kernel-tree/kvtorture --impl kernel`).')
+        self.assertIn('- reproducers/sim-plain-seed1.kvt: `build-kernel-tree/kvtorture --impl kernel '
+                      'replay -v reports/nightly-1/reproducers/sim-plain-seed1.kvt`', lines)
+        self.assertIn('- reproducers/kernel-6.12/progress-1.kvt: `build-kernel-tree/kvtorture --impl '
+                      'kernel replay -v reports/nightly-1/reproducers/kernel-6.12/progress-1.kvt`', lines)
+        self.assertIn('- reproducers/kernel-6.12/asan-2.bin: `build-fuzz-kernel/fuzz-ops-kernel '
+                      'reports/nightly-1/reproducers/kernel-6.12/asan-2.bin`', lines)
+
     def test_interrupted(self):
         lines, _ = self.lines(interrupted='1')
         self.assertIn('ran 100 s (INTERRUPTED: partial results).', lines[2])

@@ -73,5 +73,20 @@ class CampaignOptions(unittest.TestCase):
             self.assertIn(opt, r.stdout)
 
 
+class NightlyOptions(unittest.TestCase):
+    def test_bad_kernel_options_exit_2(self):
+        with tempfile.NamedTemporaryFile(suffix='.tar.xz') as src:
+            for args, msg in ((['--kernel-patch', src.name], '--kernel-patch needs --kernel-src'),
+                              (['--kernel-src', '/nonexistent/linux'],
+                               '--kernel-src /nonexistent/linux: no such file or folder'),
+                              (['--kernel-src', src.name, '--kernel-patch', '/nonexistent/a.patch'],
+                               '--kernel-patch /nonexistent/a.patch: no such file'),
+                              (['--budget', '30'], '--budget must be at least 60 s')):
+                r = subprocess.run(['bash', os.path.join(CI_DIR, 'nightly')] + args,
+                                   capture_output=True, text=True, check=False, timeout=60)
+                self.assertEqual(r.returncode, 2, (args, r.stderr))
+                self.assertIn(msg, r.stderr)
+
+
 if __name__ == '__main__':
     unittest.main()
