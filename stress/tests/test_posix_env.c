@@ -1022,7 +1022,8 @@ static void *starve_hog(void *arg)
 	return NULL;
 }
 
-static void *starved_reclaimer(void *arg)
+/* Pinned beside the hog at nice 19: the starved reclaimer, or flooder. */
+static void *niced_spinner(void *arg)
 {
 	(void)arg;
 	pin_here();
@@ -1062,7 +1063,7 @@ static void test_starved(void)
 		while (starve_cpu < CPU_SETSIZE - 1 && !CPU_ISSET(starve_cpu, &mine))
 			starve_cpu++;
 	pthread_create(&hog, NULL, starve_hog, NULL);
-	posix_thread_create(&victim, "starved-reclaimer", POSIX_ROLE_ENV, 0, starved_reclaimer,
+	posix_thread_create(&victim, "starved-reclaimer", POSIX_ROLE_ENV, 0, niced_spinner,
 			    NULL);
 	while (atomic_load(&starve_ready) < 2)
 		sleep_ms(1);
@@ -1112,17 +1113,6 @@ static void test_starved(void)
  * interceptor cannot take a child that shares the address space.
  */
 
-static void *starved_flooder(void *arg)
-{
-	(void)arg;
-	pin_here();
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-	atomic_fetch_add(&starve_ready, 1);
-	while (!atomic_load_explicit(&starve_stop, memory_order_relaxed))
-		;
-	return NULL;
-}
-
 #ifndef POSIX_TSAN
 static const struct timespec vfork_nap = { .tv_sec = 0, .tv_nsec = 5 * 1000000l };
 /* Set by the vfork child once it runs; set by the test once it has sampled. */
@@ -1160,7 +1150,7 @@ static void test_starved_flooder(void)
 	atomic_store(&starve_stop, false);
 	atomic_store(&starve_ready, 0);
 	pthread_create(&hog, NULL, starve_hog, NULL);
-	posix_thread_create(&victim, "starved-flooder", POSIX_ROLE_USER, 0, starved_flooder, NULL);
+	posix_thread_create(&victim, "starved-flooder", POSIX_ROLE_USER, 0, niced_spinner, NULL);
 	while (atomic_load(&starve_ready) < 2)
 		sleep_ms(1);
 	/*
