@@ -410,6 +410,20 @@ struct slab {
 #define __kfree_rcu_sheaf(s, obj) ((void)(s), (void)(obj), false)
 #define flush_all_rcu_sheaves() ((void)0)
 #define flush_rcu_sheaves_on_cache(s) ((void)(s))
+/* 6.19 and the 6.18.y backports ask the cache, not the field. */
+#define cache_has_sheaves(s) ((s)->cpu_sheaves != NULL)
+
+/*
+ * CPU hotplug's read lock: kvfree_rcu_barrier_on_cache() (6.18.y, 6.19)
+ * takes it around the sheaves' flush, which has nothing to flush here, and
+ * the harness never calls that function (kmem_cache_destroy()'s barrier;
+ * its batching part is __kvfree_rcu_barrier(), which kvfree_rcu_barrier()
+ * runs too).  The lock is not modelled: a section that takes it on a path
+ * the harness runs stops the run, naming it, instead of running unexcluded
+ * from the harness's CPU hotplug.
+ */
+#define cpus_read_lock() KENV_DIE("cpus_read_lock() is not modelled by the kernel shim")
+#define cpus_read_unlock() KENV_DIE("cpus_read_unlock() is not modelled by the kernel shim")
 
 /* ---- module parameters: configuration, set by the shim at init ---------------------- */
 
