@@ -80,28 +80,36 @@ kvt_install_packages() {
 		"${missing[@]}" >/dev/null || kvt_die "apt-get install ${missing[*]} failed"
 }
 
-# A kernel tree given to a script (--kernel-src PATH, --kernel-patch
-# FILE[,FILE]..., paths from the source top, as meson takes them):
-# kvt_kernel_tree SRC [PATCH...] checks them, exiting 2 with what is wrong,
-# and sets KVT_KERNEL_OPTS to the meson options (empty without SRC);
-# kvt_kernel_tree_build [TARGET...] builds build-kernel-tree/ with them
-# (kvtorture, kvtorture-kernel and the TARGETs: kvtorture --impl kernel runs
-# the tree's kvfree_rcu section) and sets KVT_KERNEL_VERSION ("6.12.118")
-# and KVT_KERNEL_SERIES ("6.12").
+# A kernel tree given to a script (--kernel-src PATH, each --kernel-patch
+# FILE[,FILE], paths from the source top, as meson takes them):
+# kvt_kernel_tree SRC [PATCHES...] checks them, exiting 2 with what is
+# wrong, and sets KVT_KERNEL_PATCHES (one file each) and KVT_KERNEL_OPTS,
+# the meson options (both empty without SRC); kvt_kernel_tree_build
+# [TARGET...] builds build-kernel-tree/ with them (kvtorture,
+# kvtorture-kernel and the TARGETs: kvtorture --impl kernel runs the tree's
+# kvfree_rcu section) and sets KVT_KERNEL_VERSION ("6.12.118"),
+# KVT_KERNEL_SERIES ("6.12") and KVT_KERNEL_WHAT, what the scripts say
+# they torture.
 kvt_kernel_tree() {
-	local src=$1 p
+	local src=$1 p list
 	shift
 	KVT_KERNEL_OPTS=()
+	KVT_KERNEL_PATCHES=()
+	for list in "$@"; do
+		IFS=, read -ra p <<<"$list"
+		KVT_KERNEL_PATCHES+=("${p[@]}")
+	done
 	if [ -z "$src" ]; then
-		[ $# -eq 0 ] || { kvt_log "--kernel-patch needs --kernel-src: a patch is applied to the kernel tree it names"; exit 2; }
+		[ ${#KVT_KERNEL_PATCHES[@]} -eq 0 ] || { kvt_log "--kernel-patch needs --kernel-src: a patch is applied to the kernel tree it names"; exit 2; }
 		return 0
 	fi
 	[ -e "$src" ] || { kvt_log "--kernel-src $src: no such file or folder"; exit 2; }
-	for p in "$@"; do
+	for p in "${KVT_KERNEL_PATCHES[@]}"; do
 		[ -f "$p" ] || { kvt_log "--kernel-patch $p: no such file"; exit 2; }
 	done
 	KVT_KERNEL_OPTS=("-Dkernel_src=$src")
-	[ $# -eq 0 ] || KVT_KERNEL_OPTS+=("-Dkernel_patch=$(IFS=,; echo "$*")")
+	[ ${#KVT_KERNEL_PATCHES[@]} -eq 0 ] ||
+		KVT_KERNEL_OPTS+=("-Dkernel_patch=$(IFS=,; echo "${KVT_KERNEL_PATCHES[*]}")")
 }
 
 kvt_kernel_tree_build() {
@@ -110,6 +118,7 @@ kvt_kernel_tree_build() {
 		"$KVT_TOP/build-kernel-tree/impl/kernel/kernel_section.h")
 	[ -n "$KVT_KERNEL_VERSION" ] || kvt_die "cannot read the kernel's version from build-kernel-tree"
 	KVT_KERNEL_SERIES=$(cut -d. -f1,2 <<<"$KVT_KERNEL_VERSION")
+	KVT_KERNEL_WHAT="Linux $KVT_KERNEL_VERSION's kvfree_rcu${KVT_KERNEL_PATCHES[*]:+ with ${KVT_KERNEL_PATCHES[*]}}"
 }
 
 # kvt_build DIR [meson setup options...] [-- TARGET...]: configure DIR (again,
@@ -132,15 +141,17 @@ kvt_build() {
 		case $o in -Dpgo_profile=?*) profile=${o#-Dpgo_profile=} ;; esac
 	done
 	[ -z "$profile" ] || kvt_pgo_profile "$profile"
-	local name=${dir#"$KVT_TOP"/} want="CC=${CC:-} ${opts[*]}" stamp=$dir/.kvt-build-options wipe=()
+	local name=${dir#"$KVT_TOP"/} want="CC=${CC:-} ${opts[*]}" stamp=$dir/.kvt-build-options
 	local setup_log=$dir.setup.log
 	[ -z "${KVT_BUILD_LOGS:-}" ] || setup_log=$KVT_BUILD_LOGS/${dir##*/}.setup.log
 	if [ -f "$dir/build.ninja" ] && [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 		kvt_log "$name was configured with other options: configuring it again ($want)"
-		wipe=(--wipe)
+		# From nothing: meson's --wipe keeps every option it is not given
+		# again (a -Dkernel_patch left out would stay applied).
+		rm -rf "$dir"
 	fi
-	if [ ! -f "$dir/build.ninja" ] || [ ${#wipe[@]} -gt 0 ]; then
-		"${run[@]}" meson setup "${wipe[@]}" "$dir" "$KVT_TOP" "${opts[@]}" >"$setup_log" 2>&1 ||
+	if [ ! -f "$dir/build.ninja" ]; then
+		"${run[@]}" meson setup "$dir" "$KVT_TOP" "${opts[@]}" >"$setup_log" 2>&1 ||
 			{ cat "$setup_log" >&2; kvt_die "meson setup $name failed"; }
 		[ -n "${KVT_BUILD_LOGS:-}" ] || rm -f "$setup_log"
 		printf '%s\n' "$want" >"$stamp"

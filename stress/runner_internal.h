@@ -238,7 +238,8 @@ bool outbuf_write_atomic(const char *name, const struct outbuf *o);
 /*
  * A report file written in place of REPORT_DIR/NAME whole or not at all:
  * open gives the descriptor of a temporary beside it (-1 without --report
- * or on error), commit syncs, closes and renames it over NAME.
+ * or on error), commit syncs, closes and renames it over NAME, or, when
+ * the sync or the close failed, removes it and leaves NAME as it was.
  */
 int report_file_open(const char *name);
 bool report_file_commit(const char *name, int fd);

@@ -62,24 +62,34 @@ void outbuf_write_fd(int fd, const struct outbuf *o)
 	posix_write_all(fd, o->buf, o->len);
 }
 
+/* The temporary a report file is written in before it takes @name. */
+static void report_tmp_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/.%s.tmp", runner_opts.report_dir, name);
+}
+
 int report_file_open(const char *name)
 {
 	char tmp[1024];
 
 	if (!runner_opts.report_dir)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", runner_opts.report_dir, name);
+	report_tmp_path(tmp, sizeof(tmp), name);
 	return open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 }
 
 bool report_file_commit(const char *name, int fd)
 {
 	char tmp[1024], path[1024];
+	bool synced = fsync(fd) == 0;
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", runner_opts.report_dir, name);
+	report_tmp_path(tmp, sizeof(tmp), name);
+	/* A file the disk did not take whole does not replace anything. */
+	if (close(fd) != 0 || !synced) {
+		unlink(tmp);
+		return false;
+	}
 	snprintf(path, sizeof(path), "%s/%s", runner_opts.report_dir, name);
-	fsync(fd);
-	close(fd);
 	return rename(tmp, path) == 0;
 }
 

@@ -217,8 +217,8 @@ def reproducers_section(report, top, rel, kvt='build/kvtorture'):
         else:
             L.append('- reproducers/%s: `%s replay -v %s/reproducers/%s`' % (
                 n, kvt, os.path.relpath(report, top), n))
-    L += ['', 'To keep one as a regression test: minimize it (`build/kvtorture minimize F -o '
-          'corpus/found/NAME.kvt`) and commit it under corpus/found/.']
+    L += ['', 'To keep one as a regression test: minimize it (`%s minimize F -o '
+          'corpus/found/NAME.kvt`) and commit it under corpus/found/.' % kvt]
     return L
 
 

@@ -114,6 +114,7 @@ class NightlySummary(unittest.TestCase):
                       'kernel replay -v reports/nightly-1/reproducers/kernel-6.12/progress-1.kvt`', lines)
         self.assertIn('- reproducers/kernel-6.12/asan-2.bin: `build-fuzz-kernel/fuzz-ops-kernel '
                       'reports/nightly-1/reproducers/kernel-6.12/asan-2.bin`', lines)
+        self.assertIn('minimize it (`build-kernel-tree/kvtorture --impl kernel minimize F -o', lines[-1])
 
     def test_interrupted(self):
         lines, _ = self.lines(interrupted='1')

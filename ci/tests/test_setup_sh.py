@@ -170,6 +170,33 @@ class PgoProfile(unittest.TestCase):
         self.assertIn('-Dpgo_profile needs clang', r.stdout + r.stderr)
 
 
+def build_option(builddir, name):
+    """The value meson configured @builddir with for option @name."""
+    r = subprocess.run(['meson', 'introspect', '--buildoptions', builddir],
+                       capture_output=True, text=True, check=True)
+    return next(o['value'] for o in json.loads(r.stdout) if o['name'] == name)
+
+
+class KvtBuild(unittest.TestCase):
+    @unittest.skipUnless(shutil.which('clang') and shutil.which('meson') and shutil.which('ninja'),
+                         'needs clang, meson and ninja')
+    def test_options_left_out_do_not_stay(self):
+        # kvt_build configures a folder again when its options change; an
+        # option the new set leaves out must be back at its default (meson's
+        # --wipe kept it: a -Dkernel_patch stayed applied).
+        script = ('set -euo pipefail; source "$1"; KVT_TOP=$(cd "$(dirname "$1")/.." && pwd); '
+                  'CC=clang kvt_build "$2" -Dstress=disabled -Dinject=B2 -- build.ninja; '
+                  'CC=clang kvt_build "$2" -Dstress=disabled -- build.ninja')
+        with tempfile.TemporaryDirectory() as d:
+            b = os.path.join(d, 'b')
+            r = subprocess.run(['bash', '-c', script, 'kvt_build', os.path.join(CI_DIR, 'setup.sh'), b],
+                               capture_output=True, text=True, check=False, timeout=110)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn('configured with other options', r.stderr)
+            self.assertEqual(build_option(b, 'inject'), '')
+            self.assertEqual(build_option(b, 'stress'), 'disabled')
+
+
 class LlvmTool(unittest.TestCase):
     def run_tool(self, name):
         script = 'set -euo pipefail; source "$1"; x=$(kvt_llvm_tool "$2"); printf "%s" "$x"'

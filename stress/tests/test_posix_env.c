@@ -960,6 +960,51 @@ static void *lock_waiter_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * posix_cpu_enter_avoiding(): a user thread on a CPU the caller avoids moves
+ * to the next online one it does not (a duty cycle's quiet CPU: a flooder
+ * that stayed there left the other CPU without calls); a kthread stays on its
+ * own; with every CPU avoided, a user thread stays too.
+ */
+static bool avoid_cpu0(int cpu)
+{
+	return cpu == 0;
+}
+
+static bool avoid_all(int cpu)
+{
+	(void)cpu;
+	return true;
+}
+
+static void *enter_avoiding_thread(void *arg)
+{
+	int *got = arg;
+
+	got[0] = posix_cpu_enter_avoiding(avoid_cpu0);
+	posix_cpu_exit();
+	got[1] = posix_cpu_enter_avoiding(avoid_all);
+	posix_cpu_exit();
+	return NULL;
+}
+
+static void test_enter_avoiding(void)
+{
+	int user[2] = { -1, -1 }, kthread[2] = { -1, -1 };
+	pthread_t thr;
+
+	posix_thread_create(&thr, "enter-user", POSIX_ROLE_USER, 0, enter_avoiding_thread, user);
+	pthread_join(thr, NULL);
+	posix_thread_create(&thr, "enter-kthread", POSIX_ROLE_KTHREAD, 0, enter_avoiding_thread,
+			    kthread);
+	pthread_join(thr, NULL);
+	OK(user[0] == 1 && user[1] == 1, "a user thread on an avoided CPU enters the next one, "
+	   "and stays there when every CPU is avoided (entered cpu%d, then cpu%d)", user[0],
+	   user[1]);
+	OK(kthread[0] == 0 && kthread[1] == 0, "a kthread enters its own CPU, avoided or not "
+	   "(entered cpu%d, then cpu%d)", kthread[0], kthread[1]);
+}
+
 static void test_stuck_since(void)
 {
 	static uint64_t points[POSIX_MAX_THREADS];
@@ -1251,6 +1296,7 @@ int main(void)
 	test_cancel_behind_busy_runner();
 	test_timer_reinit_in_fire();
 	test_timer_cancel_sync();
+	test_enter_avoiding();
 	test_stuck_since();
 	test_dump_page_lock();
 	test_dump_checker_lock();
