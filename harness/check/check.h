@@ -561,6 +561,26 @@ bool check_after_shrinker(void);
  * Context: sleep.
  */
 bool check_shrink_count(unsigned long count, bool (*unchanged)(void *arg), void *arg);
+/*
+ * What each CPU held just before a kfree_rcu_shrink_scan(): objects pending
+ * on its krc and pages in its cache.
+ */
+struct check_shrink_before {
+	int nr_cpus;
+	unsigned long pending[KENV_NR_CPUS_MAX];
+	unsigned long cached[KENV_NR_CPUS_MAX];
+};
+/* Take @b; false if a snapshot failed (then nothing is checked). */
+bool check_shrink_scan_begin(struct check_shrink_before *b);
+/*
+ * BOUNDED of a scan asked for @nr_to_scan: it visits the CPUs in order,
+ * counting each one's objects and cached pages, and stops at the first CPU at
+ * which those counts cover @nr_to_scan; every CPU after it keeps its objects
+ * and its cache.  @b was taken right before the scan and nothing but the scan
+ * ran since (the caller's to know: it is not asked here).  Returns true if it
+ * held.  Context: sleep.
+ */
+bool check_shrink_scan_end(const struct check_shrink_before *b, unsigned long nr_to_scan);
 
 /* ---- structural checks (check_structure.c) -------------------------------- */
 

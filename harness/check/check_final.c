@@ -557,6 +557,58 @@ bool check_after_shrinker(void)
 	return total_violations() == before;
 }
 
+bool check_shrink_scan_begin(struct check_shrink_before *b)
+{
+	struct kvfree_rcu_cpu_stats st;
+
+	b->nr_cpus = kenv_nr_cpus() < KENV_NR_CPUS_MAX ? kenv_nr_cpus() : KENV_NR_CPUS_MAX;
+	for (int cpu = 0; cpu < b->nr_cpus; cpu++) {
+		if (!check_krc_snapshot(cpu, &st))
+			return false;
+		b->pending[cpu] = st.pending[KVFREE_CH_SLAB] + st.pending[KVFREE_CH_VMALLOC] +
+				  st.pending[KVFREE_CH_LIST];
+		b->cached[cpu] = st.cached_pages;
+	}
+	return true;
+}
+
+bool check_shrink_scan_end(const struct check_shrink_before *b, unsigned long nr_to_scan)
+{
+	struct kvfree_rcu_cpu_stats st;
+	unsigned long covered = 0;
+	struct check_ctx cs;
+	int stop = -1;
+
+	for (int cpu = 0; cpu < b->nr_cpus && stop < 0; cpu++) {
+		covered += b->pending[cpu] + b->cached[cpu];
+		if (covered >= nr_to_scan)
+			stop = cpu;
+	}
+	if (stop < 0)
+		return true;	/* a scan of everything: check_after_shrinker() */
+	for (int cpu = stop + 1; cpu < b->nr_cpus; cpu++) {
+		unsigned long pending;
+
+		if (!b->pending[cpu] && !b->cached[cpu])
+			continue;
+		if (!check_krc_snapshot(cpu, &st))
+			return true;
+		pending = st.pending[KVFREE_CH_SLAB] + st.pending[KVFREE_CH_VMALLOC] +
+			  st.pending[KVFREE_CH_LIST];
+		if (pending == b->pending[cpu] && st.cached_pages == b->cached[cpu])
+			continue;
+		check_ctx_take(&cs);
+		check_report(INV_BOUNDED, NULL, cpu, &cs,
+			     "kfree_rcu_shrink_scan(nr_to_scan=%lu) went on past cpu%d, where the "
+			     "CPUs' objects and cached pages (%lu) already covered it: cpu%d went "
+			     "from %lu pending and %lu cached page(s) to %lu and %lu",
+			     nr_to_scan, stop, covered, cpu, b->pending[cpu], b->cached[cpu],
+			     pending, st.cached_pages);
+		return false;
+	}
+	return true;
+}
+
 bool check_shrink_count(unsigned long count, bool (*unchanged)(void *arg), void *arg)
 {
 	struct kvfree_rcu_cpu_stats st;

@@ -129,6 +129,16 @@ bool check_shrink_count(unsigned long count, bool (*unchanged)(void *arg), void 
 	return true;
 }
 
+bool check_shrink_scan_begin(struct check_shrink_before *b)
+{
+	return false;
+}
+
+bool check_shrink_scan_end(const struct check_shrink_before *b, unsigned long nr_to_scan)
+{
+	return true;
+}
+
 bool check_api_edges(int cpu)
 {
 	return true;

@@ -293,17 +293,15 @@ static void body_shrink_scan(void *arg)
 	struct exec_call *c = arg;
 	unsigned long before = sim_activity(), freed_before = objs_freed();
 	unsigned long count, freed, flags;
+	struct check_shrink_before held;
+	bool have_held;
 
 	count = kfree_rcu_shrink_count();
 	check_shrink_count(count, NULL, NULL);
+	have_held = check_shrink_scan_begin(&held);
 	freed = kfree_rcu_shrink_scan(c->n);
 	check_trace("kvt shrink-scan count %lu scan %lu -> %lu", count, c->n, freed);
-	/*
-	 * The scan stops once nr_to_scan is covered, leaving later CPUs' caches
-	 * alone (as the kernel's does): only a scan asked to cover everything
-	 * visited every CPU.
-	 */
-	if (count == KVFREE_SHRINK_EMPTY || c->n < count)
+	if (count == KVFREE_SHRINK_EMPTY)
 		return;
 	/*
 	 * Snapshots take the krc locks, whose unlock is a scheduling point: with
@@ -311,8 +309,17 @@ static void body_shrink_scan(void *arg)
 	 * Irqs off, nothing but an NMI (which sim_activity() counts) can.
 	 */
 	flags = kenv_local_irq_save();
-	if (objs_freed() == freed_before && sim_activity() == before)
-		check_after_shrinker();
+	if (objs_freed() == freed_before && sim_activity() == before) {
+		/*
+		 * The scan stops once nr_to_scan is covered, leaving later CPUs
+		 * alone: only a scan asked to cover everything empties every
+		 * cache.
+		 */
+		if (c->n >= count)
+			check_after_shrinker();
+		else if (have_held)
+			check_shrink_scan_end(&held, c->n);
+	}
 	kenv_local_irq_restore(flags);
 }
 

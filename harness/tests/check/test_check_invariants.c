@@ -508,6 +508,52 @@ static void test_progress(void)
 	expect_clean("PROGRESS: a late object is not blamed while grace periods stall");
 }
 
+/*
+ * A partial scan: cpu1's 6 objects cover nr_to_scan=4 (cpu0 holds nothing),
+ * so cpu2 (3 objects, 2 cached pages) and cpu3 (nothing) must keep what they
+ * held; cpu0 and cpu1 may lose anything.
+ */
+static void shrink_scan_before(struct check_shrink_before *b)
+{
+	setup();
+	fake_stats[1].pending[KVFREE_CH_SLAB] = 6;
+	fake_stats[2].pending[KVFREE_CH_LIST] = 3;
+	fake_stats[2].cached_pages = 2;
+	tap_ok(check_shrink_scan_begin(b), "BOUNDED: check_shrink_scan_begin() takes every CPU");
+}
+
+static void test_shrink_scan_stops(void)
+{
+	struct check_shrink_before b;
+
+	shrink_scan_before(&b);
+	fake_stats[1].pending[KVFREE_CH_SLAB] = 0;
+	tap_ok(check_shrink_scan_end(&b, 4), "BOUNDED: check_shrink_scan_end() true");
+	tap_ok(check_shrink_scan_end(&b, 6), "BOUNDED: a scan covered exactly by cpu1 stops there");
+	expect_clean("BOUNDED: the scan stopped at the CPU that covered it");
+
+	shrink_scan_before(&b);
+	fake_stats[2].cached_pages = 0;
+	tap_ok(!check_shrink_scan_end(&b, 4), "BOUNDED: check_shrink_scan_end() false");
+	expect_only("BOUNDED: the scan drained a CPU past the one that covered it", INV_BOUNDED,
+		    "(nr_to_scan=4) went on past cpu1, where the CPUs' objects and cached pages "
+		    "(6) already covered it: cpu2 went from 3 pending and 2 cached page(s) to 3 "
+		    "and 0");
+
+	shrink_scan_before(&b);
+	fake_stats[2].pending[KVFREE_CH_LIST] = 0;
+	check_shrink_scan_end(&b, 4);
+	expect_only("BOUNDED: the scan ran the monitor of a CPU past the one that covered it",
+		    INV_BOUNDED, "cpu2 went from 3 pending and 2 cached page(s) to 0 and 2");
+
+	shrink_scan_before(&b);
+	fake_stats[2].pending[KVFREE_CH_LIST] = 0;
+	fake_stats[2].cached_pages = 0;
+	tap_ok(check_shrink_scan_end(&b, 11), "BOUNDED: a scan of more than all hold visits all");
+	tap_ok(check_shrink_scan_end(&b, 9), "BOUNDED: ... as does one that only cpu2 covers");
+	expect_clean("BOUNDED: a scan that needed every CPU");
+}
+
 static void test_bounded(void)
 {
 	setup();
@@ -542,6 +588,8 @@ static void test_bounded(void)
 	tap_ok(!check_after_shrinker(), "BOUNDED: refill without backoff after the shrinker");
 	expect_only("BOUNDED: no refill backoff after the shrinker", INV_BOUNDED,
 		    "does not back off");
+
+	test_shrink_scan_stops();
 }
 
 static void test_accounting(void)
