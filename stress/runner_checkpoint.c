@@ -290,6 +290,39 @@ static void check_standing_world(void)
 }
 
 /*
+ * First a scan for one object, which the first CPU holding anything (after
+ * the barrier: its cached pages) covers by itself, when a later CPU holds
+ * something too: the scan must stop there and leave the later CPUs their
+ * pages (BOUNDED).  That first CPU must hold two or more: a scan whose counts
+ * add up to nr_to_scan exactly stops even in a kernel whose test of what is
+ * left wraps.  The kworkers are held, so no monitor or batch runs meanwhile,
+ * and the callers are paused; a refill may still add pages, which the check
+ * allows.
+ */
+static void check_shrinker_partial(unsigned long count)
+{
+	struct check_shrink_before held;
+	unsigned long first = 0;
+	bool later = false;
+
+	if (count == KVFREE_SHRINK_EMPTY || !check_shrink_scan_begin(&held))
+		return;
+	for (int cpu = 0; cpu < held.nr_cpus; cpu++) {
+		unsigned long has = held.pending[cpu] + held.cached[cpu];
+
+		if (!first)
+			first = has;
+		else if (has)
+			later = true;
+	}
+	if (first < 2 || !later)
+		return;
+	kfree_rcu_shrink_scan(1);
+	if (world_unchanged(NULL))
+		check_shrink_scan_end(&held, 1);
+}
+
+/*
  * A drain checkpoint's second half, the world held again after the
  * barrier: the shrinker on an idle system.
  */
@@ -298,6 +331,8 @@ static void check_shrinker_on_idle(void)
 	unsigned long count = kfree_rcu_shrink_count();
 
 	check_shrink_count(count, world_unchanged, NULL);
+	check_shrinker_partial(count);
+	count = kfree_rcu_shrink_count();
 	kfree_rcu_shrink_scan(count == KVFREE_SHRINK_EMPTY ? 1 : count);
 	check_after_shrinker();
 	/* Nothing pending after the barrier, nothing cached after the scan: empty. */

@@ -576,9 +576,10 @@ bool check_shrink_scan_begin(struct check_shrink_before *b);
  * BOUNDED of a scan asked for @nr_to_scan: it visits the CPUs in order,
  * counting each one's objects and cached pages, and stops at the first CPU at
  * which those counts cover @nr_to_scan; every CPU after it keeps its objects
- * and its cache.  @b was taken right before the scan and nothing but the scan
- * ran since (the caller's to know: it is not asked here).  Returns true if it
- * held.  Context: sleep.
+ * and its cache (none has fewer: a refill running beside the scan may add
+ * pages).  @b was taken right before the scan, and no caller of kvfree_rcu()
+ * and no monitor, batch or barrier ran since (the caller's to know: it is
+ * not asked here).  Returns true if it held.  Context: sleep.
  */
 bool check_shrink_scan_end(const struct check_shrink_before *b, unsigned long nr_to_scan);
 

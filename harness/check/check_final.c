@@ -595,7 +595,8 @@ bool check_shrink_scan_end(const struct check_shrink_before *b, unsigned long nr
 			return true;
 		pending = st.pending[KVFREE_CH_SLAB] + st.pending[KVFREE_CH_VMALLOC] +
 			  st.pending[KVFREE_CH_LIST];
-		if (pending == b->pending[cpu] && st.cached_pages == b->cached[cpu])
+		/* Only the scan takes objects or pages away here; a refill may add. */
+		if (pending >= b->pending[cpu] && st.cached_pages >= b->cached[cpu])
 			continue;
 		check_ctx_take(&cs);
 		check_report(INV_BOUNDED, NULL, cpu, &cs,
