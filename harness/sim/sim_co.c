@@ -126,7 +126,7 @@ static __attribute__((noinline)) void uc_template_init(void)
 static struct sim_co *co_alloc(void)
 {
 	struct sim_co *co;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t page;
 	unsigned int i;
 
 	for (i = 0; i < sim.nr_co_used; i++)
@@ -141,6 +141,8 @@ static struct sim_co *co_alloc(void)
 	co = calloc(1, sizeof(*co));
 	if (!co)
 		KENV_DIE("out of memory for a coroutine");
+	/* Asked only here: a call per spawn was 0.7 % of a plain fuzz run. */
+	page = (size_t)sysconf(_SC_PAGESIZE);
 	/* A PROT_NONE page below the stack turns an overflow into a crash. */
 	co->map_size = SIM_STACK_SIZE + page;
 	co->stack_map = mmap(NULL, co->map_size, PROT_READ | PROT_WRITE,
