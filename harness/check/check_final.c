@@ -565,8 +565,7 @@ bool check_shrink_scan_begin(struct check_shrink_before *b)
 	for (int cpu = 0; cpu < b->nr_cpus; cpu++) {
 		if (!check_krc_snapshot(cpu, &st))
 			return false;
-		b->pending[cpu] = st.pending[KVFREE_CH_SLAB] + st.pending[KVFREE_CH_VMALLOC] +
-				  st.pending[KVFREE_CH_LIST];
+		b->pending[cpu] = check_stats_pending(&st);
 		b->cached[cpu] = st.cached_pages;
 	}
 	return true;
@@ -593,8 +592,7 @@ bool check_shrink_scan_end(const struct check_shrink_before *b, unsigned long nr
 			continue;
 		if (!check_krc_snapshot(cpu, &st))
 			return true;
-		pending = st.pending[KVFREE_CH_SLAB] + st.pending[KVFREE_CH_VMALLOC] +
-			  st.pending[KVFREE_CH_LIST];
+		pending = check_stats_pending(&st);
 		/* Only the scan takes objects or pages away here; a refill may add. */
 		if (pending >= b->pending[cpu] && st.cached_pages >= b->cached[cpu])
 			continue;

@@ -298,7 +298,8 @@ static void body_shrink_scan(void *arg)
 
 	count = kfree_rcu_shrink_count();
 	check_shrink_count(count, NULL, NULL);
-	have_held = check_shrink_scan_begin(&held);
+	/* What each CPU holds, for a scan that should stop before the last. */
+	have_held = count != KVFREE_SHRINK_EMPTY && c->n < count && check_shrink_scan_begin(&held);
 	freed = kfree_rcu_shrink_scan(c->n);
 	check_trace("kvt shrink-scan count %lu scan %lu -> %lu", count, c->n, freed);
 	if (count == KVFREE_SHRINK_EMPTY)
