@@ -5,7 +5,8 @@
 # target runs every seed once (-runs=0 over the unzipped seeds, with its
 # dictionary) without a crash; fuzz-ops's feedback comes from the code under
 # test only (no traced comparison from impl/kenv.h, nothing from the harness's
-# walks marked KVFREE_HARNESS_FN or OPS_TABLE_FN).  Then the coverage build OSS-Fuzz makes
+# walks marked KVFREE_HARNESS_FN or OPS_TABLE_FN), while the checker keeps
+# ASan.  Then the coverage build OSS-Fuzz makes
 # (SANITIZER=coverage: source-based coverage flags, no sanitizer): fuzz-ops
 # runs its seeds and writes a profile that llvm-cov-14 reports
 # impl/kvfree_rcu.c from (skipped without llvm-14).  TAP on stdout.  Exit
@@ -25,7 +26,7 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $*"; status=1; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
 
-echo "1..$(( 5 + ${#targets[@]} * 5 ))"
+echo "1..$(( 6 + ${#targets[@]} * 5 ))"
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,fuzzer-no-link"
 if CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" \
 	LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$tmp/out WORK=$tmp/work \
@@ -140,6 +141,20 @@ then
 else
 	not_ok "fuzz-ops: the harness's walks in instrumented files give no feedback (${untraced[*]})"
 	sed 's/^/# /' "$tmp/untraced.log"
+fi
+
+# The harness keeps its sanitizers: the checker's lock hook checks its
+# memory accesses with ASan in a fuzzing build as in every other (meson's
+# -Dchecker_asan=false, an owners' option for the speed, is not OSS-Fuzz's).
+if ! command -v objdump >/dev/null; then
+	echo "ok $((n + 1)) # SKIP objdump not installed"
+	n=$((n + 1))
+else
+	asan_calls=$(objdump -d --no-show-raw-insn "$tmp/out/fuzz-ops" 2>/dev/null |
+		awk '/^[0-9a-f]+ <check_lock_acquire>:$/ { p = 1; next } /^$/ { p = 0 }
+		     p && /call.*<__asan_report_/ { c++ } END { print c + 0 }')
+	check "fuzz-ops: the checker is built with ASan ($asan_calls report call(s) in check_lock_acquire)" \
+		test "$asan_calls" -gt 0
 fi
 
 # SANITIZER=coverage, with OSS-Fuzz's flags for it.
