@@ -7,12 +7,15 @@ KVT_PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev lld-14 l
 
 # The kernel trees whose kvfree_rcu code the kernel builds run (Debian's
 # linux-source packages, read in place), and the fixes proposed for 6.12's
-# findings (corpus/found/kernel-6.12; the -mainline patches are for 6.14+).
+# findings (corpus/found/kernel-6.12; the -mainline patches are for 6.14+)
+# and for 6.1's: its own two, and the shrinker's from 6.12's (the same code).
 KVT_KERNEL_PACKAGES=(linux-source-6.1 linux-source-6.12)
 KVT_KERNEL_61=/usr/src/linux-source-6.1.tar.xz
 KVT_KERNEL_612=/usr/src/linux-source-6.12.tar.xz
 KVT_KERNEL_612_FIXES=$(cd "$KVT_TOP" && ls corpus/found/kernel-6.12/*.patch |
 	grep -v -- '-mainline\.patch$' | paste -sd, -)
+KVT_KERNEL_61_FIXES=$(cd "$KVT_TOP" && ls corpus/found/kernel-6.1/*.patch \
+	corpus/found/kernel-6.12/shrink-scan-stop.patch | paste -sd, -)
 
 # The sanitizer builds' options, one set for every script that uses their
 # folders (kvt_build configures a folder again when its options change):
