@@ -385,6 +385,9 @@ static void test_timing_configuration(void)
 
 static void test_interrupts(void)
 {
+	int raises = 1;
+	bool sent;
+
 	/* The main thread is a task on CPU 0. */
 	OK(kenv_context() == KENV_CTX_TASK && kenv_preemptible() && kenv_cpu() == 0,
 	   "main thread: preemptible task on cpu 0");
@@ -399,13 +402,24 @@ static void test_interrupts(void)
 	OK(atomic_load(&mask_results) & 1, "an interrupt is held back while irqs are masked");
 	OK(atomic_load(&mask_results) & 2, "an NMI is delivered through the mask");
 	OK(atomic_load(&mask_results) & 4, "the held-back interrupt is replayed on restore");
-	posix_raise_irq(1);
-	/* As long as for the workload above: a loaded host delays the signal's delivery. */
-	for (int i = 0; i < PATIENCE_MS && atomic_load(&irqs_seen) < 2; i++)
+	sent = posix_raise_irq(1);
+	/*
+	 * As long as for the workload above: a loaded host delays the signal's
+	 * delivery.  One not seen within a second is raised again: a clean-clone
+	 * run under TSan once saw none in 10 s, cause unknown; what is checked
+	 * here is the handler's context, and the message counts the raises.
+	 */
+	for (int i = 0; i < PATIENCE_MS && atomic_load(&irqs_seen) < 2; i++) {
+		if (i && i % 1000 == 0) {
+			sent = posix_raise_irq(1);
+			raises++;
+		}
 		sleep_ms(1);
+	}
 	OK(atomic_load(&irq_ctx_ok) == atomic_load(&irqs_seen) && atomic_load(&irqs_seen) >= 2,
-	   "handlers run in hardirq context with irqs off (%d of %d)",
-	   atomic_load(&irq_ctx_ok), atomic_load(&irqs_seen));
+	   "handlers run in hardirq context with irqs off (%d of %d; raised %d time(s), the last "
+	   "signal %s)", atomic_load(&irq_ctx_ok), atomic_load(&irqs_seen), raises,
+	   sent ? "sent" : "not sent");
 }
 
 /*
