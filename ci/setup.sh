@@ -154,7 +154,10 @@ kvt_build() {
 		rm -rf "$dir"
 	fi
 	if [ ! -f "$dir/build.ninja" ]; then
-		"${run[@]}" meson setup "$dir" "$KVT_TOP" "${opts[@]}" >"$setup_log" 2>&1 ||
+		# Meson runs its compiler checks in the current folder: with
+		# -fprofile-instr-generate each would leave default.profraw there.
+		LLVM_PROFILE_FILE=/dev/null "${run[@]}" meson setup "$dir" "$KVT_TOP" "${opts[@]}" \
+			>"$setup_log" 2>&1 ||
 			{ cat "$setup_log" >&2; kvt_die "meson setup $name failed"; }
 		[ -n "${KVT_BUILD_LOGS:-}" ] || rm -f "$setup_log"
 		printf '%s\n' "$want" >"$stamp"

@@ -196,6 +196,23 @@ class KvtBuild(unittest.TestCase):
             self.assertEqual(build_option(b, 'inject'), '')
             self.assertEqual(build_option(b, 'stress'), 'disabled')
 
+    @unittest.skipUnless(shutil.which('clang') and shutil.which('meson') and shutil.which('ninja'),
+                         'needs clang, meson and ninja')
+    def test_a_profiling_build_leaves_no_profile_behind(self):
+        # meson setup runs its compiler checks in the current folder; built
+        # with -fprofile-instr-generate, each wrote default.profraw there (the
+        # top of the tree, for ci/coverage and the profile of build-pgo).
+        script = ('set -euo pipefail; source "$1"; KVT_TOP=$(cd "$(dirname "$1")/.." && pwd); '
+                  'CC=clang kvt_build "$2" -Dstress=disabled -Dc_args=-fprofile-instr-generate '
+                  '-Dc_link_args=-fprofile-instr-generate -- build.ninja')
+        with tempfile.TemporaryDirectory() as d:
+            b = os.path.join(d, 'b')
+            r = subprocess.run(['bash', '-c', script, 'kvt_build', os.path.join(CI_DIR, 'setup.sh'), b],
+                               cwd=d, capture_output=True, text=True, check=False, timeout=110)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(os.path.isfile(os.path.join(b, 'build.ninja')))
+            self.assertEqual([f for f in os.listdir(d) if f.endswith('.profraw')], [])
+
 
 class LlvmTool(unittest.TestCase):
     def run_tool(self, name):
