@@ -213,8 +213,9 @@ def apply_patch(path, files):
         for n, (header_line, old_start, old, new) in enumerate(hunks, 1):
             want = max(old_start - 1 + shift, 0)
             at = None
-            # At its line first, then the nearest offset either way (as patch(1) does, no fuzz).
-            for d in range(0, len(lines) + 1):
+            # At its line first, then the nearest offset either way (as patch(1) does, no fuzz),
+            # as far as the whole file: its line may lie past the end of this one.
+            for d in range(0, max(want, len(lines)) + 1):
                 for cand in ((want + d, want - d) if d else (want,)):
                     if 0 <= cand <= len(lines) - len(old) and lines[cand:cand + len(old)] == old:
                         at = cand

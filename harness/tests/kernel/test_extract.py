@@ -310,6 +310,15 @@ def patch_tests(script, tmp, compat, tree, unpatched_body):
                         '--patch', moved], capture_output=True, text=True)
     ok(p.returncode == 0, 'a hunk whose line numbers are off applies where its context is (as patch(1))')
 
+    # Numbered for a longer version of the file (a whole slab_common.c against
+    # a tree that has less before the section): past the end of this one.
+    beyond = os.path.join(tmp, 'beyond.patch')
+    write(beyond, hunk(at, [tree_c[at]], [new_line], shift=len(tree_c) + 1000))
+    p = subprocess.run([sys.executable, script, tree, os.path.join(tmp, 'o8b'), '--compat', compat,
+                        '--patch', beyond], capture_output=True, text=True)
+    ok(p.returncode == 0 and new_line in open(os.path.join(tmp, 'o8b', 'kernel_section.c')).read(),
+       'a hunk numbered past the end of the file applies where its context is (%s)' % p.stderr.strip())
+
     bad = os.path.join(tmp, 'bad.patch')
     write(bad, hunk(at, ['\treturn !!krcp->tail;'], [new_line]))
     p = subprocess.run([sys.executable, script, tree, os.path.join(tmp, 'o9'), '--compat', compat,
