@@ -81,11 +81,13 @@
  * freed early, a bad offset in the list channel).  WARN_ONCE with a message is
  * classified by its text: the section's one "Double-freed call" warning is a
  * caller's misuse that the kernel detects and leaks (MISUSE); any other is a
- * bug of the code under test.
+ * bug of the code under test.  The message is formatted as the kernel prints
+ * it, once per call site (the report keeps the first, as WARN_ONCE does).
  */
-bool kvt_kernel_warn(bool cond, const char *fmt, const char *file, int line,
-		     const char *func);
-#define WARN_ONCE(cond, fmt, ...) kvt_kernel_warn(!!(cond), (fmt), __FILE__, __LINE__, __func__)
+bool kvt_kernel_warn(bool cond, const char *file, int line, const char *func,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define WARN_ONCE(cond, fmt, ...) \
+	kvt_kernel_warn(!!(cond), __FILE__, __LINE__, __func__, fmt, ##__VA_ARGS__)
 #define WARN_ON(cond) KENV_WARN_ON_ONCE(KENV_WARN_BUG, "GP-SAFETY", cond, NULL)
 
 /* ---- atomics beyond kcompat.h ----------------------------------------------- */

@@ -26,6 +26,10 @@
  * What the kernel cannot configure (its batching delay, the refill policy)
  * stays as the kernel has it; kvfree_rcu_config() reports what is in force.
  */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
 #include "kcompat_kernel.h"
 #include "kernel_section.h"
 
@@ -167,14 +171,54 @@ static struct kernel_cpu_stats *stats_here(void)
  * The compat layer's functions (kcompat_kernel.h)
  */
 
-bool kvt_kernel_warn(bool cond, const char *fmt, const char *file, int line, const char *func)
+/*
+ * A WARN_ONCE's message as the kernel prints it, made at the first warning of
+ * each call site (by its format) and kept: the environment and the checker
+ * hold on to the text they are given.  A site that finds the table full, or
+ * its slot still being written by another thread, gives the format itself.
+ */
+#define KERNEL_WARN_SITES 8
+
+static struct {
+	_Atomic(const char *) fmt;
+	atomic_int ready;
+	char text[160];
+} kernel_warn_sites[KERNEL_WARN_SITES];
+
+static const char *kernel_warn_text(const char *fmt, va_list ap)
 {
+	for (int i = 0; i < KERNEL_WARN_SITES; i++) {
+		const char *have = atomic_load(&kernel_warn_sites[i].fmt);
+		size_t n;
+
+		if (!have && atomic_compare_exchange_strong(&kernel_warn_sites[i].fmt, &have, fmt)) {
+			vsnprintf(kernel_warn_sites[i].text, sizeof(kernel_warn_sites[i].text), fmt, ap);
+			n = strlen(kernel_warn_sites[i].text);
+			while (n && kernel_warn_sites[i].text[n - 1] == '\n')
+				kernel_warn_sites[i].text[--n] = 0;
+			atomic_store(&kernel_warn_sites[i].ready, 1);
+			return kernel_warn_sites[i].text;
+		}
+		if (have == fmt)
+			return atomic_load(&kernel_warn_sites[i].ready) ? kernel_warn_sites[i].text : fmt;
+	}
+	return fmt;
+}
+
+bool kvt_kernel_warn(bool cond, const char *file, int line, const char *func, const char *fmt, ...)
+{
+	const char *text;
+	va_list ap;
+
 	if (!cond)
 		return false;
-	if (fmt && strstr(fmt, "Double-freed"))
-		kenv_warn(KENV_WARN_MISUSE, "MISUSE", fmt, kernel_double_obj, file, line, func);
+	va_start(ap, fmt);
+	text = kernel_warn_text(fmt, ap);
+	va_end(ap);
+	if (strstr(fmt, "Double-freed"))
+		kenv_warn(KENV_WARN_MISUSE, "MISUSE", text, kernel_double_obj, file, line, func);
 	else
-		kenv_warn(KENV_WARN_BUG, "GP-SAFETY", fmt ? fmt : "WARN_ONCE", NULL, file, line, func);
+		kenv_warn(KENV_WARN_BUG, "GP-SAFETY", text, NULL, file, line, func);
 	return true;
 }
 
