@@ -180,17 +180,22 @@ def build_option(builddir, name):
 class KvtBuild(unittest.TestCase):
     @unittest.skipUnless(shutil.which('clang') and shutil.which('meson') and shutil.which('ninja'),
                          'needs clang, meson and ninja')
+    @staticmethod
+    def kvt_build(calls, folder, cwd=None):
+        """Runs @calls (kvt_build command lines, "$2" the build folder) in bash."""
+        script = ('set -euo pipefail; source "$1"; KVT_TOP=$(cd "$(dirname "$1")/.." && pwd); '
+                  + '; '.join(calls))
+        return subprocess.run(['bash', '-c', script, 'kvt_build', os.path.join(CI_DIR, 'setup.sh'), folder],
+                              cwd=cwd, capture_output=True, text=True, check=False, timeout=110)
+
     def test_options_left_out_do_not_stay(self):
         # kvt_build configures a folder again when its options change; an
         # option the new set leaves out must be back at its default (meson's
         # --wipe kept it: a -Dkernel_patch stayed applied).
-        script = ('set -euo pipefail; source "$1"; KVT_TOP=$(cd "$(dirname "$1")/.." && pwd); '
-                  'CC=clang kvt_build "$2" -Dstress=disabled -Dinject=B2 -- build.ninja; '
-                  'CC=clang kvt_build "$2" -Dstress=disabled -- build.ninja')
         with tempfile.TemporaryDirectory() as d:
             b = os.path.join(d, 'b')
-            r = subprocess.run(['bash', '-c', script, 'kvt_build', os.path.join(CI_DIR, 'setup.sh'), b],
-                               capture_output=True, text=True, check=False, timeout=110)
+            r = self.kvt_build(['CC=clang kvt_build "$2" -Dstress=disabled -Dinject=B2 -- build.ninja',
+                                'CC=clang kvt_build "$2" -Dstress=disabled -- build.ninja'], b)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn('configured with other options', r.stderr)
             self.assertEqual(build_option(b, 'inject'), '')
@@ -202,13 +207,10 @@ class KvtBuild(unittest.TestCase):
         # meson setup runs its compiler checks in the current folder; built
         # with -fprofile-instr-generate, each wrote default.profraw there (the
         # top of the tree, for ci/coverage and the profile of build-pgo).
-        script = ('set -euo pipefail; source "$1"; KVT_TOP=$(cd "$(dirname "$1")/.." && pwd); '
-                  'CC=clang kvt_build "$2" -Dstress=disabled -Dc_args=-fprofile-instr-generate '
-                  '-Dc_link_args=-fprofile-instr-generate -- build.ninja')
         with tempfile.TemporaryDirectory() as d:
             b = os.path.join(d, 'b')
-            r = subprocess.run(['bash', '-c', script, 'kvt_build', os.path.join(CI_DIR, 'setup.sh'), b],
-                               cwd=d, capture_output=True, text=True, check=False, timeout=110)
+            r = self.kvt_build(['CC=clang kvt_build "$2" -Dstress=disabled -Dc_args=-fprofile-instr-generate '
+                                '-Dc_link_args=-fprofile-instr-generate -- build.ninja'], b, cwd=d)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertTrue(os.path.isfile(os.path.join(b, 'build.ninja')))
             self.assertEqual([f for f in os.listdir(d) if f.endswith('.profraw')], [])
