@@ -26,7 +26,7 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $*"; status=1; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
 
-echo "1..$(( 6 + ${#targets[@]} * 5 ))"
+echo "1..$(( 7 + ${#targets[@]} * 5 ))"
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,fuzzer-no-link"
 if CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" \
 	LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$tmp/out WORK=$tmp/work \
@@ -164,10 +164,15 @@ cflags+=" -pthread -Wl,--no-as-needed -Wl,-ldl -Wl,-lm -Wno-unused-command-line-
 if ! command -v llvm-profdata-14 >/dev/null || ! command -v llvm-cov-14 >/dev/null; then
 	echo "ok $((n + 1)) # SKIP llvm-profdata-14/llvm-cov-14 not installed"
 	echo "ok $((n + 2)) # SKIP llvm-profdata-14/llvm-cov-14 not installed"
-elif CC=clang CXX=clang++ CFLAGS="$cflags" CXXFLAGS="$cflags" SANITIZER=coverage \
-	LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$tmp/out-cov WORK=$tmp/work-cov \
-	bash "$top/ci/oss-fuzz/build.sh" >"$tmp/build-cov.log" 2>&1; then
+	echo "ok $((n + 3)) # SKIP llvm-profdata-14/llvm-cov-14 not installed"
+elif touch "$tmp/before-cov" && CC=clang CXX=clang++ CFLAGS="$cflags" CXXFLAGS="$cflags" \
+	SANITIZER=coverage LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$tmp/out-cov WORK=$tmp/work-cov \
+	LLVM_PROFILE_FILE=/dev/null bash "$top/ci/oss-fuzz/build.sh" >"$tmp/build-cov.log" 2>&1; then
 	ok "build.sh builds with SANITIZER=coverage"
+	# meson's compiler checks run in the current folder, each writing a
+	# profile there unless told where (LLVM_PROFILE_FILE above).
+	check "the coverage build left no default.profraw in $PWD" \
+		test -z "$(find . -maxdepth 1 -name default.profraw -newer "$tmp/before-cov")"
 	LLVM_PROFILE_FILE=$tmp/cov.%p.profraw "$tmp/out-cov/fuzz-ops" -runs=0 "$tmp/seeds/fuzz-ops" \
 		>"$tmp/cov-run.log" 2>&1
 	# The report goes to a file first: `grep -q` in a pipe would stop reading at
@@ -184,6 +189,7 @@ elif CC=clang CXX=clang++ CFLAGS="$cflags" CXXFLAGS="$cflags" SANITIZER=coverage
 else
 	not_ok "build.sh builds with SANITIZER=coverage"
 	sed 's/^/# /' "$tmp/build-cov.log" | tail -n 40
+	not_ok "the coverage build left no default.profraw in $PWD"
 	not_ok "fuzz-ops: the coverage build's profile of its seeds reports impl/kvfree_rcu.c"
 fi
 exit $status
