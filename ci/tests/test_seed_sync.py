@@ -1,0 +1,113 @@
+"""kvtci.seed_sync: the seed corpora against what ci/seeds makes of corpus/seeds/."""
+import os
+import stat
+
+from kvtci.seed_dict import dictionary, op_records
+from tests.run_module import FolderTest, run_module
+
+# A stand-in for `kvtorture encode FILE`: twelve header bytes and the file's
+# first line as the records; "seed=" makes a program text only; "bad" fails.
+FAKE_KVTORTURE = '''#!/usr/bin/env python3
+import sys
+text = open(sys.argv[2], 'rb').read()
+if b'seed=' in text:
+    sys.stderr.write(sys.argv[2] + ': cannot be encoded: exploration settings are text only\\n')
+    sys.exit(2)
+if b'bad' in text:
+    sys.stderr.write(sys.argv[2] + ':1: not a program\\n')
+    sys.exit(2)
+sys.stdout.buffer.write(bytes(12) + text.split(b'\\n')[0])
+'''
+
+
+class SeedSync(FolderTest):
+    def setUp(self):
+        super().setUp()
+        self.kvt = self.write('kvtorture', FAKE_KVTORTURE)
+        os.chmod(self.kvt, os.stat(self.kvt).st_mode | stat.S_IXUSR)
+        self.seed('a', 'abcdefgh\n')
+        self.seed('b', 'wxyz\n')
+        self.seed('t', 'seed=1\n', binary=False)
+        self.write_dict()
+
+    def seed(self, name, text, binary=True):
+        self.write('corpus/seeds/%s.kvt' % name, text)
+        self.write('corpus/fuzz-repro-parser/%s.kvt' % name, text)
+        if binary:
+            self.write_bytes('corpus/fuzz-ops/%s.bin' % name, bytes(12) + text.split('\n')[0].encode())
+
+    def write_bytes(self, name, data):
+        path = os.path.join(self.out, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(data)
+
+    def write_dict(self):
+        ops = os.path.join(self.out, 'corpus', 'fuzz-ops')
+        records = []
+        for n in sorted(os.listdir(ops)):
+            with open(os.path.join(ops, n), 'rb') as f:
+                records += op_records(f.read())
+        self.write('corpus/fuzz-ops.dict', dictionary(records))
+
+    def check(self):
+        return run_module('seed_sync', self.kvt, self.out)
+
+    def test_in_sync(self):
+        r = self.check()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('in sync', r.stdout)
+
+    def test_a_stale_binary(self):
+        self.write_bytes('corpus/fuzz-ops/a.bin', bytes(12) + b'abcd')
+        self.write_dict()
+        r = self.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('corpus/fuzz-ops/a.bin: not what the seed encodes to', r.stdout)
+
+    def test_a_seed_edited_since(self):
+        self.write('corpus/seeds/b.kvt', 'wxyz\n# a comment added\n')
+        r = self.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('corpus/fuzz-repro-parser/b.kvt: differs from corpus/seeds/b.kvt', r.stdout)
+
+    def test_a_missing_copy_and_binary(self):
+        os.remove(os.path.join(self.out, 'corpus', 'fuzz-repro-parser', 'b.kvt'))
+        os.remove(os.path.join(self.out, 'corpus', 'fuzz-ops', 'b.bin'))
+        self.write_dict()
+        r = self.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('corpus/fuzz-ops/b.bin: missing', r.stdout)
+        self.assertIn('corpus/fuzz-repro-parser/b.kvt: missing', r.stdout)
+
+    def test_text_only_has_no_binary(self):
+        self.write_bytes('corpus/fuzz-ops/t.bin', bytes(12))
+        r = self.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('corpus/fuzz-ops/t.bin: the seed is text only', r.stdout)
+
+    def test_orphans(self):
+        self.write_bytes('corpus/fuzz-ops/gone.bin', bytes(12))
+        self.write('corpus/fuzz-repro-parser/gone.kvt', 'x\n')
+        r = self.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('corpus/fuzz-ops/gone.bin: no seed of that name', r.stdout)
+        self.assertIn('corpus/fuzz-repro-parser/gone.kvt: no seed of that name', r.stdout)
+
+    def test_a_stale_dictionary(self):
+        self.write('corpus/fuzz-ops.dict', '# old\n')
+        r = self.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('corpus/fuzz-ops.dict: not the dictionary of corpus/fuzz-ops', r.stdout)
+
+    def test_a_seed_that_cannot_be_encoded(self):
+        self.seed('c', 'bad\n')
+        r = self.check()
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(os.path.join('corpus', 'seeds', 'c.kvt'), r.stderr)
+        self.assertIn('not a program', r.stderr)
+
+    def test_usage(self):
+        r = run_module('seed_sync', self.kvt)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('usage:', r.stderr)
