@@ -53,6 +53,13 @@ class SeedSync(FolderTest):
     def check(self):
         return run_module('seed_sync', self.kvt, self.out)
 
+    def assert_reports(self, *lines):
+        """The check fails (1), naming each of @lines."""
+        r = self.check()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        for line in lines:
+            self.assertIn(line, r.stdout)
+
     def test_in_sync(self):
         r = self.check()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -61,44 +68,32 @@ class SeedSync(FolderTest):
     def test_a_stale_binary(self):
         self.write_bytes('corpus/fuzz-ops/a.bin', bytes(12) + b'abcd')
         self.write_dict()
-        r = self.check()
-        self.assertEqual(r.returncode, 1)
-        self.assertIn('corpus/fuzz-ops/a.bin: not what the seed encodes to', r.stdout)
+        self.assert_reports('corpus/fuzz-ops/a.bin: not what the seed encodes to')
 
     def test_a_seed_edited_since(self):
         self.write('corpus/seeds/b.kvt', 'wxyz\n# a comment added\n')
-        r = self.check()
-        self.assertEqual(r.returncode, 1)
-        self.assertIn('corpus/fuzz-repro-parser/b.kvt: differs from corpus/seeds/b.kvt', r.stdout)
+        self.assert_reports('corpus/fuzz-repro-parser/b.kvt: differs from corpus/seeds/b.kvt')
 
     def test_a_missing_copy_and_binary(self):
         os.remove(os.path.join(self.out, 'corpus', 'fuzz-repro-parser', 'b.kvt'))
         os.remove(os.path.join(self.out, 'corpus', 'fuzz-ops', 'b.bin'))
         self.write_dict()
-        r = self.check()
-        self.assertEqual(r.returncode, 1)
-        self.assertIn('corpus/fuzz-ops/b.bin: missing', r.stdout)
-        self.assertIn('corpus/fuzz-repro-parser/b.kvt: missing', r.stdout)
+        self.assert_reports('corpus/fuzz-ops/b.bin: missing',
+                            'corpus/fuzz-repro-parser/b.kvt: missing')
 
     def test_text_only_has_no_binary(self):
         self.write_bytes('corpus/fuzz-ops/t.bin', bytes(12))
-        r = self.check()
-        self.assertEqual(r.returncode, 1)
-        self.assertIn('corpus/fuzz-ops/t.bin: the seed is text only', r.stdout)
+        self.assert_reports('corpus/fuzz-ops/t.bin: the seed is text only')
 
     def test_orphans(self):
         self.write_bytes('corpus/fuzz-ops/gone.bin', bytes(12))
         self.write('corpus/fuzz-repro-parser/gone.kvt', 'x\n')
-        r = self.check()
-        self.assertEqual(r.returncode, 1)
-        self.assertIn('corpus/fuzz-ops/gone.bin: no seed of that name', r.stdout)
-        self.assertIn('corpus/fuzz-repro-parser/gone.kvt: no seed of that name', r.stdout)
+        self.assert_reports('corpus/fuzz-ops/gone.bin: no seed of that name',
+                            'corpus/fuzz-repro-parser/gone.kvt: no seed of that name')
 
     def test_a_stale_dictionary(self):
         self.write('corpus/fuzz-ops.dict', '# old\n')
-        r = self.check()
-        self.assertEqual(r.returncode, 1)
-        self.assertIn('corpus/fuzz-ops.dict: not the dictionary of corpus/fuzz-ops', r.stdout)
+        self.assert_reports('corpus/fuzz-ops.dict: not the dictionary of corpus/fuzz-ops')
 
     def test_a_seed_that_cannot_be_encoded(self):
         self.seed('c', 'bad\n')
