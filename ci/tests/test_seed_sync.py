@@ -1,8 +1,9 @@
 """kvtci.seed_sync: the seed corpora against what ci/seeds makes of corpus/seeds/."""
 import os
 import stat
+import unittest
 
-from kvtci.seed_dict import dictionary, op_records
+from kvtci.seed_sync import dictionary, op_records
 from tests.run_module import FolderTest, run_module
 
 # A stand-in for `kvtorture encode FILE`: twelve header bytes and the file's
@@ -102,7 +103,44 @@ class SeedSync(FolderTest):
         self.assertIn(os.path.join('corpus', 'seeds', 'c.kvt'), r.stderr)
         self.assertIn('not a program', r.stderr)
 
+    def test_write_makes_it_so(self):
+        # A stale binary, an edited seed, a text-only seed with a binary, an
+        # orphan and an old dictionary: --write mends all, then the check passes.
+        self.write_bytes('corpus/fuzz-ops/a.bin', bytes(12) + b'abcd')
+        self.write('corpus/seeds/b.kvt', 'wxyz\n# edited\n')
+        self.write_bytes('corpus/fuzz-ops/t.bin', bytes(12))
+        self.write_bytes('corpus/fuzz-ops/gone.bin', bytes(12))
+        self.write('corpus/fuzz-ops.dict', '# old\n')
+        r = run_module('seed_sync', '--write', self.kvt, self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('t: text only, not in corpus/fuzz-ops', r.stdout)
+        self.assertIn('gone.bin: removed (no seed of that name)', r.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.out, 'corpus', 'fuzz-ops', 't.bin')))
+        r = self.check()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_write_refuses_a_seed_before_writing(self):
+        self.seed('c', 'bad\n')
+        self.write_bytes('corpus/fuzz-ops/a.bin', bytes(12) + b'old!')
+        r = run_module('seed_sync', '--write', self.kvt, self.out)
+        self.assertEqual(r.returncode, 2)
+        with open(os.path.join(self.out, 'corpus', 'fuzz-ops', 'a.bin'), 'rb') as f:
+            self.assertEqual(f.read(), bytes(12) + b'old!')
+
     def test_usage(self):
         r = run_module('seed_sync', self.kvt)
         self.assertEqual(r.returncode, 2)
         self.assertIn('usage:', r.stderr)
+
+
+class Dictionary(unittest.TestCase):
+    def test_records_after_the_header(self):
+        header = bytes(12)
+        self.assertEqual(op_records(header + b'abcdefgh'), [b'abcd', b'efgh'])
+        self.assertEqual(op_records(header + b'abcdef'), [b'abcd'])
+        self.assertEqual(op_records(header[:5]), [])
+
+    def test_dictionary_distinct_and_sorted(self):
+        self.assertEqual(dictionary([b'\x02\x00\x00\x01', b'\x01\xff\x00\x00', b'\x02\x00\x00\x01']),
+                         '# Dictionary for fuzz-ops: op records of the seed corpus (ci/seeds writes it).\n'
+                         '"\\x01\\xff\\x00\\x00"\n"\\x02\\x00\\x00\\x01"\n')
